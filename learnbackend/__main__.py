@@ -1,0 +1,3 @@
+from learnbackend.cli import main
+
+raise SystemExit(main())

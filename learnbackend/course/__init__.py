@@ -1,0 +1,1 @@
+"""The content model (lessons, exercises), loading, validation, progress and checks."""

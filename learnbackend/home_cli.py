@@ -1,0 +1,83 @@
+"""The home screen: a menu on a terminal, an overview otherwise (never waits for input)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from learnbackend.context import Environment
+
+
+def home(env: Environment) -> None:
+    from learnbackend import __version__
+    from learnbackend.course import render
+    from learnbackend.course.overview import course_overview
+
+    catalog = env.catalog()
+    with env.progress() as store:
+        overview = course_overview(catalog, store)
+    env.out.print(Text(f"learnbackend {__version__}", style="title"),
+                  Text("— learn backend development by doing it for real", style="muted"))
+    render.progress(env, overview, as_json=False)
+    if not env.interactive:
+        env.out.print(Text("Run `learnbackend --help` for every command; `learnbackend quiz` to start.", style="muted"))
+        return
+    _menu(env, overview)
+
+
+def _menu(env: Environment, overview: object) -> None:
+    """Loop: pick an action, run it, come back; leave with Quit or Ctrl-C."""
+    from learnbackend.ui.prompts import QuestionaryPrompter
+
+    prompter = QuestionaryPrompter()
+    while True:
+        with env.progress() as store:
+            last = store.get_value("last_module")
+        actions: list[tuple[str, list[str]]] = []
+        if last:
+            actions.append((f"Continue where you left off ({last})", _continue_args(last)))
+        actions += [
+            ("Roadmap quiz: a session across all branches", ["quiz", "start"]),
+            ("Roadmap quiz: review what is due", ["quiz", "review"]),
+            ("Roadmap mind map with your mastery", ["quiz", "map"]),
+            ("Git sandbox: levels", ["git", "levels"]),
+            ("Containers lab: what your machine can run", ["containers", "doctor"]),
+            ("Counter lab: experiments", ["counter", "experiments"]),
+            ("Progress", ["progress"]),
+            ("Check the environment (doctor)", ["doctor"]),
+            ("Quit", []),
+        ]
+        index = prompter.select("What would you like to do?", [a for a, _ in actions])
+        args = actions[index][1]
+        if not args:
+            return
+        _run_sub(env, args)
+
+
+def _continue_args(module: str) -> list[str]:
+    return {"roadmap": ["quiz", "start"], "git": ["git", "status"], "containers": ["containers", "doctor"],
+            "counter": ["counter", "experiments"]}.get(module, ["progress"])
+
+
+def _run_sub(env: Environment, args: list[str]) -> None:
+    """Run a sub-command in-process and come back to the menu whatever it does."""
+    import click
+
+    from learnbackend.cli import app
+    from learnbackend.errors import LearnBackendError
+    from learnbackend.ui.errors import render_error
+
+    import typer.main
+
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=args, prog_name="learnbackend", standalone_mode=False, obj=env)
+    except LearnBackendError as exc:
+        render_error(env, exc)
+    except click.exceptions.Exit:
+        pass
+    except click.ClickException as exc:
+        exc.show()
+    env.out.print()

@@ -1,0 +1,1 @@
+"""The roadmap quiz: questions over the backend roadmap, spaced repetition, mastery map."""

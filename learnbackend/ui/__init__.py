@@ -1,0 +1,1 @@
+"""Terminal presentation: consoles, themes, prompts and renderers."""

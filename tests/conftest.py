@@ -1,0 +1,81 @@
+"""Shared fixtures: an isolated home, an isolated git identity, and one CLI helper."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+LESSONS = REPO / "lessons"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def engines_required() -> bool:
+    return os.environ.get("LEARNBACKEND_REQUIRE_ENGINES", "") not in ("", "0", "false", "no")
+
+
+def need(condition: bool, reason: str) -> None:
+    """Skip locally when an engine is absent; fail in CI (LEARNBACKEND_REQUIRE_ENGINES=1)."""
+    if condition:
+        return
+    if engines_required():
+        pytest.fail(f"required engine missing in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Every test gets its own data dir, a fixed terminal width and a clean git identity."""
+    home = tmp_path_factory.mktemp("lbhome")
+    monkeypatch.setenv("LEARNBACKEND_HOME", str(home))
+    monkeypatch.delenv("LEARNBACKEND_LESSONS", raising=False)
+    monkeypatch.setenv("LEARNBACKEND_WIDTH", "100")
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("NO_COLOR", "1")
+    gitconfig = home / "gitconfig"
+    gitconfig.write_text("[user]\n\tname = Test Learner\n\temail = learner@example.invalid\n[init]\n\tdefaultBranch = main\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    yield home
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.stdout)
+
+
+def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> CliResult:
+    """Run ``learnbackend ARGS`` in-process (no terminal), like a script or CI would."""
+    from click.testing import CliRunner
+
+    from learnbackend.cli import main
+
+    runner = CliRunner()
+    with runner.isolation(input=input, env=env) as streams:
+        code = main(list(args))
+        out, err = streams[0], streams[1]
+        return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
+
+
+@pytest.fixture
+def cli() -> Any:
+    return run_cli
+
+
+def learnbackend_bin() -> list[str]:
+    """How to launch the real console script in a subprocess."""
+    exe = shutil.which("learnbackend")
+    return [exe] if exe else [os.sys.executable, "-m", "learnbackend"]  # type: ignore[attr-defined]

@@ -1,0 +1,131 @@
+"""The sandbox runner, tested with real misbehaving programs: each must fail clearly, the checker survives."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from learnbackend.sandbox import isolation
+from learnbackend.sandbox.cgroup import PidsCgroup
+from learnbackend.sandbox.runner import SandboxResult, _run, run_sandboxed
+
+PY = sys.executable
+
+
+def _py(code: str, cwd: Path, **kwargs: object) -> SandboxResult:
+    return run_sandboxed([PY, "-c", code], cwd=cwd, **kwargs)  # type: ignore[arg-type]
+
+
+def test_a_good_program_passes_with_its_output(tmp_path: Path) -> None:
+    (tmp_path / "data.txt").write_text("41")
+    result = _py("import pathlib; n = int(pathlib.Path('data.txt').read_text()); print(n + 1);"
+                 "pathlib.Path('out.txt').write_text('done')", tmp_path)
+    assert result.ok, result
+    assert result.exit_code == 0 and result.stdout == "42\n" and result.killed_reason is None
+    assert (tmp_path / "out.txt").read_text() == "done"
+
+
+def test_exit_status_and_stderr_are_reported(tmp_path: Path) -> None:
+    result = _py("import sys; print('bad', file=sys.stderr); sys.exit(3)", tmp_path)
+    assert result.exit_code == 3 and result.stderr == "bad\n" and not result.ok
+    assert result.killed_reason is None and not result.timed_out
+
+
+def test_an_endless_loop_is_stopped_by_the_timeout(tmp_path: Path) -> None:
+    result = _py("while True: pass", tmp_path, timeout=1.0)
+    assert result.timed_out and result.exit_code is None
+    assert result.killed_reason and result.killed_reason.startswith("timeout")
+    assert 1.0 <= result.duration_s < 5
+
+
+def test_a_child_that_escapes_the_process_group_is_killed_too(tmp_path: Path) -> None:
+    marker = tmp_path / "alive"
+    code = ("import os, time, pathlib\n"
+            "if os.fork() == 0:\n    os.setsid()\n    time.sleep(1.5)\n"
+            f"    pathlib.Path({str(marker)!r}).write_text('escaped')\n    os._exit(0)\n"
+            "time.sleep(60)")
+    result = _py(code, tmp_path, timeout=0.5)
+    assert result.timed_out
+    import time
+    time.sleep(1.6)
+    assert not marker.exists(), "a process that left the process group outlived the sandbox"
+
+
+def test_a_fork_storm_hits_the_process_limit_and_is_cleaned_up(tmp_path: Path) -> None:
+    code = ("import os, time\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        time.sleep(0.01)")
+    result = _py(code, tmp_path, timeout=1.5, max_procs=32)
+    assert result.killed_reason is not None and "process limit" in result.killed_reason
+    mine = f"learnbackend-sandbox-{os.getpid()}-"
+    assert not any(p.name.startswith(mine) for p in Path("/sys/fs/cgroup/pids").glob("*"))
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the dedicated-uid fallback is only used as root")
+def test_fork_storm_with_the_dedicated_uid_fallback(tmp_path: Path) -> None:
+    # /bin/sh because the fallback uid cannot read root's private Python install.
+    script = "i=0; while [ $i -lt 100 ]; do sleep 30 & i=$((i+1)); done; wait"
+    result = _run(["/bin/sh", "-c", script], cwd=tmp_path, timeout=3, memory_mb=256, max_procs=16, max_file_mb=10,
+                  env=None, network=False, process_strategy="uid")
+    assert result.killed_reason is not None and "process limit" in result.killed_reason, result
+    assert "Cannot fork" in result.stderr
+
+
+def test_filling_the_disk_with_one_file_hits_the_file_size_limit(tmp_path: Path) -> None:
+    code = "f = open('big', 'wb')\nwhile True:\n    f.write(b'x' * 1024 * 1024)"
+    result = _py(code, tmp_path, max_file_mb=8)
+    assert result.killed_reason is not None and "disk limit" in result.killed_reason
+    assert (tmp_path / "big").stat().st_size <= 8 * 1024 * 1024
+
+
+def test_filling_the_disk_with_many_files_is_stopped_by_the_watchdog(tmp_path: Path) -> None:
+    code = "i = 0\nwhile True:\n    open(f'f{i}', 'wb').write(b'x' * 2 * 1024 * 1024)\n    i += 1"
+    result = _py(code, tmp_path, max_file_mb=10, timeout=20)
+    assert not result.timed_out
+    assert result.killed_reason is not None and "disk limit" in result.killed_reason
+
+
+def test_a_memory_hog_hits_the_memory_limit(tmp_path: Path) -> None:
+    result = _py("x = bytearray(1024 * 1024 * 1024)", tmp_path, memory_mb=128)
+    assert result.exit_code == 1
+    assert result.killed_reason is not None and "memory limit" in result.killed_reason
+
+
+def test_the_network_is_unreachable_but_loopback_works(tmp_path: Path) -> None:
+    if not isolation.network_isolation_available():
+        pytest.skip("network namespaces are not available here")
+    code = ("import socket\nsrv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen()\n"
+            "socket.create_connection(srv.getsockname(), timeout=2); print('loopback ok')\n"
+            "socket.create_connection(('192.0.2.1', 80), timeout=2)")
+    result = _py(code, tmp_path)
+    assert result.network_isolated
+    assert result.stdout == "loopback ok\n"
+    assert result.killed_reason is not None and "network blocked" in result.killed_reason
+
+
+def test_the_environment_is_clean_and_extendable(tmp_path: Path) -> None:
+    os.environ["LEARNBACKEND_SECRET_TEST"] = "leak"
+    try:
+        result = _py("import os; print(os.environ.get('LEARNBACKEND_SECRET_TEST'), os.environ['MINE'])",
+                     tmp_path, env={"MINE": "yes"})
+    finally:
+        del os.environ["LEARNBACKEND_SECRET_TEST"]
+    assert result.stdout == "None yes\n"
+
+
+def test_output_is_bounded(tmp_path: Path) -> None:
+    result = _py("import sys\nfor _ in range(200): sys.stdout.write('x' * 10000)", tmp_path)
+    assert result.exit_code == 0
+    assert len(result.stdout) < 300 * 1024 and "truncated" in result.stdout
+
+
+def test_cgroups_of_dead_runs_are_reaped() -> None:
+    group = PidsCgroup.create(8)
+    if group is None:
+        pytest.skip("no pids cgroup can be made here")
+    stale = group.path.with_name("learnbackend-sandbox-999999999-0")
+    group.path.rename(stale)
+    fresh = PidsCgroup.create(8)
+    assert fresh is not None and not stale.exists()
+    fresh.remove()

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -23,29 +22,34 @@ from learnbackend.errors import ExitCode, LearnBackendError
 class RootGroup(TyperGroup):
     """Turns every error raised below into one message and one exit code."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except LearnBackendError as exc:
+            if _debug(ctx):
+                raise
             from learnbackend.ui.errors import render_error
 
             render_error(env_of(ctx), exc)
-            raise click.exceptions.Exit(int(exc.exit_code)) from None
+            raise typer.Exit(int(exc.exit_code)) from None
         except KeyboardInterrupt:
             sys.stderr.write("\nInterrupted.\n")
-            raise click.exceptions.Exit(int(ExitCode.INTERRUPTED)) from None
-        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
-            raise
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except Exception as exc:
-            if _debug(ctx):
+            if _is_click_flow(exc) or _debug(ctx):
                 raise
             from learnbackend.ui.errors import render_internal_error
 
             render_internal_error(env_of(ctx), exc)
-            raise click.exceptions.Exit(int(ExitCode.INTERNAL_ERROR)) from None
+            raise typer.Exit(int(ExitCode.INTERNAL_ERROR)) from None
 
 
-def _debug(ctx: click.Context) -> bool:
+def _is_click_flow(exc: BaseException) -> bool:
+    """Exit/Abort and usage errors are Click's own control flow (Typer may vendor Click)."""
+    return isinstance(exc, (typer.Exit, typer.Abort)) or (hasattr(exc, "exit_code") and hasattr(exc, "show"))
+
+
+def _debug(ctx: Any) -> bool:
     obj = ctx.find_root().obj
     return bool(getattr(obj, "debug", False)) or "--debug" in sys.argv
 

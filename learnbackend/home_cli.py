@@ -63,21 +63,17 @@ def _continue_args(module: str) -> list[str]:
 
 def _run_sub(env: Environment, args: list[str]) -> None:
     """Run a sub-command in-process and come back to the menu whatever it does."""
-    import click
-
-    from learnbackend.cli import app
-    from learnbackend.errors import LearnBackendError
-    from learnbackend.ui.errors import render_error
-
+    import typer
     import typer.main
+
+    from learnbackend.cli import _is_click_flow, app
 
     command = typer.main.get_command(app)
     try:
         command.main(args=args, prog_name="learnbackend", standalone_mode=False, obj=env)
-    except LearnBackendError as exc:
-        render_error(env, exc)
-    except click.exceptions.Exit:
-        pass
-    except click.ClickException as exc:
-        exc.show()
+    except Exception as exc:  # the root group already rendered our own errors
+        if not _is_click_flow(exc):
+            raise
+        if hasattr(exc, "show") and not isinstance(exc, (typer.Exit, typer.Abort)):
+            exc.show()
     env.out.print()

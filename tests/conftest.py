@@ -59,7 +59,7 @@ class CliResult:
 
 def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None) -> CliResult:
     """Run ``learnbackend ARGS`` in-process (no terminal), like a script or CI would."""
-    from click.testing import CliRunner
+    from typer.testing import CliRunner
 
     from learnbackend.cli import main
 

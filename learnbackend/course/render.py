@@ -85,7 +85,7 @@ def validation(env: Environment, count: int, problems: list[SourceProblem], *, a
         line.append(p.message)
         if p.fix:
             line.append(f"\n    → {p.fix}", style="warn")
-        env.err.print(line)
+        env.err.print(line, soft_wrap=True)
     files = "file" if count == 1 else "files"
     if problems:
         env.err.print(Text(f"{len(problems)} problem(s) in {count} lesson {files}.", style="fail"))

@@ -40,18 +40,6 @@ def _describe_loc(loc: Loc, data: Any) -> str:
     return "".join(parts) or "(top level)"
 
 
-def _index_map(raw: list[Any], valid: list[Any]) -> list[int]:
-    """For each valid exercise, its index in the file (the invalid ones are skipped)."""
-    valid_ids = iter(valid)
-    mapping = []
-    current = next(valid_ids, None)
-    for i, item in enumerate(raw):
-        if current is not None and isinstance(item, dict) and item.get("id") == current.id:
-            mapping.append(i)
-            current = next(valid_ids, None)
-    return mapping
-
-
 def _pydantic_problems(source: YamlSource, exc: ValidationError, prefix: Loc = ()) -> list[SourceProblem]:
     problems = []
     for error in exc.errors(include_url=False):
@@ -122,35 +110,33 @@ def validate_lesson_source(source: YamlSource) -> tuple[Lesson | None, list[Sour
     if not isinstance(raw_exercises, list):
         problems.append(SourceProblem(source.path, source.line_of(("exercises",)), "exercises must be a list"))
         return None, problems
-    exercises = []
+    valid: list[tuple[int, Any]] = []
     for index, raw in enumerate(raw_exercises):
         try:
-            exercises.append(_EXERCISE_ADAPTER.validate_python(raw))
+            valid.append((index, _EXERCISE_ADAPTER.validate_python(raw)))
         except ValidationError as exc:
             problems.extend(_pydantic_problems(source, exc, prefix=("exercises", index)))
-    if lesson is None or len(exercises) != len(raw_exercises):
-        # Cross checks still run over the exercises that did validate.
-        if lesson is not None:
-            problems.extend(_cross_checks(lesson.model_copy(update={"exercises": exercises}), source, exercises_index=_index_map(raw_exercises, exercises)))
-        return None, problems
-    lesson = lesson.model_copy(update={"exercises": exercises})
-    problems.extend(_cross_checks(lesson, source))
+    topics = header.get("topics") if isinstance(header.get("topics"), list) else []
+    module = lesson.module if lesson else header.get("module")
+    problems.extend(_cross_checks(source, module, [str(t) for t in topics], valid))
+    if lesson is not None and not problems:
+        lesson = lesson.model_copy(update={"exercises": [e for _, e in valid]})
+    problems.sort(key=lambda p: p.line or 0)
     return (None if problems else lesson), problems
 
 
-def _cross_checks(lesson: Lesson, source: YamlSource, exercises_index: list[int] | None = None) -> list[SourceProblem]:
+def _cross_checks(source: YamlSource, module: Any, topics: list[str], exercises: list[tuple[int, Any]]) -> list[SourceProblem]:
     """Checks that span fields: unique ids, known topics, hints, referenced files, module dir."""
     problems: list[SourceProblem] = []
     path = source.path
     parent = path.parent.name
-    if parent in MODULES and parent != lesson.module:
+    if parent in MODULES and isinstance(module, str) and parent != module:
         problems.append(
-            SourceProblem(path, source.line_of(("module",)), f"module is {lesson.module!r} but the file is in {parent}/",
-                          fix=f"move the file to {lesson.module}/ or set `module: {parent}`")
+            SourceProblem(path, source.line_of(("module",)), f"module is {module!r} but the file is in {parent}/",
+                          fix=f"move the file to {module}/ or set `module: {parent}`")
         )
     seen: set[str] = set()
-    for position, exercise in enumerate(lesson.exercises):
-        index = exercises_index[position] if exercises_index else position
+    for index, exercise in exercises:
         loc: Loc = ("exercises", index)
         label = f"exercises[{index}] ({exercise.id})"
         if exercise.id in seen:
@@ -158,10 +144,10 @@ def _cross_checks(lesson: Lesson, source: YamlSource, exercises_index: list[int]
                                           fix="give each exercise a unique id"))
         seen.add(exercise.id)
         topic = getattr(exercise, "topic", None)
-        if topic is not None and lesson.topics and topic not in lesson.topics:
+        if topic is not None and topics and topic not in topics:
             problems.append(SourceProblem(path, source.line_of(loc + ("topic",)), f"{label}: topic {topic!r} is not in the lesson's topics",
-                                          fix=f"use one of: {', '.join(lesson.topics)}"))
-        elif topic is not None and not lesson.topics:
+                                          fix=f"use one of: {', '.join(topics)}"))
+        elif topic is not None and not topics:
             problems.append(SourceProblem(path, source.line_of(("id",)), f"{label}: names topic {topic!r} but the lesson lists no topics",
                                           fix="add a `topics:` list to the lesson"))
         hints = exercise.hints() if hasattr(exercise, "hints") else []

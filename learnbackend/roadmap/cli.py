@@ -1,7 +1,97 @@
-"""`learnbackend quiz ...` (being written)."""
+"""`learnbackend quiz ...`: practice, review what is due, placement tests, the mind map."""
 
 from __future__ import annotations
 
-from learnbackend.apps import make_app
+from pathlib import Path
+from typing import Annotated, Optional
 
-app = make_app("The roadmap quiz: practice, review what is due, see your mastery map.")
+import typer
+
+from learnbackend.apps import env_of, make_app
+
+app = make_app(
+    "The roadmap quiz: practice a branch, review what is due, test out of a branch, see your mastery map.\n\n"
+    "Without a terminal, answers are read from --answers FILE (question id: answer) or one per line on stdin.",
+)
+
+Branches = Annotated[Optional[list[str]], typer.Option("--branch", "-b", help="A branch (e.g. databases); repeatable.")]
+Count = Annotated[Optional[int], typer.Option("--count", "-n", min=1, max=200, help="How many questions.")]
+Seed = Annotated[Optional[int], typer.Option(help="Fix the question order and shuffling (reproducible runs).")]
+Answers = Annotated[
+    Optional[Path],
+    typer.Option("--answers", metavar="FILE", help="YAML/JSON file mapping question ids to answers: no prompts."),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the results as JSON (no questions shown).")]
+
+
+def _run(ctx: typer.Context, mode: str, branches: list[str] | None, count: int | None, seed: int | None,
+         answers: Path | None, as_json: bool) -> None:
+    from learnbackend.course.render import print_json
+    from learnbackend.roadmap import play, render
+    from learnbackend.roadmap.quiz import QuizEngine
+    from learnbackend.ui.prompts import QuestionaryPrompter
+
+    env = env_of(ctx)
+    catalog = env.catalog()
+    with env.progress() as store:
+        engine = QuizEngine(catalog, store)
+        if answers is not None:
+            by_id = play.load_answers_file(answers)
+            plan = engine.plan_ids(list(by_id), mode=mode, seed=seed)  # type: ignore[arg-type]
+            source: object = play.ScriptedAnswers(by_id=by_id)
+        else:
+            plan = engine.plan(mode, branches=branches, count=count, seed=seed)  # type: ignore[arg-type]
+            if env.interactive and not as_json:
+                source = play.TerminalAnswers(QuestionaryPrompter(), env.out)
+            else:
+                source = play.ScriptedAnswers(lines=play.stdin_lines())
+        console = None if as_json else env.out
+        if console is not None:
+            render.plan_note(console, plan)
+        if not plan.items:
+            if as_json:
+                print_json(env, {"mode": plan.mode, "answered": 0, "note": plan.note, "results": []})
+            return
+        letters = not isinstance(source, play.TerminalAnswers)
+        result = play.run_session(engine, plan, source, console, letters=letters)
+    if as_json:
+        print_json(env, result.to_dict())
+    else:
+        render.summary(env.out, result, len(plan.items))
+
+
+@app.command("start")
+def start(ctx: typer.Context, branch: Branches = None, count: Count = None, seed: Seed = None,
+          answers: Answers = None, as_json: AsJson = False) -> None:
+    """Practise: unseen and missed questions first (10 by default), from one branch or all."""
+    _run(ctx, "practice", branch, count, seed, answers, as_json)
+
+
+@app.command("review")
+def review(ctx: typer.Context, branch: Branches = None, count: Count = None, seed: Seed = None,
+           answers: Answers = None, as_json: AsJson = False) -> None:
+    """Review the questions that spaced repetition says are due now."""
+    _run(ctx, "review", branch, count, seed, answers, as_json)
+
+
+@app.command("placement")
+def placement(ctx: typer.Context,
+              branch: Annotated[str, typer.Option("--branch", "-b", help="The branch to test out of.")],
+              count: Count = None, seed: Seed = None, answers: Answers = None, as_json: AsJson = False) -> None:
+    """Test out of a branch: 80% right across its topics marks it as known."""
+    _run(ctx, "placement", [branch], count, seed, answers, as_json)
+
+
+@app.command("map")
+def mind_map(ctx: typer.Context, as_json: AsJson = False) -> None:
+    """The backend roadmap as a mind map, with your mastery of each branch and topic."""
+    from learnbackend.course.render import print_json
+    from learnbackend.roadmap import mastery, render
+
+    env = env_of(ctx)
+    with env.progress() as store:
+        branches = mastery.mastery_map(env.catalog(), store)
+    if as_json:
+        print_json(env, mastery.to_dict(branches))
+    else:
+        render.mind_map(env.out, branches)

@@ -1,0 +1,132 @@
+"""Access to the Docker engine: connect with timeouts, label, reap and clean.
+
+Everything the lab creates carries the label ``learnbackend=1`` plus a run id
+(``learnbackend.run``); ``clean`` and the reaping at the start of every command
+remove only what carries that label. Without a reachable engine,
+:class:`EnvironmentMissing` (exit 3) says how to get one.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from learnbackend.errors import EnvironmentMissing
+
+LABEL = "learnbackend"
+RUN_LABEL = "learnbackend.run"
+KIND_LABEL = "learnbackend.kind"
+API_TIMEOUT = 20  # seconds for one engine API call
+
+INSTALL_FIX = (
+    "Install and start a Docker engine: on Debian/Ubuntu `sudo apt-get install docker.io` then "
+    "`sudo systemctl start docker` (or `sudo bash .ci/setup-docker.sh` in a checkout, which starts "
+    "`dockerd --bridge=none --iptables=false`); elsewhere Docker Desktop. Make sure your user can reach it "
+    "(the `docker` group) or set DOCKER_HOST. `learnbackend containers doctor` shows what is missing."
+)
+
+#: A run id for this process: every object this process creates is labelled with it.
+RUN_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def labels(kind: str) -> dict[str, str]:
+    """The labels of everything the lab creates."""
+    return {LABEL: "1", RUN_LABEL: RUN_ID, KIND_LABEL: kind}
+
+
+def connect(timeout: int = API_TIMEOUT) -> Any:
+    """A Docker client that answered a ping; raises :class:`EnvironmentMissing` otherwise."""
+    try:
+        import docker
+        from docker.errors import DockerException
+    except ImportError:  # pragma: no cover - a declared dependency
+        raise EnvironmentMissing("The Docker SDK for Python is not installed.", fix="pip install docker") from None
+    where = os.environ.get("DOCKER_HOST") or "the default socket (/var/run/docker.sock)"
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except DockerException as exc:
+        raise EnvironmentMissing(f"No Docker engine is reachable at {where}: {_reason(exc)}.", fix=INSTALL_FIX) from None
+    except Exception as exc:  # requests/urllib3 errors differ between versions
+        raise EnvironmentMissing(f"No Docker engine is reachable at {where}: {_reason(exc)}.", fix=INSTALL_FIX) from None
+    return client
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    for known in ("Permission denied", "No such file or directory", "Connection refused", "timed out"):
+        if known in text:
+            return known.lower()
+    return text.split("(")[0].strip().rstrip(":") or type(exc).__name__
+
+
+def try_connect(timeout: int = 5) -> tuple[Any | None, str]:
+    """(client, "") or (None, why not): for commands that work without an engine."""
+    try:
+        return connect(timeout), ""
+    except EnvironmentMissing as exc:
+        return None, exc.message
+
+
+@dataclass
+class CleanReport:
+    """What a reap or ``containers clean`` removed."""
+
+    containers: list[str] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+    vms: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def total(self) -> int:
+        return len(self.containers) + len(self.images) + len(self.vms)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"containers": self.containers, "images": self.images, "vms": self.vms, "errors": self.errors}
+
+
+def remove_container(container: Any) -> None:
+    """Force-remove one container, ignoring one that is already gone."""
+    from docker.errors import APIError, NotFound
+
+    try:
+        container.remove(force=True)
+    except NotFound:
+        pass
+    except APIError as exc:
+        if "already in progress" not in str(exc):
+            raise
+
+
+def reap(client: Any, *, other_runs_only: bool = True) -> CleanReport:
+    """Remove labelled containers left by earlier (crashed or interrupted) runs of the lab."""
+    report = CleanReport()
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
+        if other_runs_only and container.labels.get(RUN_LABEL) == RUN_ID:
+            continue
+        try:
+            remove_container(container)
+            report.containers.append(container.name)
+        except Exception as exc:  # keep going: one stuck container must not block the others
+            report.errors.append(f"{container.name}: {exc}")
+    return report
+
+
+def clean(client: Any | None, *, images: bool = True) -> CleanReport:
+    """Remove every labelled container (and the lab's images), and leftover QEMU guests."""
+    from learnbackend.containers import vm
+
+    report = CleanReport()
+    if client is not None:
+        report = reap(client, other_runs_only=False)
+        if images:
+            for image in client.images.list(filters={"label": f"{LABEL}=1"}):
+                try:
+                    client.images.remove(image.id, force=True)
+                    report.images.append(", ".join(image.tags) or image.short_id)
+                except Exception as exc:
+                    report.errors.append(f"image {image.short_id}: {exc}")
+    report.vms = vm.reap_leftovers()
+    return report

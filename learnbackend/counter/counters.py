@@ -1,0 +1,213 @@
+"""The counter engine: AddCount, AddAndGetCount, GetCount, ClearCount over namespaces.
+
+Write path (eventual / accurate): admit the event (late check) → write it
+durably (group commit) → acknowledge → fire-and-forget rollup trigger. Read path:
+the cached ``(count, checkpoint)`` value, plus a rollup trigger so a lost trigger
+heals on the next read. Best-effort counters go to Redis ``INCRBY`` (or, with no
+Redis, to this process's memory).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future
+from dataclasses import dataclass
+from pathlib import Path
+
+from learnbackend.counter.cache import MemoryCache, RollupCache
+from learnbackend.counter.eventlog import EventLog, GroupCommitWriter
+from learnbackend.counter.namespaces import NamespaceConfig, check_config, check_delta, check_name
+from learnbackend.counter.rollup import RollupResult, accurate_count, rollup_counter
+from learnbackend.counter.rollup_queue import RollupQueues
+from learnbackend.counter.store_sqlite import ADD, CLEAR, SqliteStore
+from learnbackend.counter.tokens import Token, new_token, now_us
+from learnbackend.errors import NotFoundError
+
+
+class UnknownNamespace(NotFoundError):
+    """No namespace of that name."""
+
+
+@dataclass
+class CountResult:
+    """A GetCount answer."""
+
+    namespace: str
+    counter: str
+    count: int
+    type: str
+    last_rollup_ts: int = 0
+    events_read: int = 0
+
+
+@dataclass
+class EngineOptions:
+    """How the engine runs its rollups and writes."""
+
+    queues: int = 8
+    batch: int = 32
+    coalesce_s: float = 0.05
+    capacity: int | None = 10_000
+    rollup: str = "thread"  # thread | process (durable triggers, rolled up elsewhere) | off
+    group_commit: bool = True
+    store_delay_s: float = 0.0
+
+
+class CounterEngine:
+    """One process's view of the counter service over one SQLite file (and maybe Redis)."""
+
+    def __init__(self, db_path: Path | str, *, redis_url: str | None = None, options: EngineOptions | None = None,
+                 clock: Callable[[], int] = now_us) -> None:
+        self.options = options or EngineOptions()
+        self.clock = clock
+        self.store = SqliteStore(db_path, store_delay_s=self.options.store_delay_s)
+        self.read_store = SqliteStore(db_path)
+        self.log = EventLog(self.read_store, clock)
+        self.cache: RollupCache = MemoryCache()
+        self.redis_counters = None
+        self._memory_best_effort: dict[tuple[str, str], int] = {}
+        self._be_lock = threading.Lock()
+        if redis_url:
+            from learnbackend.counter.store_redis import RedisCache, RedisCounters, connect
+
+            client = connect(redis_url)
+            self.redis_counters = RedisCounters(client)
+            self.cache = RedisCache(client)
+        self._namespaces = self.store.namespaces()
+        durable = self.options.rollup == "process"
+        self.writer = (GroupCommitWriter(self.store, durable_triggers=durable, on_commit=self._after_commit)
+                       if self.options.group_commit else None)
+        self.queues = (RollupQueues(self._rollup_by_name, queues=self.options.queues, batch=self.options.batch,
+                                    coalesce_s=self.options.coalesce_s, capacity=self.options.capacity)
+                       if self.options.rollup == "thread" else None)
+
+    # --- namespaces ---------------------------------------------------------------------
+    def create_namespace(self, config: NamespaceConfig) -> NamespaceConfig:
+        self.store.put_namespace(check_config(config))
+        self._namespaces[config.name] = config
+        return config
+
+    def namespace(self, name: str) -> NamespaceConfig:
+        config = self._namespaces.get(name)
+        if config is None:
+            self._namespaces = self.store.namespaces()  # another process may have created it
+            config = self._namespaces.get(name)
+        if config is None:
+            raise UnknownNamespace(f"Unknown namespace {name!r}.", fix="Create it first (POST /v1/namespaces).")
+        return config
+
+    # --- writes ------------------------------------------------------------------------
+    def submit_add(self, namespace: str, counter: str, delta: int, token: Token | None = None, *,
+                   kind: int = ADD) -> Future[None] | int:
+        """Start an AddCount: a Future resolved once durable, or (best effort) the new value."""
+        config = self.namespace(namespace)
+        check_name(counter, "counter")
+        check_delta(delta)
+        if config.type == "best_effort":
+            return self._best_effort(config.name, counter, delta, kind)
+        token = token or new_token(self.clock())
+        row = self.log.admit(config, counter, kind, delta, token)
+        if row is None:
+            done: Future[None] = Future()
+            done.set_result(None)
+            return done
+        if self.writer is not None:
+            return self.writer.submit(row)
+        self.store.write_batch([row], [(namespace, counter)] if self.options.rollup == "process" else ())
+        self._after_commit([(namespace, counter)])
+        done = Future()
+        done.set_result(None)
+        return done
+
+    def add_count(self, namespace: str, counter: str, delta: int, token: Token | None = None) -> None:
+        """AddCount: returns once the event is durable (or counted, for best effort)."""
+        pending = self.submit_add(namespace, counter, delta, token)
+        if isinstance(pending, Future):
+            pending.result()
+
+    def add_counts(self, items: Iterable[tuple[str, str, int, Token]]) -> int:
+        """Many AddCounts in one transaction (a client-side batch); returns events admitted."""
+        rows, pairs = [], set()
+        for namespace, counter, delta, token in items:
+            row = self.log.admit(self.namespace(namespace), counter, ADD, check_delta(delta), token)
+            if row is not None:
+                rows.append(row)
+                pairs.add((namespace, counter))
+        self.store.write_batch(rows, pairs if self.options.rollup == "process" else ())
+        self._after_commit(list(pairs))
+        return len(rows)
+
+    def add_and_get_count(self, namespace: str, counter: str, delta: int, token: Token | None = None) -> int:
+        """AddAndGetCount: the write, then the value including it (read-your-write)."""
+        pending = self.submit_add(namespace, counter, delta, token)
+        if not isinstance(pending, Future):
+            return pending
+        pending.result()
+        return accurate_count(self.read_store, self.namespace(namespace), counter)[0]
+
+    def clear_count(self, namespace: str, counter: str, token: Token | None = None) -> None:
+        """ClearCount: itself an event, so it is ordered and idempotent like the adds."""
+        pending = self.submit_add(namespace, counter, 0, token, kind=CLEAR)
+        if isinstance(pending, Future):
+            pending.result()
+
+    # --- reads -------------------------------------------------------------------------
+    def get_count(self, namespace: str, counter: str) -> CountResult:
+        """GetCount: the cached rollup (eventual), checkpoint + recent events (accurate)."""
+        config = self.namespace(namespace)
+        check_name(counter, "counter")
+        if config.type == "best_effort":
+            value = (self.redis_counters.get(namespace, counter) if self.redis_counters
+                     else self._memory_best_effort.get((namespace, counter), 0))
+            return CountResult(namespace, counter, value, config.type)
+        self.trigger(namespace, counter)  # reads self-heal a lost rollup trigger
+        if config.type == "accurate":
+            count, last, n = accurate_count(self.read_store, config, counter)
+            return CountResult(namespace, counter, count, config.type, last, n)
+        cached = self.cache.get(namespace, counter)
+        if cached is None:
+            cached = self.read_store.get_rollup(namespace, counter)
+        return CountResult(namespace, counter, cached[0], config.type, cached[1])
+
+    # --- rollups -----------------------------------------------------------------------
+    def trigger(self, namespace: str, counter: str) -> None:
+        if self.queues is not None:
+            self.queues.trigger(namespace, counter)
+        elif self.options.rollup == "process":
+            self.store.write_batch([], [(namespace, counter)])
+
+    def rollup(self, namespace: str, counter: str, *, now: int | None = None) -> RollupResult:
+        """Roll one counter up now and refresh the cache with (count, checkpoint) as one value."""
+        config = self.namespace(namespace)
+        result = rollup_counter(self.read_store, config, counter, self.clock() if now is None else now)
+        self.cache.put(namespace, counter, result.count, result.last_rollup_ts)
+        return result
+
+    def _rollup_by_name(self, namespace: str, counter: str) -> None:
+        self.rollup(namespace, counter)
+
+    def _after_commit(self, pairs: list[tuple[str, str]]) -> None:
+        if self.queues is not None:
+            for namespace, counter in pairs:
+                self.queues.trigger(namespace, counter)
+
+    def _best_effort(self, namespace: str, counter: str, delta: int, kind: int) -> int:
+        if self.redis_counters is not None:
+            if kind == CLEAR:
+                self.redis_counters.clear(namespace, counter)
+                return 0
+            return self.redis_counters.incr(namespace, counter, delta)
+        with self._be_lock:
+            key = (namespace, counter)
+            value = 0 if kind == CLEAR else self._memory_best_effort.get(key, 0) + delta
+            self._memory_best_effort[key] = value
+            return value
+
+    def close(self) -> None:
+        if self.queues is not None:
+            self.queues.stop()
+        if self.writer is not None:
+            self.writer.close()
+        self.store.close()
+        self.read_store.close()

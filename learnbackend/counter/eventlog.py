@@ -1,0 +1,130 @@
+"""The event log write path: one event per AddCount/ClearCount, keyed for idempotency.
+
+An event's key is ``(namespace, counter, time_bucket, event_bucket, event_time,
+event_id)`` where ``event_id`` is the token and ``event_time`` its generation
+time, so a replay of the same token is the same key: ``INSERT OR IGNORE`` makes
+it a no-op. Events older than ``now - accept_limit`` are *late*: the window they
+would land in is immutable (maybe already rolled up), so they are rejected
+loudly rather than dropped silently.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+
+from learnbackend.counter.namespaces import NamespaceConfig
+from learnbackend.counter.store_sqlite import ADD, CLEAR, EventRow, SqliteStore
+from learnbackend.counter.tokens import US, Token
+from learnbackend.errors import UsageError
+
+
+class LateEvent(UsageError):
+    """The token's generation time is behind the immutable window."""
+
+
+def event_row(config: NamespaceConfig, counter: str, kind: int, delta: int, token: Token) -> EventRow:
+    """The stored row of one event; equal tokens give equal keys."""
+    t = token.generation_time
+    return (config.name, counter, t // (config.bucket_seconds * US), token.bucket(config.event_buckets), t,
+            token.token, kind, delta)
+
+
+def is_late(config: NamespaceConfig, token: Token, now_us: int) -> bool:
+    """True when the event would land in the immutable window (older than now - accept_limit)."""
+    return token.generation_time < now_us - config.accept_us
+
+
+class EventLog:
+    """Synchronous appends: each call is one durable transaction."""
+
+    def __init__(self, store: SqliteStore, clock: Callable[[], int]) -> None:
+        self.store = store
+        self.clock = clock
+
+    def admit(self, config: NamespaceConfig, counter: str, kind: int, delta: int, token: Token) -> EventRow | None:
+        """The row to write, ``None`` for a late replay already stored; raises LateEvent for a new late event."""
+        row = event_row(config, counter, kind, delta, token)
+        if is_late(config, token, self.clock()):
+            if self.store.event_exists(row[:6]):
+                return None  # a late *retry* of a stored event: acknowledge it again, count it once
+            age = (self.clock() - token.generation_time) / US
+            raise LateEvent(f"Event rejected: its generation time is {age:.3f} s old, beyond the accept limit "
+                            f"of {config.accept_limit_s} s.", fix="Retry with a fresh token (a new generation time).")
+        return row
+
+    def append(self, config: NamespaceConfig, counter: str, delta: int, token: Token, *, kind: int = ADD,
+               trigger: bool = False) -> None:
+        row = self.admit(config, counter, kind, delta, token)
+        if row is not None:
+            self.store.write_batch([row], [(config.name, counter)] if trigger else ())
+
+    def clear(self, config: NamespaceConfig, counter: str, token: Token) -> None:
+        self.append(config, counter, 0, token, kind=CLEAR)
+
+
+class GroupCommitWriter:
+    """Many concurrent writers, one transaction per batch: the acknowledgement waits for the commit.
+
+    ``submit`` returns a Future resolved after the batch holding the event has
+    committed, so nothing is acknowledged before it is durable.
+    """
+
+    def __init__(self, store: SqliteStore, *, max_batch: int = 2048, durable_triggers: bool = False,
+                 on_commit: Callable[[list[tuple[str, str]]], None] | None = None) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self.durable_triggers = durable_triggers
+        self.on_commit = on_commit
+        self.batches = 0
+        self.events = 0
+        self._queue: queue.SimpleQueue[tuple[EventRow, Future[None]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="counter-group-commit", daemon=True)
+        self._thread.start()
+
+    def submit(self, row: EventRow) -> Future[None]:
+        future: Future[None] = Future()
+        self._queue.put((row, future))
+        return future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            stop = False
+            while len(batch) < self.max_batch:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stop = True
+                    break
+                batch.append(nxt)
+            self._write(batch)  # type: ignore[arg-type]
+            if stop:
+                return
+
+    def _write(self, batch: list[tuple[EventRow, Future[None]]]) -> None:
+        rows = [row for row, _ in batch]
+        pairs = list({(r[0], r[1]) for r in rows})
+        try:
+            self.store.write_batch(rows, pairs if self.durable_triggers else ())
+        except Exception as exc:  # the store failed: every waiting request gets the error
+            for _, fut in batch:
+                fut.set_exception(exc)
+            return
+        self.batches += 1
+        self.events += len(rows)
+        for _, fut in batch:
+            fut.set_result(None)
+        if self.on_commit is not None:
+            self.on_commit(pairs)

@@ -1,0 +1,144 @@
+"""Running a quiz session: ask each question (terminal, answers file or stdin), grade, record, render."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from learnbackend.errors import UsageError
+from learnbackend.roadmap import render
+from learnbackend.roadmap.grading import Presented, Response, grade, parse_response
+from learnbackend.roadmap.quiz import QuizEngine, SessionPlan, SessionResult
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from learnbackend.ui.prompts import Prompter
+
+HINT = "💡 Show a hint"
+
+
+class TerminalAnswers:
+    """Asks on a real terminal with arrow-key prompts; a hint is one of the options."""
+
+    def __init__(self, prompter: Prompter, console: Console) -> None:
+        self.prompter = prompter
+        self.console = console
+
+    def answer(self, item: Presented) -> Response:
+        q = item.question
+        options = list(item.options)
+        hinted = False
+
+        def extra() -> list[str]:
+            return [] if hinted else [HINT]
+
+        while True:
+            if q.kind == "text":
+                typed = self.prompter.text("Your answer (? for a hint):").strip()
+                if typed == "?":
+                    render.hint(self.console, q.hint)
+                    hinted = True
+                    continue
+                if not typed:
+                    continue
+                return typed
+            if q.kind == "single":
+                index = self.prompter.select("Your answer:", options + extra())
+                if index == len(options):
+                    render.hint(self.console, q.hint)
+                    hinted = True
+                    continue
+                return options[index]
+            if q.kind == "multiple":
+                picked = self.prompter.checkbox("Pick every right answer:", options + extra())
+                if len(options) in picked:
+                    render.hint(self.console, q.hint)
+                    hinted = True
+                    continue
+                if not picked:
+                    self.console.print("Pick at least one (Space), then Enter.", style="warn")
+                    continue
+                return [options[i] for i in picked]
+            # Ordering: pick the first item, then the next, from what is left.
+            remaining = list(options)
+            chosen: list[str] = []
+            while remaining:
+                label = "What comes first?" if not chosen else f"What comes after “{chosen[-1]}”?"
+                if len(remaining) == 1:
+                    chosen.append(remaining.pop())
+                    break
+                index = self.prompter.select(label, remaining + ([] if chosen else extra()))
+                if index == len(remaining):
+                    render.hint(self.console, q.hint)
+                    hinted = True
+                    continue
+                chosen.append(remaining.pop(index))
+            return chosen
+
+
+class ScriptedAnswers:
+    """Answers from an answers file (by question id) or from lines on stdin (in order)."""
+
+    def __init__(self, by_id: dict[str, Any] | None = None, lines: Iterator[str] | None = None) -> None:
+        self.by_id = by_id
+        self.lines = lines
+
+    def answer(self, item: Presented) -> Response | None:
+        if self.by_id is not None:
+            raw = self.by_id.get(item.qid)
+            if raw is None:
+                raise UsageError(f"The answers file has no answer for {item.qid}.")
+        else:
+            assert self.lines is not None
+            raw = next(self.lines, None)
+            if raw is None:
+                return None  # stdin ended: stop the session here
+            raw = raw.rstrip("\n")
+        if isinstance(raw, (int, float)):
+            raw = str(raw)
+        return parse_response(item, raw)
+
+
+def load_answers_file(path: Any) -> dict[str, Any]:
+    """A YAML or JSON mapping: question id → answer (text, or a list for multiple/order)."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UsageError(f"Cannot read the answers file {path}: {exc.strerror}.") from None
+    except yaml.YAMLError as exc:
+        raise UsageError(f"The answers file {path} is not valid YAML/JSON: {exc}") from None
+    if not isinstance(data, dict) or not data:
+        raise UsageError(f"The answers file {path} must map question ids to answers.",
+                         fix="For example:\n  roadmap-fundamentals/dns-ttl: Resolvers cached the record...")
+    return {str(k): v for k, v in data.items()}
+
+
+def run_session(engine: QuizEngine, plan: SessionPlan, source: Any, console: Console | None, *,
+                letters: bool) -> SessionResult:
+    """Ask every planned question, grading and recording each answer as it comes."""
+    result = SessionResult(plan.mode, plan.branches, plan.seed)
+    total = len(plan.items)
+    for number, item in enumerate(plan.items, 1):
+        if console is not None:
+            render.question(console, item, number, total, letters=letters)
+        response = source.answer(item)
+        if response is None:
+            result.stopped_early = True
+            break
+        fb = grade(item, response)
+        engine.record(item, fb, mode=plan.mode)
+        result.feedback.append(fb)
+        if console is not None:
+            render.feedback(console, fb)
+    return engine.finish(plan, result)
+
+
+def stdin_lines() -> Iterator[str]:
+    yield from sys.stdin

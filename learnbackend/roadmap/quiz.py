@@ -1,0 +1,202 @@
+"""The quiz engine: which questions to ask, recording answers, placement.
+
+Sessions come in three modes: ``practice`` (a branch or all of them, unseen and
+missed questions first), ``review`` (questions the scheduler says are due) and
+``placement`` (a short test across a branch's topics; pass it and the branch is
+marked as placed out). The engine returns data; the CLI asks and renders.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from learnbackend.course.catalog import Catalog, LoadedLesson
+from learnbackend.course.progress import ProgressStore
+from learnbackend.errors import NotFoundError, UsageError
+from learnbackend.roadmap import scheduler
+from learnbackend.roadmap.grading import Feedback, Presented, present
+
+Mode = Literal["practice", "review", "placement"]
+MODULE = "roadmap"
+#: Share of right answers needed to place out of a branch.
+PLACEMENT_PASS = 0.8
+PLACEMENT_SIZE = 8
+
+
+@dataclass
+class SessionPlan:
+    mode: Mode
+    branches: list[str]
+    items: list[Presented]
+    seed: int
+    note: str = ""
+
+
+@dataclass
+class SessionResult:
+    mode: Mode
+    branches: list[str]
+    seed: int
+    feedback: list[Feedback] = field(default_factory=list)
+    placement_passed: bool | None = None
+    stopped_early: bool = False
+
+    @property
+    def correct(self) -> int:
+        return sum(f.correct for f in self.feedback)
+
+    @property
+    def score(self) -> float:
+        return sum(f.score for f in self.feedback)
+
+    def to_dict(self) -> dict[str, object]:
+        answered = len(self.feedback)
+        return {
+            "mode": self.mode,
+            "branches": self.branches,
+            "seed": self.seed,
+            "answered": answered,
+            "correct": self.correct,
+            "score": round(self.score, 3),
+            "percent": round(100 * self.correct / answered) if answered else 0,
+            "placement_passed": self.placement_passed,
+            "stopped_early": self.stopped_early,
+            "results": [f.to_dict() for f in self.feedback],
+        }
+
+
+def branch_lessons(catalog: Catalog, branches: list[str] | None) -> list[LoadedLesson]:
+    """Lessons of the roadmap for the given branch names or ids (all when None)."""
+    lessons = catalog.by_module(MODULE)
+    if not branches:
+        return lessons
+    chosen = []
+    for wanted in branches:
+        key = wanted.casefold().removeprefix("roadmap-")
+        match = [e for e in lessons if key in (e.lesson.id.removeprefix("roadmap-"), e.lesson.title.casefold())]
+        if not match:
+            names = ", ".join(e.lesson.id.removeprefix("roadmap-") for e in lessons)
+            raise NotFoundError(f"No roadmap branch is called {wanted!r}.", fix=f"Use one of: {names}.")
+        chosen.extend(m for m in match if m not in chosen)
+    return chosen
+
+
+def _presented(entry: LoadedLesson, rng: random.Random) -> list[Presented]:
+    return [present(f"{entry.lesson.id}/{q.id}", entry.lesson.id, entry.lesson.title, q, rng)  # type: ignore[arg-type]
+            for q in entry.lesson.exercises]
+
+
+class QuizEngine:
+    """Plans sessions and records answers against one progress store."""
+
+    def __init__(self, catalog: Catalog, store: ProgressStore) -> None:
+        self.catalog = catalog
+        self.store = store
+
+    def plan(self, mode: Mode, *, branches: list[str] | None = None, count: int | None = None,
+             seed: int | None = None, now: float | None = None) -> SessionPlan:
+        seed = seed if seed is not None else random.SystemRandom().randrange(1 << 30)
+        rng = random.Random(seed)
+        lessons = branch_lessons(self.catalog, branches)
+        names = [e.lesson.title for e in lessons]
+        all_items = [item for entry in lessons for item in _presented(entry, rng)]
+        if mode == "review":
+            return self._plan_review(all_items, names, seed, count, now)
+        if mode == "placement":
+            if not branches or len(lessons) != 1:
+                raise UsageError("A placement test is for one branch.", fix="Pass --branch NAME (e.g. --branch databases).")
+            return SessionPlan(mode, names, self._placement_items(all_items, rng, count or PLACEMENT_SIZE), seed)
+        last = self.store.last_outcomes(module=MODULE)
+        # Unseen first, then missed, then the rest; random within each group.
+        rank = {None: 0, "failed": 1, "passed": 2}
+        rng.shuffle(all_items)
+        all_items.sort(key=lambda p: rank.get(last.get(p.qid), 1))
+        items = all_items[: count or 10]
+        rng.shuffle(items)
+        return SessionPlan(mode, names, items, seed)
+
+    def plan_ids(self, ids: list[str], *, mode: Mode = "practice", seed: int | None = None) -> SessionPlan:
+        """A session of exactly these questions, in this order (answers files, scripts)."""
+        seed = seed if seed is not None else 0
+        rng = random.Random(seed)
+        items = []
+        for qid in ids:
+            entry, question = self.catalog.exercise(qid)
+            if entry.lesson.module != MODULE:
+                raise UsageError(f"{qid} is not a roadmap question.")
+            items.append(present(qid, entry.lesson.id, entry.lesson.title, question, rng))
+        branches = list(dict.fromkeys(item.branch for item in items))
+        return SessionPlan(mode, branches, items, seed)
+
+    def _plan_review(self, items: list[Presented], names: list[str], seed: int, count: int | None,
+                     now: float | None) -> SessionPlan:
+        now = time.time() if now is None else now
+        cards = self.store.cards()
+        due = [(cards[p.qid][1], p) for p in items if p.qid in cards and cards[p.qid][1] <= now]
+        due.sort(key=lambda pair: pair[0])
+        chosen = [p for _, p in due][: count or 20]
+        note = ""
+        if not chosen:
+            upcoming = [cards[p.qid][1] for p in items if p.qid in cards]
+            if upcoming:
+                wait = min(upcoming) - now
+                note = f"Nothing is due. The next question is due in {_human(wait)}."
+            else:
+                note = "Nothing is due yet: answer some questions first (learnbackend quiz start)."
+        return SessionPlan("review", names, chosen, seed, note)
+
+    @staticmethod
+    def _placement_items(items: list[Presented], rng: random.Random, size: int) -> list[Presented]:
+        """A spread over topics, harder questions first within each topic."""
+        by_topic: dict[str, list[Presented]] = {}
+        for p in items:
+            by_topic.setdefault(p.question.topic, []).append(p)
+        weight = {"hard": 0, "medium": 1, "easy": 2}
+        for group in by_topic.values():
+            rng.shuffle(group)
+            group.sort(key=lambda p: weight[p.question.difficulty])
+        chosen: list[Presented] = []
+        while len(chosen) < size and any(by_topic.values()):
+            for group in by_topic.values():
+                if group and len(chosen) < size:
+                    chosen.append(group.pop(0))
+        rng.shuffle(chosen)
+        return chosen
+
+    def record(self, presented: Presented, feedback: Feedback, *, mode: Mode, when: float | None = None) -> None:
+        """Store the attempt and move the question's card in the scheduler."""
+        from datetime import datetime, timezone
+
+        moment = datetime.fromtimestamp(when, timezone.utc) if when else None
+        card = self.store.cards().get(presented.qid)
+        new_card, due = scheduler.review(card[0] if card else None, correct=feedback.correct,
+                                         easy=(mode == "placement" and feedback.correct), when=moment)
+        self.store.record(MODULE, presented.qid, "passed" if feedback.correct else "failed",
+                          detail={"mode": mode, "given": feedback.given, "score": feedback.score}, at=when)
+        self.store.save_card(presented.qid, new_card, due)
+        self.store.set_value("last_module", MODULE)
+
+    def finish(self, plan: SessionPlan, result: SessionResult) -> SessionResult:
+        """Close a session: a passed placement marks the branch as placed out."""
+        if plan.mode == "placement" and result.feedback:
+            passed = result.correct / len(plan.items) >= PLACEMENT_PASS and len(result.feedback) == len(plan.items)
+            result.placement_passed = passed
+            if passed:
+                lesson_id = plan.items[0].lesson_id
+                placed = set(self.store.get_value("roadmap.placed", []))
+                placed.add(lesson_id)
+                self.store.set_value("roadmap.placed", sorted(placed))
+        return result
+
+
+def _human(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)} min"
+    if seconds < 2 * 86400:
+        return f"{round(seconds / 3600)} h"
+    return f"{round(seconds / 86400)} days"

@@ -1,0 +1,111 @@
+"""Rich rendering for the quiz: questions, feedback, session summaries, the mind map."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from learnbackend.roadmap.grading import Feedback, Presented
+    from learnbackend.roadmap.mastery import BranchMastery
+    from learnbackend.roadmap.quiz import SessionPlan, SessionResult
+
+KIND_HELP = {
+    "single": "one answer",
+    "multiple": "pick every right answer",
+    "order": "put them in order",
+    "text": "type a short answer",
+}
+
+
+def question(console: Console, item: Presented, number: int, total: int, *, letters: bool) -> None:
+    """The question panel; with ``letters`` the options are listed a), b)... for typed answers."""
+    q = item.question
+    title = Text(f"Question {number}/{total}", style="title")
+    title.append(f"  {item.branch} › {q.topic} · {q.difficulty} · {KIND_HELP[q.kind]}", style="muted")
+    body: list[object] = [Markdown(q.prompt)]
+    if letters and item.options:
+        listing = Table.grid(padding=(0, 1))
+        listing.add_column(justify="right", style="key", no_wrap=True)
+        listing.add_column()
+        for i, option in enumerate(item.options):
+            listing.add_row(f"  {chr(ord('a') + i)})", option)
+        body.append(Text(""))
+        body.append(listing)
+    from rich.console import Group
+
+    console.print(Panel(Group(*body), title=title, title_align="left", border_style="cyan"))  # type: ignore[arg-type]
+
+
+def hint(console: Console, text: str) -> None:
+    console.print(Text("Hint: ", style="key") + Text(text))
+
+
+def feedback(console: Console, fb: Feedback) -> None:
+    if fb.correct:
+        head = Text("✓ Right.", style="ok")
+    else:
+        head = Text("✗ Not quite.", style="fail")
+        head.append(f"  You answered: {fb.given}", style="muted")
+        head.append("\n  Expected: ", style="bold")
+        head.append(fb.expected)
+    for note in fb.notes:
+        head.append(f"\n  {note}", style="warn")
+    console.print(head)
+    console.print(Panel(Markdown(fb.explanation), title="Why", title_align="left", border_style="muted"))
+
+
+def plan_note(console: Console, plan: SessionPlan) -> None:
+    if plan.note:
+        console.print(Text(plan.note, style="warn"))
+
+
+def summary(console: Console, result: SessionResult, total: int) -> None:
+    answered = len(result.feedback)
+    table = Table(title=f"{result.mode.capitalize()} session: {', '.join(result.branches) or 'all branches'}",
+                  title_justify="left")
+    table.add_column("question", style="code")
+    table.add_column("")
+    table.add_column("score", justify="right")
+    for fb in result.feedback:
+        table.add_row(fb.qid, Text("✓", style="ok") if fb.correct else Text("✗", style="fail"), f"{fb.score:.2f}")
+    console.print(table)
+    line = Text(f"{result.correct}/{answered} right", style="bold")
+    if result.stopped_early:
+        line.append(f" (stopped after {answered} of {total})", style="muted")
+    console.print(line)
+    if result.placement_passed is True:
+        console.print(Text("Placement passed: this branch is marked as known. Review keeps it fresh.", style="ok"))
+    elif result.placement_passed is False:
+        console.print(Text("Placement not passed (80% needed): practise this branch with `learnbackend quiz start --branch ...`.",
+                           style="warn"))
+    console.print(Text("See your mind map: learnbackend quiz map · review later: learnbackend quiz review", style="muted"))
+
+
+def _bar(percent: int, width: int = 12) -> Text:
+    filled = round(width * percent / 100)
+    style = "ok" if percent >= 80 else "warn" if percent >= 40 else "fail" if percent > 0 else "muted"
+    text = Text("■" * filled, style=style)
+    text.append("□" * (width - filled), style="muted")
+    text.append(f" {percent:3d}%")
+    return text
+
+
+def mind_map(console: Console, branches: list[BranchMastery]) -> None:
+    overall = round(sum(b.percent for b in branches) / len(branches)) if branches else 0
+    tree = Tree(Text("Backend roadmap ", style="title") + _bar(overall))
+    for b in branches:
+        label = Text(f"{b.title:<14}", style="bold") + _bar(b.percent)
+        if b.placed_out:
+            label.append("  placed out", style="ok")
+        node = tree.add(label)
+        for t in b.topics:
+            node.add(Text(f"{t.name:<28}") + _bar(t.percent, width=8) + Text(f"  {t.known}/{t.total} known, {t.seen} seen", style="muted"))
+    console.print(tree)

@@ -1,0 +1,34 @@
+"""Spaced repetition with FSRS (the `fsrs` package): when each question is due again.
+
+A right answer is rated Good, a wrong one Again; a question answered right in a
+placement test is rated Easy (the learner showed they know it). Cards are kept
+in the progress store as the scheduler's own JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from fsrs import Card, Rating, Scheduler
+
+_SCHEDULER = Scheduler(enable_fuzzing=False)
+
+
+def now_utc() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def review(card_data: dict[str, Any] | None, *, correct: bool, easy: bool = False,
+           when: datetime | None = None) -> tuple[dict[str, Any], float]:
+    """Apply one review; returns the new card (JSON-able) and its due time (epoch seconds)."""
+    card = Card.from_dict(card_data) if card_data else Card()  # type: ignore[arg-type]
+    rating = Rating.Again if not correct else Rating.Easy if easy else Rating.Good
+    card, _log = _SCHEDULER.review_card(card, rating, review_datetime=when or now_utc())
+    return card.to_dict(), card.due.timestamp()
+
+
+def retrievability(card_data: dict[str, Any], when: datetime | None = None) -> float:
+    """The probability (0..1) the learner still remembers the answer now."""
+    card = Card.from_dict(card_data)  # type: ignore[arg-type]
+    return float(_SCHEDULER.get_card_retrievability(card, current_datetime=when or now_utc()))

@@ -1,0 +1,1 @@
+"""Learner workspaces: a directory of exercises with a manifest, checked by ``learnbackend check``."""

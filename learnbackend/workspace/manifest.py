@@ -1,0 +1,126 @@
+"""The workspace manifest (``learnbackend.yaml``): what a workspace holds and how it is scored.
+
+The manifest is written by ``learnbackend init`` and read by every workspace command.
+It is versioned (``format_version``); a newer format is refused with a clear message.
+It carries a copy of the assignment's scoring so that ``check`` needs only the workspace.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from learnbackend.errors import ContentError, NotFoundError
+
+MANIFEST_NAME = "learnbackend.yaml"
+FORMAT_VERSION = 1
+
+
+class ManifestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WorkspaceExercise(ManifestModel):
+    """One exercise of the workspace, in the order the learner does them."""
+
+    id: str = Field(description="The global exercise id, '<lesson id>/<exercise id>'.")
+    path: str = Field(description="Its directory, relative to the workspace root.")
+    kind: str = Field(description="The exercise kind (single, git-level, code...).")
+    module: str = Field(description="The module the lesson belongs to.")
+    points: float = Field(default=1.0, ge=0, description="Points for solving it fully.")
+    partial: bool = Field(default=True, description="Whether failed exercises earn the share of their conditions passed.")
+    conditions: dict[str, float] = Field(default_factory=dict, description="Weights of named conditions (default 1 each).")
+
+
+class Scoring(ManifestModel):
+    """How the whole workspace is graded (copied from the assignment, or the defaults)."""
+
+    assignment: str | None = Field(default=None, description="The assignment name, when made from one.")
+    title: str = Field(default="", description="The assignment's title.")
+    pass_mark: float = Field(default=100.0, ge=0, le=100, description="Percent of the maximum points needed to pass.")
+    due: datetime | None = Field(default=None, description="The due date (timezone-aware), if any.")
+
+
+class Manifest(ManifestModel):
+    """The ``learnbackend.yaml`` at the root of a workspace."""
+
+    format_version: Literal[1] = FORMAT_VERSION
+    workspace_id: str = Field(description="A unique id: progress is stored under it.")
+    created: datetime = Field(description="When `learnbackend init` made the workspace (UTC).")
+    pack_version: str = Field(description="The lesson pack(s) the exercises come from.")
+    student: str = Field(default="", description="The learner's name, recorded in check reports.")
+    lesson_dirs: list[str] = Field(default_factory=list, description="Extra (instructor) lesson directories, absolute.")
+    scoring: Scoring = Field(default_factory=Scoring)
+    exercises: list[WorkspaceExercise] = Field(min_length=1)
+
+    def exercise(self, exercise_id: str) -> WorkspaceExercise:
+        """The exercise with this global id, a unique local id, or a 1-based number."""
+        if exercise_id.isdigit() and 1 <= int(exercise_id) <= len(self.exercises):
+            return self.exercises[int(exercise_id) - 1]
+        for item in self.exercises:
+            if item.id == exercise_id:
+                return item
+        local = [item for item in self.exercises if item.id.partition("/")[2] == exercise_id]
+        if len(local) == 1:
+            return local[0]
+        raise NotFoundError(
+            f"This workspace has no exercise {exercise_id!r}.",
+            fix="Run `learnbackend list` to see the exercise ids of this workspace.",
+        )
+
+
+def find_root(start: Path) -> Path:
+    """The workspace containing ``start`` (it or a parent holds ``learnbackend.yaml``)."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / MANIFEST_NAME).is_file():
+            return candidate
+    raise NotFoundError(
+        f"{start} is not inside a learnbackend workspace (no {MANIFEST_NAME} found).",
+        fix="Create one with `learnbackend init DIR`, or pass the workspace directory.",
+    )
+
+
+def load_manifest(root: Path) -> Manifest:
+    """Read and validate the manifest of the workspace at ``root``; ContentError (exit 2) if it is bad."""
+    path = root / MANIFEST_NAME
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise NotFoundError(f"Cannot read {path}: {exc.strerror}.", fix="Create a workspace with `learnbackend init DIR`.") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ContentError(f"{where}: is not valid YAML.", fix="Restore the file, or re-create the workspace.") from None
+    if not isinstance(data, dict):
+        raise ContentError(f"{path}: is not a workspace manifest.", fix="Re-create the workspace with `learnbackend init`.")
+    version = data.get("format_version")
+    if isinstance(version, int) and version > FORMAT_VERSION:
+        raise ContentError(
+            f"{path}: uses format_version {version}, but this learnbackend reads only up to {FORMAT_VERSION}.",
+            fix="Upgrade learnbackend (pip install -U learnbackend).",
+        )
+    try:
+        return Manifest.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ContentError(
+            f"{path}: {where}: {first['msg']} ({len(exc.errors())} problem(s) in all).",
+            fix="Restore the manifest, or re-create the workspace with `learnbackend init`.",
+        ) from None
+
+
+def save_manifest(root: Path, manifest: Manifest) -> Path:
+    """Write the manifest atomically (a temporary file renamed over the old one)."""
+    path = root / MANIFEST_NAME
+    data = manifest.model_dump(mode="json")
+    header = "# learnbackend workspace manifest: written by `learnbackend init`; do not edit by hand.\n"
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,131 @@
+"""The progress store under real concurrent processes, kill -9 and damaged files."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import run_cli
+from learnbackend.course.progress import ProgressStore
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from learnbackend.course.progress import ProgressStore
+path, tag, count = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+with ProgressStore.open(path) as store:
+    print("ready", flush=True)
+    for i in range(count):
+        store.record("roadmap", f"{tag}/{i}", "passed" if i % 2 else "failed", detail={"i": i})
+        if count < 0:
+            break
+print("done", flush=True)
+"""
+
+FOREVER = """
+import sys
+from pathlib import Path
+from learnbackend.course.progress import ProgressStore
+with ProgressStore.open(Path(sys.argv[1])) as store:
+    i = 0
+    while True:
+        store.record("git", f"loop/{i}", "passed", detail={"payload": "x" * 2000})
+        i += 1
+        if i == 50:
+            print("writing", flush=True)
+"""
+
+
+def _spawn(script: str, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, text=True)
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "progress.sqlite3"
+    writers = [_spawn(WRITER, str(path), tag, "300") for tag in ("a", "b")]
+    for w in writers:
+        out, _ = w.communicate(timeout=120)
+        assert w.returncode == 0 and "done" in out
+    with ProgressStore.open(path) as store:
+        attempts = store.attempts(module="roadmap")
+        assert len(attempts) == 600
+        assert len(store.statuses(module="roadmap")) == 600
+        assert store.warnings == []
+
+
+def test_kill_9_mid_write_never_corrupts(tmp_path: Path) -> None:
+    path = tmp_path / "progress.sqlite3"
+    for _round in range(3):
+        proc = _spawn(FOREVER, str(path))
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "writing"
+        time.sleep(0.05)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        with ProgressStore.open(path) as store:
+            assert store.warnings == []
+            n = len(store.attempts(module="git"))
+            assert n >= 50
+            # every committed attempt has its status row: transactions were atomic
+            assert len(store.statuses(module="git")) == len({a.exercise_id for a in store.attempts(module="git")})
+        db = sqlite3.connect(path)
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        db.close()
+
+
+def test_damaged_file_is_moved_aside_with_a_warning(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    damaged = home / "progress.sqlite3"
+    damaged.write_bytes(b"this is not a database" * 100)
+    result = run_cli("progress", "--json", env={"LEARNBACKEND_HOME": str(home)})
+    assert result.exit_code == 0
+    assert "was damaged" in result.stderr and "moved to" in result.stderr
+    aside = [p for p in home.iterdir() if ".damaged-" in p.name]
+    assert len(aside) == 1 and aside[0].read_bytes().startswith(b"this is not a database")
+    with ProgressStore.open(damaged) as store:
+        assert store.warnings == []
+
+
+def test_a_pass_is_not_lost_by_a_later_failure(tmp_path: Path) -> None:
+    with ProgressStore.open(tmp_path / "p.sqlite3") as store:
+        store.record("git", "l/1", "passed")
+        store.record("git", "l/1", "failed")
+        assert store.statuses() == {"l/1": "passed"}
+        assert store.last_outcomes() == {"l/1": "failed"}
+
+
+def test_progress_reset_needs_confirmation_without_a_terminal() -> None:
+    with ProgressStore.open(Path(os.environ["LEARNBACKEND_HOME"]) / "progress.sqlite3") as store:
+        store.record("roadmap", "roadmap-apis/x", "passed")
+        store.record("git", "git-basics/y", "passed")
+    refused = run_cli("progress", "reset")
+    assert refused.exit_code == 2
+    assert "--yes" in refused.stderr
+    done = run_cli("progress", "reset", "--module", "git", "--yes")
+    assert done.exit_code == 0 and "Erased your git progress (1 attempts)" in done.stdout
+    with ProgressStore.open(Path(os.environ["LEARNBACKEND_HOME"]) / "progress.sqlite3") as store:
+        assert store.statuses() == {"roadmap-apis/x": "passed"}
+    bad = run_cli("progress", "reset", "--module", "cooking", "--yes")
+    assert bad.exit_code == 2
+
+
+def test_progress_json_shows_every_module() -> None:
+    result = run_cli("progress", "--json")
+    assert result.exit_code == 0
+    modules = {m["module"]: m for m in result.json["modules"]}
+    assert set(modules) == {"roadmap", "git", "containers", "counter"}
+    assert modules["roadmap"]["exercises"] >= 90
+
+
+def test_unwritable_home_is_a_clear_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run_cli("progress", env={"LEARNBACKEND_HOME": str(blocker / "sub")})
+    assert result.exit_code == 2
+    assert "Cannot open the progress file" in result.stderr

@@ -34,6 +34,7 @@ HANDLERS: dict[str, str] = {
     "multiple": "learnbackend.roadmap.handler:HANDLER",
     "order": "learnbackend.roadmap.handler:HANDLER",
     "text": "learnbackend.roadmap.handler:HANDLER",
+    "container-spec": "learnbackend.containers.handler:HANDLER",
 }
 
 

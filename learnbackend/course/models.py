@@ -121,10 +121,12 @@ QUESTION_KINDS = (SingleChoice, MultipleChoice, Ordering, FreeText)
 
 # --- the union of every exercise kind -------------------------------------------------
 # Module-specific kinds are imported here so that one schema describes every file.
-_EXERCISE_TYPES: tuple[type[ContentModel], ...] = QUESTION_KINDS
+from learnbackend.containers.content import ContainerSpecExercise  # noqa: E402
+
+_EXERCISE_TYPES: tuple[type[BaseModel], ...] = (*QUESTION_KINDS, ContainerSpecExercise)
 
 Exercise = Annotated[
-    Union[SingleChoice, MultipleChoice, Ordering, FreeText],
+    Union[SingleChoice, MultipleChoice, Ordering, FreeText, ContainerSpecExercise],
     Field(discriminator="kind"),
 ]
 

@@ -10,6 +10,7 @@ Redis, to this process's memory).
 from __future__ import annotations
 
 import threading
+import zlib
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -17,11 +18,11 @@ from pathlib import Path
 
 from learnbackend.counter.cache import MemoryCache, RollupCache
 from learnbackend.counter.eventlog import EventLog, GroupCommitWriter
-from learnbackend.counter.namespaces import NamespaceConfig, check_config, check_delta, check_name
+from learnbackend.counter.namespaces import MAX_DELTA, NamespaceConfig, check_config, check_delta, check_name
 from learnbackend.counter.rollup import RollupResult, accurate_count, rollup_counter
 from learnbackend.counter.rollup_queue import RollupQueues
 from learnbackend.counter.store_sqlite import ADD, CLEAR, SqliteStore
-from learnbackend.counter.tokens import Token, new_token, now_us
+from learnbackend.counter.tokens import US, Token, new_token, now_us
 from learnbackend.errors import NotFoundError
 
 
@@ -127,13 +128,34 @@ class CounterEngine:
             pending.result()
 
     def add_counts(self, items: Iterable[tuple[str, str, int, Token]]) -> int:
-        """Many AddCounts in one transaction (a client-side batch); returns events admitted."""
-        rows, pairs = [], set()
+        """Many AddCounts in one transaction (a client-side batch); returns events written.
+
+        The hot loop is inlined (same rows as :func:`event_row`): at 150,000
+        events/s every function call per event shows.
+        """
+        rows: list[tuple[str, str, int, int, int, bytes, int, int]] = []
+        pairs: set[tuple[str, str]] = set()
+        now = self.clock()
+        configs: dict[str, NamespaceConfig] = {}
+        late: list[tuple[NamespaceConfig, str, int, Token]] = []
+        crc, fromhex, append = zlib.crc32, bytes.fromhex, rows.append
         for namespace, counter, delta, token in items:
-            row = self.log.admit(self.namespace(namespace), counter, ADD, check_delta(delta), token)
+            config = configs.get(namespace) or configs.setdefault(namespace, self.namespace(namespace))
+            if abs(delta) > MAX_DELTA:
+                check_delta(delta)
+            t = token.generation_time
+            if t < now - config.accept_us or len(token.token) != 32:
+                late.append((config, counter, delta, token))  # the careful path (late check, odd tokens)
+                continue
+            append((namespace, counter, t // (config.bucket_seconds * US),
+                    crc(token.token.encode()) % config.event_buckets, t, fromhex(token.token), ADD, delta))
+            pairs.add((namespace, counter))
+        for config, counter, delta, token in late:
+            row = self.log.admit(config, counter, ADD, delta, token, now)
             if row is not None:
-                rows.append(row)
-                pairs.add((namespace, counter))
+                rows.append(row)  # type: ignore[arg-type]
+                pairs.add((config.name, counter))
+        rows.sort()  # key order: each B-tree page is touched once per batch, not once per row
         self.store.write_batch(rows, pairs if self.options.rollup == "process" else ())
         self._after_commit(list(pairs))
         return len(rows)

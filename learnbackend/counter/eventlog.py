@@ -29,7 +29,17 @@ def event_row(config: NamespaceConfig, counter: str, kind: int, delta: int, toke
     """The stored row of one event; equal tokens give equal keys."""
     t = token.generation_time
     return (config.name, counter, t // (config.bucket_seconds * US), token.bucket(config.event_buckets), t,
-            token.token, kind, delta)
+            event_id(token.token), kind, delta)
+
+
+def event_id(token: str) -> bytes:
+    """The stored event id: a UUID's 16 bytes (compact keys insert faster), else the token's UTF-8."""
+    if len(token) == 32:
+        try:
+            return bytes.fromhex(token)
+        except ValueError:
+            pass
+    return token.encode()
 
 
 def is_late(config: NamespaceConfig, token: Token, now_us: int) -> bool:
@@ -44,10 +54,11 @@ class EventLog:
         self.store = store
         self.clock = clock
 
-    def admit(self, config: NamespaceConfig, counter: str, kind: int, delta: int, token: Token) -> EventRow | None:
+    def admit(self, config: NamespaceConfig, counter: str, kind: int, delta: int, token: Token,
+              now_us: int | None = None) -> EventRow | None:
         """The row to write, ``None`` for a late replay already stored; raises LateEvent for a new late event."""
         row = event_row(config, counter, kind, delta, token)
-        if is_late(config, token, self.clock()):
+        if is_late(config, token, self.clock() if now_us is None else now_us):
             if self.store.event_exists(row[:6]):
                 return None  # a late *retry* of a stored event: acknowledge it again, count it once
             age = (self.clock() - token.generation_time) / US

@@ -30,7 +30,7 @@ class Token:
 
     def bucket(self, buckets: int) -> int:
         """A stable event bucket for this token (crc32, not Python's salted hash)."""
-        return zlib.crc32(self.token.encode()) % buckets if buckets > 1 else 0
+        return zlib.crc32(self.token.encode()) % buckets
 
 
 def new_token(clock_us: int | None = None) -> Token:

@@ -52,8 +52,7 @@ def _run(ctx: typer.Context, mode: str, branches: list[str] | None, count: int |
             if as_json:
                 print_json(env, {"mode": plan.mode, "answered": 0, "note": plan.note, "results": []})
             return
-        letters = not isinstance(source, play.TerminalAnswers)
-        result = play.run_session(engine, plan, source, console, letters=letters)
+        result = play.run_session(engine, plan, source, console)
     if as_json:
         print_json(env, result.to_dict())
     else:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from learnbackend.ui.prompts import Prompter
 
-HINT = "💡 Show a hint"
+HINT = "Show a hint"
 
 
 class TerminalAnswers:
@@ -26,9 +26,23 @@ class TerminalAnswers:
         self.prompter = prompter
         self.console = console
 
+    def _label(self, option: str) -> str:
+        """The option cut to the terminal width: the panel above shows the full, wrapped text."""
+        room = max(20, self.console.width - 12)
+        return option if len(option) <= room else option[: room - 1].rstrip() + "…"
+
+    @staticmethod
+    def _keys(item: Presented, options: list[str], hint: bool) -> list[str]:
+        """The same letters as in the panel, and h (or 0 if h is an option) for the hint."""
+        letters = [chr(ord("a") + item.options.index(o)) for o in options]
+        if not hint:
+            return letters
+        return letters + ["0" if len(item.options) >= 8 else "h"]
+
     def answer(self, item: Presented) -> Response:
         q = item.question
         options = list(item.options)
+        labels = [self._label(o) for o in options]
         hinted = False
 
         def extra() -> list[str]:
@@ -45,14 +59,14 @@ class TerminalAnswers:
                     continue
                 return typed
             if q.kind == "single":
-                index = self.prompter.select("Your answer:", options + extra())
+                index = self.prompter.select("Your answer:", labels + extra(), keys=self._keys(item, options, not hinted))
                 if index == len(options):
                     render.hint(self.console, q.hint)
                     hinted = True
                     continue
                 return options[index]
             if q.kind == "multiple":
-                picked = self.prompter.checkbox("Pick every right answer:", options + extra())
+                picked = self.prompter.checkbox("Pick every right answer:", labels + extra())
                 if len(options) in picked:
                     render.hint(self.console, q.hint)
                     hinted = True
@@ -65,11 +79,12 @@ class TerminalAnswers:
             remaining = list(options)
             chosen: list[str] = []
             while remaining:
-                label = "What comes first?" if not chosen else f"What comes after “{chosen[-1]}”?"
+                label = "What comes first?" if not chosen else f"What comes after {chr(ord('a') + item.options.index(chosen[-1]))})?"
                 if len(remaining) == 1:
                     chosen.append(remaining.pop())
                     break
-                index = self.prompter.select(label, remaining + ([] if chosen else extra()))
+                index = self.prompter.select(label, [self._label(r) for r in remaining] + ([] if chosen else extra()),
+                                             keys=self._keys(item, remaining, not chosen and not hinted))
                 if index == len(remaining):
                     render.hint(self.console, q.hint)
                     hinted = True
@@ -120,14 +135,13 @@ def load_answers_file(path: Any) -> dict[str, Any]:
     return {str(k): v for k, v in data.items()}
 
 
-def run_session(engine: QuizEngine, plan: SessionPlan, source: Any, console: Console | None, *,
-                letters: bool) -> SessionResult:
+def run_session(engine: QuizEngine, plan: SessionPlan, source: Any, console: Console | None) -> SessionResult:
     """Ask every planned question, grading and recording each answer as it comes."""
     result = SessionResult(plan.mode, plan.branches, plan.seed)
     total = len(plan.items)
     for number, item in enumerate(plan.items, 1):
         if console is not None:
-            render.question(console, item, number, total, letters=letters)
+            render.question(console, item, number, total)
         response = source.answer(item)
         if response is None:
             result.stopped_early = True

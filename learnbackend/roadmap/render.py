@@ -25,13 +25,13 @@ KIND_HELP = {
 }
 
 
-def question(console: Console, item: Presented, number: int, total: int, *, letters: bool) -> None:
-    """The question panel; with ``letters`` the options are listed a), b)... for typed answers."""
+def question(console: Console, item: Presented, number: int, total: int) -> None:
+    """The question panel, options lettered a), b)... and wrapped in full."""
     q = item.question
     title = Text(f"Question {number}/{total}", style="title")
     title.append(f"  {item.branch} › {q.topic} · {q.difficulty} · {KIND_HELP[q.kind]}", style="muted")
     body: list[object] = [Markdown(q.prompt)]
-    if letters and item.options:
+    if item.options:
         listing = Table.grid(padding=(0, 1))
         listing.add_column(justify="right", style="key", no_wrap=True)
         listing.add_column()

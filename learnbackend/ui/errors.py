@@ -15,9 +15,9 @@ def render_error(env: Environment, exc: LearnBackendError) -> None:
     """``Error: message`` on stderr, then what to do about it."""
     text = Text("Error: ", style="error")
     text.append(exc.message)
-    env.err.print(text)
+    env.err.print(text, soft_wrap=True)
     if exc.fix:
-        env.err.print(Text("  → " + exc.fix, style="warn"))
+        env.err.print(Text("  → " + exc.fix, style="warn"), soft_wrap=True)
 
 
 def render_internal_error(env: Environment, exc: BaseException) -> None:
@@ -27,4 +27,4 @@ def render_internal_error(env: Environment, exc: BaseException) -> None:
 
 def render_warnings(env: Environment, warnings: list[str]) -> None:
     for warning in warnings:
-        env.err.print(Text("Warning: " + warning, style="warn"))
+        env.err.print(Text("Warning: " + warning, style="warn"), soft_wrap=True)

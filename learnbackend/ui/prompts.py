@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 class Prompter(Protocol):
     """What the quiz, menus and guided lessons need to ask."""
 
-    def select(self, message: str, choices: list[str], *, default: int | None = None) -> int: ...
+    def select(self, message: str, choices: list[str], *, default: int | None = None,
+               keys: list[str] | None = None) -> int: ...
 
     def checkbox(self, message: str, choices: list[str]) -> list[int]: ...
 
@@ -43,11 +44,16 @@ class QuestionaryPrompter:
 
         self._q = questionary
 
-    def select(self, message: str, choices: list[str], *, default: int | None = None) -> int:
-        options = [self._q.Choice(title=c, value=i) for i, c in enumerate(choices)]
+    def select(self, message: str, choices: list[str], *, default: int | None = None,
+               keys: list[str] | None = None) -> int:
+        """Arrow keys, or the shortcut keys shown beside each choice (1, 2... unless ``keys``)."""
+        if keys is None and len(choices) <= 9:
+            keys = [str(i + 1) for i in range(len(choices))]
+        options = [self._q.Choice(title=c, value=i, shortcut_key=keys[i] if keys else True)
+                   for i, c in enumerate(choices)]
         chosen = self._q.select(
             message, choices=options, default=options[default] if default is not None else None,
-            use_shortcuts=len(choices) <= 9, instruction="(arrows or number, Enter)",
+            use_shortcuts=bool(keys), instruction="(arrows or key, then Enter)",
         ).unsafe_ask()
         return int(_answered(chosen))  # type: ignore[arg-type]
 
@@ -81,7 +87,8 @@ class ScriptedPrompter:
             raise UsageError(f"{self._source} ran out before: {message}",
                              fix="Give one answer per prompt, or run in a terminal.") from None
 
-    def select(self, message: str, choices: list[str], *, default: int | None = None) -> int:
+    def select(self, message: str, choices: list[str], *, default: int | None = None,
+               keys: list[str] | None = None) -> int:
         raw = self._next(message)
         if not raw and default is not None:
             return default
@@ -120,7 +127,8 @@ class NoTerminalPrompter:
     def __init__(self, what: str) -> None:
         self._what = what
 
-    def select(self, message: str, choices: list[str], *, default: int | None = None) -> int:
+    def select(self, message: str, choices: list[str], *, default: int | None = None,
+               keys: list[str] | None = None) -> int:
         raise NoTerminal(self._what)
 
     def checkbox(self, message: str, choices: list[str]) -> list[int]:

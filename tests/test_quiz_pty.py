@@ -1,0 +1,126 @@
+"""The real interactive quiz and home menu, driven in a pseudo-terminal with pexpect."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from conftest import FIXTURES
+
+GOOD = str(FIXTURES / "lessons" / "good")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+DOWN, ENTER, SPACE = "\x1b[B", "\r", " "
+
+
+def _spawn(*args: str) -> pexpect.spawn:
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    env.pop("LEARNBACKEND_WIDTH", None)
+    env.update({"TERM": "xterm-256color", "COLUMNS": "110", "LINES": "40"})
+    child = pexpect.spawn(sys.executable, ["-m", "learnbackend", *args], env=env, encoding="utf-8",
+                          dimensions=(40, 110), timeout=30)
+    return child
+
+
+def _screen(child: pexpect.spawn) -> str:
+    return ANSI.sub("", child.before or "")
+
+
+def _letters(text: str) -> dict[str, str]:
+    """Option text → letter, read from the question panel on screen."""
+    found = {}
+    for letter, option in re.findall(r"│\s+([a-h])\) (.+?)\s*│", text):
+        found[option.strip()] = letter
+    return found
+
+
+def _planned(tmp_path: Path, seed: int) -> list[str]:
+    from learnbackend.course.catalog import load_lessons
+    from learnbackend.course.progress import ProgressStore
+    from learnbackend.roadmap.quiz import QuizEngine
+
+    with ProgressStore.open(tmp_path / "plan.sqlite3") as store:
+        plan = QuizEngine(load_lessons([Path(GOOD)]), store).plan("practice", branches=["tiny"], seed=seed)
+    return [item.qid.split("/")[1] for item in plan.items]
+
+
+def test_play_a_whole_quiz_in_a_terminal(tmp_path: Path) -> None:
+    order = _planned(tmp_path, 7)
+    child = _spawn("--lessons", GOOD, "quiz", "start", "--branch", "tiny", "-n", "4", "--seed", "7")
+    for number, qid in enumerate(order, 1):
+        if qid == "type-it":
+            child.expect(r"Your answer \(\? for a hint\):")
+            assert f"Question {number}/4" in _screen(child)
+            child.send("?" + ENTER)
+            child.expect("Hint: ")
+            child.expect(r"Your answer \(\? for a hint\):")
+            child.send("404 not found" + ENTER)
+        elif qid == "pick-one":
+            child.expect("Your answer:")
+            letters = _letters(_screen(child))
+            child.send(letters["Right one"])
+            child.send(ENTER)
+        elif qid == "pick-many":
+            child.expect("Pick every right answer:")
+            letters = _letters(_screen(child))
+            wanted = {letters["2"], letters["4"]}
+            child.expect(r"\(Space to pick, Enter when done\)")
+            for index in range(4):
+                if chr(ord("a") + index) in wanted:
+                    child.send(SPACE)
+                child.send(DOWN)
+            child.send(ENTER)
+        else:  # put-in-order: pick by letter, one step at a time
+            child.expect("What comes first\\?")
+            letters = _letters(_screen(child))
+            for step, item in enumerate(["one", "two", "three"]):
+                if step:
+                    child.expect("What comes after")
+                child.send(letters[item])
+                child.send(ENTER)
+        child.expect("Right\\.")
+        child.expect("Why")
+    child.expect("4/4 right")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_ctrl_c_exits_130_and_keeps_answers(tmp_path: Path) -> None:
+    child = _spawn("--lessons", GOOD, "quiz", "start", "--branch", "tiny", "--seed", "3")
+    child.expect(r"Question 1/4")
+    child.expect(r"(Your answer|Pick every right answer|What comes first)")
+    child.sendcontrol("c")
+    child.expect("Interrupted")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    # no traceback on screen
+    assert "Traceback" not in (child.before or "")
+
+
+def test_home_menu_on_a_terminal(tmp_path: Path) -> None:
+    child = _spawn()
+    child.expect("What would you like to do\\?")
+    screen = _screen(child)
+    child.expect("Quit")
+    assert "Roadmap quiz" in screen or "Roadmap quiz" in _screen(child)
+    # Quit is the last entry: go up once from the top wraps to it
+    child.send("\x1b[A")
+    child.send(ENTER)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+@pytest.mark.parametrize("args", [["quiz", "map"]])
+def test_map_renders_in_a_terminal(args: list[str]) -> None:
+    child = _spawn(*args)
+    child.expect(pexpect.EOF)
+    text = ANSI.sub("", child.before or "")
+    assert "Backend roadmap" in text and "DevOps" in text

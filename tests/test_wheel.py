@@ -1,0 +1,42 @@
+"""The built wheel carries the lessons: a fresh virtual environment gets a working course."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+
+@pytest.mark.slow
+def test_wheel_installed_in_a_fresh_venv_lists_the_lessons(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(REPO)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    [wheel] = list(dist.glob("learnbackend-*.whl"))
+    # A fresh venv; the dependencies come from this interpreter's site-packages so the test needs no
+    # network, but learnbackend itself comes only from the wheel (not the source tree).
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True, system_site_packages=True).create(env_dir)
+    python = env_dir / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", str(wheel)],
+                   check=True, capture_output=True, text=True, timeout=300)
+    workdir = tmp_path / "elsewhere"
+    workdir.mkdir()
+    where = subprocess.run([str(python), "-c", "import learnbackend; print(learnbackend.__file__)"], cwd=workdir,
+                           check=True, capture_output=True, text=True).stdout.strip()
+    assert where.startswith(str(env_dir)), where
+    listed = subprocess.run([str(env_dir / "bin" / "learnbackend"), "lessons", "list", "--json"], cwd=workdir,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    lessons = json.loads(listed.stdout)
+    assert {"roadmap-fundamentals", "roadmap-devops"} <= {lesson["id"] for lesson in lessons}
+    assert all("/_lessons/" in lesson["path"] for lesson in lessons)
+    valid = subprocess.run([str(env_dir / "bin" / "learnbackend"), "lessons", "validate", str(Path(where).parent / "_lessons")],
+                           cwd=workdir, capture_output=True, text=True, timeout=120)
+    assert valid.returncode == 0, valid.stderr

@@ -8,6 +8,7 @@ Docker SDK or any engine. Errors are mapped to exit codes here, in one place.
 from __future__ import annotations
 
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -27,7 +28,7 @@ class RootGroup(TyperGroup):
             return super().invoke(ctx)
         except LearnBackendError as exc:
             if _debug(ctx):
-                raise
+                traceback.print_exc()
             from learnbackend.ui.errors import render_error
 
             render_error(env_of(ctx), exc)
@@ -36,8 +37,10 @@ class RootGroup(TyperGroup):
             sys.stderr.write("\nInterrupted.\n")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except Exception as exc:
-            if _is_click_flow(exc) or _debug(ctx):
+            if _is_click_flow(exc):
                 raise
+            if _debug(ctx):
+                traceback.print_exc()
             from learnbackend.ui.errors import render_internal_error
 
             render_internal_error(env_of(ctx), exc)
@@ -105,6 +108,15 @@ def _mount() -> None:
     app.add_typer(course_cli.lessons_app, name="lessons")
     app.add_typer(course_cli.progress_app, name="progress")
     app.command("doctor")(course_cli.doctor)
+
+    # Workspaces, CI checks, assignments and grading (issue 6).
+    from learnbackend.assignment import cli as assignment_cli
+    from learnbackend.workspace import cli as workspace_cli
+
+    for command_name, command in workspace_cli.COMMANDS.items():
+        app.command(command_name)(command)
+    app.add_typer(assignment_cli.app, name="assignment")
+    app.command("grade")(assignment_cli.grade)
 
 
 _mount()

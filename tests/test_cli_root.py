@@ -74,3 +74,11 @@ def test_home_without_a_terminal_prints_an_overview_and_does_not_wait() -> None:
     assert "Your progress" in done.stdout
     assert "Roadmap quiz" in done.stdout
     assert "learnbackend --help" in done.stdout
+
+
+def test_debug_shows_the_traceback_and_keeps_the_exit_code() -> None:
+    plain = run_cli("lessons", "show", "nope")
+    assert plain.exit_code == 2 and "Traceback" not in plain.stderr
+    debug = run_cli("--debug", "lessons", "show", "nope")
+    assert debug.exit_code == 2
+    assert "Traceback (most recent call last)" in debug.stderr and "NotFoundError" in debug.stderr

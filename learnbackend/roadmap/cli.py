@@ -11,7 +11,10 @@ from learnbackend.apps import env_of, make_app
 
 app = make_app(
     "The roadmap quiz: practice a branch, review what is due, test out of a branch, see your mastery map.\n\n"
-    "Without a terminal, answers are read from --answers FILE (question id: answer) or one per line on stdin.",
+    "On a terminal, `learnbackend quiz` alone asks what to do. Without a terminal, answers are read from\n"
+    "--answers FILE (question id: answer) or one per line on stdin.",
+    no_args_is_help=False,
+    invoke_without_command=True,
 )
 
 Branches = Annotated[Optional[list[str]], typer.Option("--branch", "-b", help="A branch (e.g. databases); repeatable.")]
@@ -57,6 +60,34 @@ def _run(ctx: typer.Context, mode: str, branches: list[str] | None, count: int |
         print_json(env, result.to_dict())
     else:
         render.summary(env.out, result, len(plan.items))
+
+
+@app.callback()
+def quiz_menu(ctx: typer.Context) -> None:
+    """On a terminal without a sub-command: pick a branch and a mode, then play."""
+    if ctx.invoked_subcommand is not None:
+        return
+    env = env_of(ctx)
+    if not env.interactive:
+        typer.echo(ctx.get_help())
+        return
+    from learnbackend.roadmap.mastery import mastery_map
+    from learnbackend.ui.prompts import QuestionaryPrompter
+
+    with env.progress() as store:
+        branches = mastery_map(env.catalog(), store)
+        import time
+
+        due_now = sum(1 for _card, due in store.cards().values() if due <= time.time())
+    prompter = QuestionaryPrompter()
+    labels = ["All branches"] + [f"{b.title} ({b.percent}% known)" for b in branches]
+    picked = prompter.select("Which branch?", labels)
+    chosen = None if picked == 0 else [branches[picked - 1].lesson_id]
+    modes = ["Practise (10 questions, unseen and missed first)", f"Review what is due ({due_now} due now)"]
+    if chosen:
+        modes.append("Placement test (test out of this branch)")
+    mode = ["practice", "review", "placement"][prompter.select("How?", modes)]
+    _run(ctx, mode, chosen, None, None, None, False)
 
 
 @app.command("start")

@@ -35,6 +35,7 @@ HANDLERS: dict[str, str] = {
     "order": "learnbackend.roadmap.handler:HANDLER",
     "text": "learnbackend.roadmap.handler:HANDLER",
     "container-spec": "learnbackend.containers.handler:HANDLER",
+    "git-level": "learnbackend.gitsandbox.handler:HANDLER",
 }
 
 

@@ -122,11 +122,12 @@ QUESTION_KINDS = (SingleChoice, MultipleChoice, Ordering, FreeText)
 # --- the union of every exercise kind -------------------------------------------------
 # Module-specific kinds are imported here so that one schema describes every file.
 from learnbackend.containers.content import ContainerSpecExercise  # noqa: E402
+from learnbackend.gitsandbox.models import GitLevel  # noqa: E402
 
-_EXERCISE_TYPES: tuple[type[BaseModel], ...] = (*QUESTION_KINDS, ContainerSpecExercise)
+_EXERCISE_TYPES: tuple[type[BaseModel], ...] = (*QUESTION_KINDS, ContainerSpecExercise, GitLevel)
 
 Exercise = Annotated[
-    Union[SingleChoice, MultipleChoice, Ordering, FreeText, ContainerSpecExercise],
+    Union[SingleChoice, MultipleChoice, Ordering, FreeText, ContainerSpecExercise, GitLevel],
     Field(discriminator="kind"),
 ]
 

@@ -1,0 +1,96 @@
+"""Replaying a solution in a sandbox: only git and three file operations, never a shell.
+
+Every line is checked by :mod:`policy` before the first one runs, so a refused
+solution changes nothing. Git runs from its absolute path with an argument
+list (no shell), the sandbox's isolated configuration, a minimal environment,
+no terminal (stdin is empty), fixed dates, and a deadline for the whole replay.
+A git command that fails (a merge that stops on a conflict, a rejected push) is
+recorded and the replay goes on, like the learner's session did.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+from learnbackend.gitsandbox import gitenv
+from learnbackend.gitsandbox.policy import check_git, check_path
+from learnbackend.gitsandbox.sandbox import Sandbox, delete_file, write_file
+from learnbackend.gitsandbox.solution import Command
+
+#: Replayed commits are dated one day after the setup's commits, a minute apart.
+REPLAY_EPOCH = gitenv.SETUP_EPOCH + 86_400
+_OUTPUT_LIMIT = 2000
+
+
+@dataclass
+class ReplayStep:
+    """What one line did."""
+
+    line_no: int
+    line: str
+    exit_code: int
+    output: str = ""
+
+
+@dataclass
+class ReplayLog:
+    """The outcome of a replay: every step, and whether the deadline was hit."""
+
+    steps: list[ReplayStep] = field(default_factory=list)
+    timed_out: bool = False
+    duration_s: float = 0.0
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "timed_out": self.timed_out,
+            "duration_s": round(self.duration_s, 3),
+            "steps": [{"line": s.line_no, "command": s.line, "exit_code": s.exit_code} for s in self.steps],
+        }
+
+
+def validate(commands: list[Command]) -> None:
+    """Raise :class:`RefusedError` (exit 2) for the first command a replay must not run."""
+    for command in commands:
+        if command.op == "git":
+            check_git(command.args, command.line_no)
+        else:
+            check_path(command.args[0], command.line_no, inside="work")
+
+
+def replay(sandbox: Sandbox, commands: list[Command], *, timeout: float, git: str | None = None) -> ReplayLog:
+    """Run ``commands`` in ``sandbox.work``; refuse them all up front if any is unsafe."""
+    validate(commands)
+    git = git or gitenv.git_executable()
+    started = time.monotonic()
+    deadline = started + timeout
+    log = ReplayLog()
+    base = {"PATH": f"{os.path.dirname(git)}:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(sandbox.root)}
+    for number, command in enumerate(commands):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            log.timed_out = True
+            break
+        if command.op == "git":
+            env = gitenv.isolated_env(sandbox.config, sandbox.root, base=base, when=REPLAY_EPOCH + 60 * number)
+            try:
+                done = subprocess.run([git, *command.args], cwd=sandbox.work, env=env, stdin=subprocess.DEVNULL,
+                                      capture_output=True, text=True, errors="replace", timeout=remaining,
+                                      check=False, shell=False)
+            except subprocess.TimeoutExpired:
+                log.steps.append(ReplayStep(command.line_no, command.to_line(), -1, "timed out"))
+                log.timed_out = True
+                break
+            output = (done.stdout + done.stderr)[-_OUTPUT_LIMIT:]
+            log.steps.append(ReplayStep(command.line_no, command.to_line(), done.returncode, output))
+        else:
+            path = command.args[0]
+            if command.op == "delete":
+                delete_file(sandbox.work, path, line_no=command.line_no)
+            else:
+                write_file(sandbox.work, path, command.text, append=command.op == "append", line_no=command.line_no)
+            log.steps.append(ReplayStep(command.line_no, command.to_line(), 0))
+    log.duration_s = time.monotonic() - started
+    return log

@@ -45,7 +45,7 @@ def test_bad_fixture_course_reports_every_problem_with_file_and_line() -> None:
         ("syntax.yaml", 6, "is not valid YAML"),
     ]
     for name, line, fragment in expected_fragments:
-        assert any(n == name and l == line and fragment in m for n, l, m in problems), (name, line, fragment, problems)
+        assert any(n == name and ln == line and fragment in m for n, ln, m in problems), (name, line, fragment, problems)
     assert len(problems) == len(expected_fragments)
 
 

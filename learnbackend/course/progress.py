@@ -93,7 +93,7 @@ class ProgressStore:
     def _connect(path: Path, timeout: float) -> sqlite3.Connection:
         db = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
         try:
-            db.execute("PRAGMA busy_timeout = %d" % int(timeout * 1000))
+            db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             # A damaged file usually fails here; a subtly damaged one fails quick_check.
             mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode.lower() != "wal":  # e.g. a network filesystem: still safe, just slower

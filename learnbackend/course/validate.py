@@ -116,7 +116,8 @@ def validate_lesson_source(source: YamlSource) -> tuple[Lesson | None, list[Sour
             valid.append((index, _EXERCISE_ADAPTER.validate_python(raw)))
         except ValidationError as exc:
             problems.extend(_pydantic_problems(source, exc, prefix=("exercises", index)))
-    topics = header.get("topics") if isinstance(header.get("topics"), list) else []
+    raw_topics = header.get("topics")
+    topics: list[Any] = raw_topics if isinstance(raw_topics, list) else []
     module = lesson.module if lesson else header.get("module")
     problems.extend(_cross_checks(source, module, [str(t) for t in topics], valid))
     if lesson is not None and not problems:

@@ -121,7 +121,7 @@ def grade(presented: Presented, response: Response) -> Feedback:
         ok = order == list(q.items)
         # Partial credit: the share of neighbouring pairs that are in the right order.
         pos = {item: i for i, item in enumerate(order)}
-        pairs = list(zip(q.items, q.items[1:]))
+        pairs = list(zip(q.items, q.items[1:], strict=False))
         good = sum(1 for a, b in pairs if a in pos and b in pos and pos[a] < pos[b])
         return Feedback(presented.qid, ok, 1.0 if ok else good / len(pairs), " → ".join(order),
                         " → ".join(q.items), q.explanation)

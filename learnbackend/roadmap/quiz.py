@@ -73,7 +73,7 @@ def branch_lessons(catalog: Catalog, branches: list[str] | None) -> list[LoadedL
     lessons = catalog.by_module(MODULE)
     if not branches:
         return lessons
-    chosen = []
+    chosen: list[LoadedLesson] = []
     for wanted in branches:
         key = wanted.casefold().removeprefix("roadmap-")
         match = [e for e in lessons if key in (e.lesson.id.removeprefix("roadmap-"), e.lesson.title.casefold())]

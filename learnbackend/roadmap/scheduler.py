@@ -25,7 +25,7 @@ def review(card_data: dict[str, Any] | None, *, correct: bool, easy: bool = Fals
     card = Card.from_dict(card_data) if card_data else Card()  # type: ignore[arg-type]
     rating = Rating.Again if not correct else Rating.Easy if easy else Rating.Good
     card, _log = _SCHEDULER.review_card(card, rating, review_datetime=when or now_utc())
-    return card.to_dict(), card.due.timestamp()
+    return dict(card.to_dict()), card.due.timestamp()
 
 
 def retrievability(card_data: dict[str, Any], when: datetime | None = None) -> float:

@@ -55,7 +55,7 @@ class QuestionaryPrompter:
             message, choices=options, default=options[default] if default is not None else None,
             use_shortcuts=bool(keys), instruction="(arrows or key, then Enter)",
         ).unsafe_ask()
-        return int(_answered(chosen))  # type: ignore[arg-type]
+        return int(_answered(chosen))  # type: ignore[call-overload]
 
     def checkbox(self, message: str, choices: list[str]) -> list[int]:
         options = [self._q.Choice(title=c, value=i) for i, c in enumerate(choices)]

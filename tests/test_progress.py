@@ -129,3 +129,12 @@ def test_unwritable_home_is_a_clear_error(tmp_path: Path) -> None:
     result = run_cli("progress", env={"LEARNBACKEND_HOME": str(blocker / "sub")})
     assert result.exit_code == 2
     assert "Cannot open the progress file" in result.stderr
+
+
+def test_the_last_module_worked_on_is_remembered(tmp_path: Path) -> None:
+    with ProgressStore.open(tmp_path / "p.sqlite3") as store:
+        assert store.get_value("last_module") is None
+        store.record("git", "git-basics/stage", "failed")
+        assert store.get_value("last_module") == "git"
+        store.record("roadmap", "roadmap-apis/x", "passed")
+        assert store.get_value("last_module") == "roadmap"

@@ -159,6 +159,12 @@ class ProgressStore:
                      updated_at = excluded.updated_at""",
                 (workspace, module, exercise_id, state, now),
             )
+            # "Continue where you left off" on the home screen.
+            self._db.execute(
+                "INSERT INTO kv (workspace, key, value) VALUES (?, 'last_module', ?) "
+                "ON CONFLICT (workspace, key) DO UPDATE SET value = excluded.value",
+                (workspace, json.dumps(module)),
+            )
 
     def save_card(self, exercise_id: str, card: dict[str, Any], due: float) -> None:
         with _immediate(self._db):

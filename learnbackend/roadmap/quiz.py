@@ -177,7 +177,6 @@ class QuizEngine:
         self.store.record(MODULE, presented.qid, "passed" if feedback.correct else "failed",
                           detail={"mode": mode, "given": feedback.given, "score": feedback.score}, at=when)
         self.store.save_card(presented.qid, new_card, due)
-        self.store.set_value("last_module", MODULE)
 
     def finish(self, plan: SessionPlan, result: SessionResult) -> SessionResult:
         """Close a session: a passed placement marks the branch as placed out."""

@@ -118,6 +118,10 @@ def _mount() -> None:
     app.add_typer(assignment_cli.app, name="assignment")
     app.command("grade")(assignment_cli.grade)
 
+    from learnbackend.containers import cli as containers_cli
+
+    app.add_typer(containers_cli.app, name="containers")
+
 
 _mount()
 

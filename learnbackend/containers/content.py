@@ -76,8 +76,7 @@ class Prediction(_Content):
 
     question: Text
     choices: list[Text] = Field(min_length=2, max_length=6)
-    answer: Text = Field(description="The right choice, verbatim.")
-    explanation: Text = Field(description="Shown after the run, with the measured numbers.")
+    answer: Text = Field(description="The right choice, verbatim (the demo's conclusion explains it).")
 
     @model_validator(mode="after")
     def _answer_is_a_choice(self) -> Prediction:

@@ -1,0 +1,76 @@
+"""`learnbackend containers ...`: doctor, compare, demo, clean.
+
+Imports only Typer and learnbackend.apps at load time; engines, Rich and the
+Docker SDK are imported inside the commands.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from learnbackend.apps import env_of, make_app
+
+app = make_app("Containers lab: bare metal vs VM vs container vs container-in-VM, measured on your machine.")
+
+JSON_HELP = "Print JSON instead of tables."
+
+
+@app.command("doctor")
+def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
+    """Engine, cgroups, QEMU and KVM, and whether this machine is itself a VM (with how to fix what is missing)."""
+    from learnbackend.containers import hostinfo, render
+
+    render.doctor(env_of(ctx), hostinfo.doctor(), as_json=as_json)
+
+
+@app.command("compare")
+def compare(
+    ctx: typer.Context,
+    runs: Annotated[int, typer.Option("--runs", min=1, max=50, help="Runs of the process and container models.")] = 5,
+    vm_runs: Annotated[int, typer.Option("--vm-runs", min=0, max=10, help="Boots of each VM model (0 skips them).")] = 3,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Measure launch-to-first-output and memory of a bare process, a container, a VM and a container in a VM."""
+    from learnbackend.containers import render
+
+    env = env_of(ctx)
+    comparison = render.with_progress(env, runs, vm_runs, quiet=as_json)
+    render.comparison(env, comparison, as_json=as_json)
+
+
+@app.command("demo")
+def demo(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="isolation, memory, pids, cpu or density.")],
+    predict: Annotated[Optional[str], typer.Option("--predict", metavar="ANSWER",
+                                                   help="Your prediction (number, letter or text): no prompt.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Skip the prediction question.")] = False,
+    no_vm: Annotated[bool, typer.Option("--no-vm", help="isolation: do not boot the VM column.")] = False,
+    count: Annotated[int, typer.Option("--count", min=1, max=50, help="density: how many containers.")] = 8,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """A guided demo with a prediction question first: isolation, memory, pids, cpu, density."""
+    from learnbackend.containers import demos, render
+
+    env = env_of(ctx)
+    text = demos.text_of(name)
+    demos.require_engine(name)
+    answer = render.ask_prediction(env, text, predict=predict, skip=yes, quiet=as_json)
+    result = demos.run(name, with_vm=not no_vm, count=count)
+    render.demo(env, text, result, answer, as_json=as_json)
+
+
+@app.command("clean")
+def clean(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
+    """Remove every container, image and VM the lab created (found by their labels), and nothing else."""
+    from learnbackend.containers import engine, render
+
+    client, why = engine.try_connect()
+    try:
+        report = engine.clean(client)
+    finally:
+        if client is not None:
+            client.close()
+    render.clean(env_of(ctx), report, engine_missing=why, as_json=as_json)

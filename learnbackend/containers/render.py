@@ -1,0 +1,214 @@
+"""Rendering of the containers lab: doctor, the comparison (table + terminal chart), demos, clean."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from learnbackend.course.render import print_json
+from learnbackend.errors import UsageError
+
+if TYPE_CHECKING:
+    from learnbackend.containers.content import DemoText
+    from learnbackend.containers.demos import DemoResult
+    from learnbackend.containers.engine import CleanReport
+    from learnbackend.containers.measure import Comparison, ModelFigures
+    from learnbackend.context import Environment
+
+
+def _mark(ok: bool) -> Text:
+    return Text("✓", style="ok") if ok else Text("✗", style="fail")
+
+
+def doctor(env: Environment, report: dict[str, Any], *, as_json: bool) -> None:
+    virt = report["virtualization"]
+    if as_json:
+        print_json(env, {"checks": [c.to_dict() for c in report["checks"]], "virtualization": virt.to_dict(),
+                         "kernel": report["kernel"], "cpus": report["cpus"]})
+        return
+    table = Table(title="containers lab: what this machine offers", title_justify="left")
+    for column in ("", "what", "found"):
+        table.add_column(column)
+    for check in report["checks"]:
+        table.add_row(_mark(check.ok), check.name, check.detail)
+    env.out.print(table)
+    for check in report["checks"]:
+        if not check.ok and check.fix:
+            env.out.print(Text(f"{check.name}: ", style="bold").append(check.fix, style="warn"))
+    if virt.host_is_vm or virt.engine_in_vm or virt.in_container:
+        where = "inside a container" if virt.in_container else "inside a virtual machine"
+        if virt.engine_in_vm and not virt.host_is_vm:
+            where = "behind a VM (your Docker engine runs in one)"
+        env.out.print(Text(f"\nYou are already virtualized: this runs {where}.", style="title"))
+        for signal in virt.signals:
+            env.out.print(Text(f"  • {signal}", style="muted"))
+        env.out.print("  So every figure the lab measures includes one more layer than it names: a \"bare process\" "
+                      "here is a process in a VM, and a VM here is a VM inside a VM.")
+    else:
+        env.out.print(Text(f"\nNo sign of virtualization: this looks like real hardware (kernel {report['kernel']}).",
+                           style="ok"))
+
+
+def with_progress(env: Environment, runs: int, vm_runs: int, *, quiet: bool) -> Comparison:
+    """Run :func:`measure.compare` behind a progress bar on stderr."""
+    from learnbackend.containers import measure
+
+    if quiet:
+        return measure.compare(runs, vm_runs)
+    columns = (TextColumn("{task.description:<24}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=env.err, transient=True) as progress:
+        task = progress.add_task("measuring", total=measure.total_steps(runs, vm_runs))
+
+        def step(label: str) -> None:
+            progress.update(task, advance=1, description=label)
+
+        return measure.compare(runs, vm_runs, step)
+
+
+def fmt_ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value >= 1000:
+        return f"{value / 1000:.2f} s"
+    return f"{value:.1f} ms" if value < 100 else f"{value:.0f} ms"
+
+
+def fmt_kib(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value / 1024:.1f} MiB" if value >= 1024 else f"{value:.0f} KiB"
+
+
+def _bar(value: float, low: float, high: float, width: int = 30) -> str:
+    """A bar on a log scale: the models span four orders of magnitude."""
+    if high <= low:
+        return "█" * width
+    share = (math.log10(value) - math.log10(low)) / (math.log10(high) - math.log10(low))
+    return "█" * max(1, round(1 + share * (width - 1)))
+
+
+def comparison(env: Environment, result: Comparison, *, as_json: bool) -> None:
+    if as_json:
+        print_json(env, result.to_dict())
+        return
+    table = Table(title=f"Launch → first output and memory on this machine ({result.runs} runs, "
+                        f"{result.vm_runs} VM boots)", title_justify="left")
+    for column, justify in (("model", "left"), ("median", "right"), ("min – max", "right"), ("memory", "right"),
+                            ("how", "left")):
+        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for model in result.models:
+        if not model.available:
+            table.add_row(model.label, Text("not available", style="warn"), "", "", Text(model.reason, style="muted"))
+            continue
+        launch = model.launch or {}
+        table.add_row(model.label, fmt_ms(launch.get("median")),
+                      f"{fmt_ms(launch.get('min'))} – {fmt_ms(launch.get('max'))}",
+                      fmt_kib(model.memory), Text(f"{model.note}; memory = {model.memory_what}", style="muted"))
+    env.out.print(table)
+    measured = [m for m in result.models if m.available and m.launch]
+    if measured:
+        low = min(m.launch["median"] for m in measured) / 2  # type: ignore[index]
+        high = max(m.launch["median"] for m in measured)  # type: ignore[index]
+        env.out.print(Text("\nLaunch → first output (median, log scale)", style="title"))
+        for model in measured:
+            median = model.launch["median"]  # type: ignore[index]
+            line = Text(f"{model.label:<24}", style="bold").append(_bar(median, low, high), style="cyan")
+            env.out.print(line.append(f" {fmt_ms(median)}"))
+    virt = result.virtualization
+    if virt.host_is_vm or virt.engine_in_vm:
+        env.out.print(Text("\nNote: this machine is itself a VM, so every row runs one layer deeper than it says "
+                           "(see `learnbackend containers doctor`).", style="warn"))
+    env.out.print(Text(f"VM acceleration: {result.kvm_reason}", style="muted"))
+    env.out.print()
+    for paragraph in explain_models(result):
+        env.out.print(paragraph)
+        env.out.print()
+
+
+def explain_models(result: Comparison) -> list[str]:
+    """The four models of the newsletter, told with this machine's numbers."""
+    from learnbackend.containers.demos import load_texts
+
+    values: dict[str, str] = {}
+    for model in result.models:
+        key = model.key.replace("-", "_")
+        launch = model.launch
+        values[key] = fmt_ms(launch["median"]) if model.available and launch else "(not available here)"
+        values[f"{key}_mem"] = fmt_kib(model.memory) if model.available and model.memory else "(not measured)"
+    texts = load_texts().models
+    return [texts[k].format(**values) for k in ("bare", "vm", "container", "container-in-vm") if k in texts]
+
+
+def ask_prediction(env: Environment, text: DemoText, *, predict: str | None, skip: bool, quiet: bool) -> dict[str, Any]:
+    """The prediction question: from --predict, skipped with --yes, else asked on the terminal."""
+    from learnbackend.ui.prompts import match_choice, prompter_for
+
+    choices = text.predict.choices
+    if not quiet:
+        env.out.print(Panel(Text(text.intro), title=text.title, title_align="left", border_style="cyan"))
+    if predict is not None:
+        index = match_choice(predict, choices)
+        if index is None:
+            raise UsageError(f"{predict!r} is not one of the answers to: {text.predict.question}",
+                             fix="Answer with a number, a letter or the text: " + " | ".join(choices))
+    elif skip:
+        return {"question": text.predict.question, "answer": text.predict.answer, "given": None, "correct": None}
+    elif not env.interactive:
+        raise UsageError(f"The demo asks first: {text.predict.question} But there is no terminal to ask on.",
+                         fix="Pass --predict ANSWER (a number, a letter or the text) or --yes to skip the question.")
+    else:
+        index = prompter_for(env, "the demo's prediction").select(text.predict.question, choices)
+    given = choices[index]
+    correct = given == text.predict.answer
+    if not quiet:
+        env.out.print(Text("Your prediction: ", style="bold").append(given))
+        env.out.print(Text("Running it for real…", style="muted"))
+    return {"question": text.predict.question, "answer": text.predict.answer, "given": given, "correct": correct}
+
+
+def demo(env: Environment, text: DemoText, result: DemoResult, answer: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        print_json(env, {**result.to_dict(), "prediction": answer})
+        return
+    table = Table(title=text.title, title_justify="left")
+    for column in result.columns:
+        table.add_column(column)
+    for row in result.rows:
+        table.add_row(*row)
+    env.out.print(table)
+    for note in result.notes:
+        env.out.print(Text(note, style="muted"))
+    if answer["given"] is not None:
+        verdict = Text("✓ You predicted it.", style="ok") if answer["correct"] else Text(
+            f"✗ You predicted “{answer['given']}”; the answer was “{answer['answer']}”.", style="fail")
+        env.out.print(verdict)
+    else:
+        env.out.print(Text(f"{answer['question']} → {answer['answer']}", style="bold"))
+    try:
+        conclusion = text.conclusion.format(**{k: v for k, v in result.figures.items() if v is not None})
+    except (KeyError, ValueError, IndexError):
+        conclusion = text.conclusion.split("{")[0].strip()
+    env.out.print(Markdown(conclusion))
+
+
+def clean(env: Environment, report: CleanReport, *, engine_missing: str, as_json: bool) -> None:
+    if as_json:
+        print_json(env, {**report.to_dict(), "engine": engine_missing or "reachable"})
+        return
+    if engine_missing:
+        env.out.print(Text(f"No Docker engine reachable ({engine_missing}): only leftover VMs were looked for.",
+                           style="warn"))
+    if not report.total:
+        env.out.print("Nothing to clean: the lab left no container, image or VM behind.")
+    for label, items in (("containers", report.containers), ("images", report.images),
+                         ("VMs (QEMU PIDs)", [str(p) for p in report.vms])):
+        if items:
+            env.out.print(Text(f"Removed {len(items)} {label}: ", style="ok").append(", ".join(items)))
+    for error in report.errors:
+        env.out.print(Text(f"Could not remove {error}", style="fail"))

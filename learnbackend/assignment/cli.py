@@ -1,0 +1,95 @@
+"""`learnbackend assignment create|validate` and `learnbackend grade`.
+
+Only Typer and learnbackend.apps are imported at load time; engines inside the commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from learnbackend.apps import env_of, make_app
+
+app = make_app("Write and validate assignment files (exercises, points, pass mark, due date).")
+
+
+@app.command("validate")
+def validate(
+    ctx: typer.Context,
+    files: Annotated[list[Path], typer.Argument(metavar="FILE...", help="Assignment files.")],
+) -> None:
+    """Check assignment files; every problem with file, line and fix. Exit 2 if any."""
+    from learnbackend.assignment import render
+    from learnbackend.assignment.load import validate_assignment_file
+
+    env = env_of(ctx)
+    found = []
+    for path in files:
+        loaded, problems = validate_assignment_file(path, extra_lesson_dirs=env.extra_lesson_dirs)
+        found.extend(problems)
+        if loaded is not None:
+            render.valid(env, loaded)
+    if found:
+        render.problems(env, found)
+        raise typer.Exit(2)
+
+
+@app.command("create")
+def create(
+    ctx: typer.Context,
+    output: Annotated[Path, typer.Argument(metavar="FILE", help="The assignment file to write.")],
+    name: Annotated[str, typer.Option("--name", help="A short name, e.g. week-1.")] = "",
+    title: Annotated[str, typer.Option("--title", help="The title learners see.")] = "",
+    exercise: Annotated[Optional[list[str]], typer.Option("--exercise", "-e", metavar="ID", help="An exercise '<lesson>/<exercise>' (repeatable).")] = None,
+    lesson: Annotated[Optional[list[str]], typer.Option("--lesson", "-l", metavar="ID", help="All exercises of a lesson (repeatable).")] = None,
+    points: Annotated[float, typer.Option("--points", help="Points per exercise.")] = 1.0,
+    pass_mark: Annotated[float, typer.Option("--pass-mark", help="Percent of the points needed to pass (asked if omitted).")] = -1.0,
+    due: Annotated[Optional[str], typer.Option("--due", metavar="DATE", help="Due date: YYYY-MM-DD or an ISO date-time.")] = None,
+    lessons_dir: Annotated[Optional[list[Path]], typer.Option("--lessons-dir", metavar="DIR", help="Your own lesson directory (repeatable).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
+) -> None:
+    """Write an assignment: pick exercises interactively, or give them all as flags."""
+    from learnbackend.assignment import render
+    from learnbackend.assignment.create import AssignmentDraft, write_assignment
+    from learnbackend.assignment.picker import pick
+    from learnbackend.course.catalog import bundled_lessons_dir, format_problems, load_lessons
+    from learnbackend.errors import ContentError
+    from learnbackend.ui.prompts import prompter_for
+
+    env = env_of(ctx)
+    dirs = [*env.extra_lesson_dirs, *(lessons_dir or [])]
+    draft = AssignmentDraft(name=name, title=title, pass_mark=pass_mark, exercises=list(exercise or []),
+                            lessons=list(lesson or []), points=points, due=due, lesson_dirs=list(lessons_dir or []))
+    if not (draft.name and draft.title and draft.pass_mark >= 0 and (draft.exercises or draft.lessons)):
+        catalog = load_lessons([bundled_lessons_dir(), *dirs])
+        if catalog.problems:
+            raise ContentError(format_problems(catalog.problems), fix="Fix the lesson files (`learnbackend lessons validate`).")
+        draft = pick(prompter_for(env, "Creating an assignment"), catalog, draft)
+    render.valid(env, write_assignment(draft, output, extra_lesson_dirs=env.extra_lesson_dirs, force=force), created=True)
+
+
+def grade(
+    ctx: typer.Context,
+    reports: Annotated[list[Path], typer.Argument(metavar="REPORTS...", help="JSON reports of `check --format json` (files or directories).")],
+    assignment: Annotated[Optional[Path], typer.Option("--assignment", "-a", metavar="FILE", help="The assignment: its exercises and due date rule.")] = None,
+    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Also write a gradebook CSV ('-' for stdout instead of the table).")] = None,
+) -> None:
+    """Print the class roster from the learners' JSON reports (points, pass, late, each exercise)."""
+    from learnbackend.assignment import render
+    from learnbackend.assignment.grade import build_roster, to_csv
+
+    env = env_of(ctx)
+    loaded = None
+    if assignment is not None:
+        from learnbackend.assignment.load import load_assignment
+
+        loaded = load_assignment(assignment, extra_lesson_dirs=env.extra_lesson_dirs)
+    roster = build_roster(reports, assignment=loaded)
+    if csv_file is not None and str(csv_file) == "-":
+        typer.echo(to_csv(roster), nl=False)
+        return
+    if csv_file is not None:
+        csv_file.write_text(to_csv(roster), encoding="utf-8")
+    render.roster(env, roster)

@@ -1,0 +1,84 @@
+"""The assignment file: which exercises, their points (with partial credit), a pass mark, a due date.
+
+An assignment is YAML written by an instructor, validated like lesson files (every
+problem with file, line and fix). ``learnbackend assignment validate`` is its linter;
+``learnbackend init DIR --assignment FILE`` turns it into a learner workspace.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from learnbackend.course.models import ContentModel, Slug, Text
+
+FORMAT_VERSION = 1
+
+
+class AssignmentExercise(ContentModel):
+    """One entry of ``exercises``: an exercise (``id``) or every exercise of a lesson (``lesson``)."""
+
+    id: str | None = Field(default=None, description="A global exercise id, '<lesson id>/<exercise id>'.")
+    lesson: str | None = Field(default=None, description="A lesson id: all its exercises, each worth `points`.")
+    points: float = Field(default=1.0, ge=0, le=1000, description="Points for solving the exercise fully.")
+    partial: bool = Field(
+        default=True,
+        description="Partial credit: a failed exercise earns `points` times the weighted share of its conditions that passed.",
+    )
+    conditions: dict[str, float] = Field(
+        default_factory=dict,
+        description="Weights of named conditions for partial credit (unnamed conditions weigh 1).",
+    )
+
+    @model_validator(mode="after")
+    def _one_target(self) -> AssignmentExercise:
+        if (self.id is None) == (self.lesson is None):
+            raise ValueError("give exactly one of `id` (one exercise) or `lesson` (all its exercises)")
+        if self.id is not None and "/" not in self.id:
+            raise ValueError(f"id {self.id!r} must be '<lesson id>/<exercise id>'")
+        if self.lesson is not None and self.conditions:
+            raise ValueError("`conditions` weights apply to one exercise: use `id`, not `lesson`")
+        return self
+
+    @field_validator("conditions")
+    @classmethod
+    def _weights_positive(cls, weights: dict[str, float]) -> dict[str, float]:
+        bad = [name for name, weight in weights.items() if weight < 0]
+        if bad:
+            raise ValueError(f"condition weights must be 0 or more (see {', '.join(bad)})")
+        return weights
+
+
+class Assignment(ContentModel):
+    """An assignment file."""
+
+    format_version: Literal[1] = Field(description="The assignment format version; this release reads 1.")
+    name: Slug = Field(description="A short identifier, recorded in every check report (e.g. 'week-1').")
+    title: Text = Field(description="Shown to learners in the workspace README and in the roster.")
+    description: str = Field(default="", description="Instructions for the learners, in Markdown.")
+    pass_mark: float = Field(ge=0, le=100, description="Percent of the maximum points needed to pass.")
+    due: datetime | date | None = Field(
+        default=None,
+        description="Due date: an ISO date (end of that day, UTC) or date-time (UTC unless it has an offset).",
+    )
+    lessons: list[str] = Field(
+        default_factory=list, description="Your own lesson directories, relative to this file."
+    )
+    exercises: list[AssignmentExercise] = Field(min_length=1, description="The exercises, in the order learners do them.")
+
+    def due_utc(self) -> datetime | None:
+        """The due moment as an aware UTC datetime (a plain date means the end of that day, UTC)."""
+        if self.due is None:
+            return None
+        if isinstance(self.due, datetime):
+            due = self.due
+        else:
+            due = datetime.combine(self.due, time(23, 59, 59))
+        if due.tzinfo is None:
+            due = due.replace(tzinfo=timezone.utc)
+        return due.astimezone(timezone.utc)
+
+
+AssignmentKind = Literal["assignment"]

@@ -1,0 +1,62 @@
+"""Rich rendering for assignments: validation results, the created file, the class roster."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from learnbackend.workspace.render import MARKS
+
+if TYPE_CHECKING:
+    from learnbackend.assignment.grade import Roster
+    from learnbackend.context import Environment
+    from learnbackend.course.yamlsource import SourceProblem
+
+
+def problems(env: Environment, found: list[SourceProblem]) -> None:
+    for problem in found:
+        line = Text.assemble((problem.where(), "bold"), ": ", problem.message)
+        if problem.fix:
+            line.append(f"  → {problem.fix}", style="warn")
+        env.err.print(line)
+    env.err.print(Text(f"{len(found)} problem(s).", style="fail"))
+
+
+def valid(env: Environment, loaded: Any, *, created: bool = False) -> None:
+    a = loaded.assignment
+    verb = "Wrote" if created else "Valid:"
+    env.out.print(Text.assemble((f"{verb} ", "ok"), (str(loaded.path), "bold"),
+                                f" — {a.name}: {len(loaded.tasks)} exercises, {loaded.max_points:g} points, pass mark {a.pass_mark:g} %"
+                                + (f", due {a.due_utc().isoformat()}" if a.due else "") + "."))
+    if created:
+        env.out.print(Text.assemble("Learners start with ", (f"learnbackend init DIR --assignment {loaded.path.name}", "key"), "."))
+
+
+def roster(env: Environment, data: Roster) -> None:
+    """The roster: one row per student, exercises as numbered status columns with a legend."""
+    title = f"Roster: {data.assignment}" if data.assignment else "Roster"
+    if data.due:
+        title += f" (due {data.due.isoformat()})"
+    table = Table(title=title, header_style="bold", title_style="title")
+    table.add_column("student")
+    table.add_column("points", justify="right")
+    table.add_column("%", justify="right")
+    table.add_column("pass")
+    table.add_column("late")
+    for number, _ in enumerate(data.exercises, start=1):
+        table.add_column(str(number), justify="center")
+    for row in data.rows:
+        late = Text("—", style="muted") if row.late is None else Text("late", style="fail") if row.late else Text("on time", style="ok")
+        cells = [Text(MARKS.get(row.statuses.get(e, ""), ("·", "muted"))[0], style=MARKS.get(row.statuses.get(e, ""), ("", "muted"))[1])
+                 for e in data.exercises]
+        table.add_row(escape(row.student), f"{row.points:g}/{row.max_points:g}", f"{row.percent:g}",
+                      Text("yes", style="ok") if row.passed else Text("no", style="fail"), late, *cells)
+    env.out.print(table)
+    for number, exercise in enumerate(data.exercises, start=1):
+        env.out.print(Text(f"  {number}: {exercise}", style="muted"))
+    env.out.print(Text("  ✓ passed  ✗ failed  ! error  - skipped  · not checked", style="muted"))
+    for warning in data.warnings:
+        env.err.print(Text("Warning: " + warning, style="warn"))

@@ -1,0 +1,215 @@
+"""The check runner: every exercise of a workspace checked by its handler, scored, summarised.
+
+Deterministic and non-interactive (CI runs it). Handlers run learner code in the
+sandbox (:mod:`learnbackend.sandbox`), never in this process; a handler that crashes
+turns into an ``error`` result for its exercise, not a crash of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from learnbackend.course.catalog import Catalog, bundled_lessons_dir, format_problems, load_lessons
+from learnbackend.course.handlers import handler_for
+from learnbackend.course.results import ConditionResult, ExerciseResult
+from learnbackend.errors import ContentError, EnvironmentMissing, ExitCode, LearnBackendError
+from learnbackend.workspace.manifest import Manifest, WorkspaceExercise, load_manifest
+
+DEFAULT_TIMEOUT = 60.0
+
+
+@dataclass
+class Outcome:
+    """One exercise's result with its points."""
+
+    spec: WorkspaceExercise
+    result: ExerciseResult
+    points: float
+
+    @property
+    def max_points(self) -> float:
+        return self.spec.points
+
+
+@dataclass
+class CheckReport:
+    """Everything ``check`` found, ready for the text, JSON and JUnit reporters."""
+
+    root: Path
+    manifest: Manifest
+    pack_version: str
+    student: str
+    checked_at: datetime
+    outcomes: list[Outcome] = field(default_factory=list)
+    duration_s: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(o.result.status == status for o in self.outcomes)
+
+    @property
+    def points(self) -> float:
+        return round(sum(o.points for o in self.outcomes), 2)
+
+    @property
+    def max_points(self) -> float:
+        return round(sum(o.max_points for o in self.outcomes), 2)
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.points / self.max_points, 1) if self.max_points else 0.0
+
+    @property
+    def pass_mark_reached(self) -> bool:
+        return self.percent >= self.manifest.scoring.pass_mark
+
+    @property
+    def missing_environment(self) -> bool:
+        return any(o.result.missing_environment for o in self.outcomes)
+
+    @property
+    def late(self) -> bool | None:
+        due = self.manifest.scoring.due
+        return None if due is None else self.checked_at > due
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """1 if any exercise failed, else 3 if an environment was missing, else 0."""
+        if any(o.result.status in ("failed", "error") and not o.result.missing_environment for o in self.outcomes):
+            return ExitCode.CHECK_FAILED
+        if self.missing_environment:
+            return ExitCode.MISSING_ENVIRONMENT
+        return ExitCode.OK
+
+
+_CATALOGS: dict[tuple[object, ...], Catalog] = {}
+
+
+def _fingerprint(dirs: list[Path]) -> tuple[object, ...]:
+    """Every lesson file (and pack manifest) under ``dirs`` with its size and mtime."""
+    from learnbackend.course.catalog import lesson_files
+
+    parts: list[object] = []
+    for d in dirs:
+        for path in [d / "pack.yaml", *lesson_files(d)]:
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            parts.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(parts)
+
+
+def workspace_catalog(manifest: Manifest, extra_dirs: list[Path] = ()) -> Catalog:  # type: ignore[assignment]
+    """The lessons a workspace's exercises come from: bundled, its instructor dirs, and any extra.
+
+    Parsing every lesson file is the slow part of a check, so a catalog is reused within a
+    process (watch mode, tests) while no lesson file changed.
+    """
+    return cached_catalog([*(Path(d) for d in manifest.lesson_dirs), *extra_dirs])
+
+
+def cached_catalog(extra_dirs: list[Path]) -> Catalog:
+    """The bundled lessons plus ``extra_dirs``, validated; reused while no lesson file changes."""
+    dirs: list[Path] = []
+    for d in [bundled_lessons_dir(), *extra_dirs]:
+        if d.resolve() not in dirs:
+            dirs.append(d.resolve())
+    key = (tuple(dirs), _fingerprint(dirs))
+    catalog = _CATALOGS.get(key)
+    if catalog is None:
+        catalog = load_lessons(dirs)
+        if catalog.problems:
+            raise ContentError(format_problems(catalog.problems), fix="Fix the lesson files (`learnbackend lessons validate`).")
+        _CATALOGS.clear()
+        _CATALOGS[key] = catalog
+    return catalog
+
+
+def score(spec: WorkspaceExercise, result: ExerciseResult) -> float:
+    """Points earned: all when passed, the weighted share of passed conditions when partial, else 0."""
+    if result.status == "passed":
+        return spec.points
+    if result.status != "failed" or not spec.partial or not result.conditions:
+        return 0.0
+    weights = [spec.conditions.get(c.id, 1.0) for c in result.conditions]
+    total = sum(weights)
+    if total <= 0:
+        return 0.0
+    earned = sum(w for w, c in zip(weights, result.conditions) if c.passed)
+    return round(spec.points * earned / total, 2)
+
+
+def check_time() -> datetime:
+    """Now, or ``$SOURCE_DATE_EPOCH`` when set (reproducible reports; CI sets it to the commit time)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), timezone.utc)
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout: float) -> ExerciseResult:
+    """Check one exercise; a crashing or missing checker becomes an ``error`` result."""
+    started = time.perf_counter()
+    entry, exercise = catalog.exercise(spec.id)
+    workdir = root / spec.path
+    if not workdir.is_dir():
+        return ExerciseResult(spec.id, "error", f"The directory {spec.path}/ is missing.", module=spec.module,
+                              conditions=[ConditionResult("workdir", False, "the exercise directory exists", spec.path, "missing",
+                                                          f"Run `learnbackend reset {spec.id}` to recreate it.")])
+    try:
+        result = handler_for(exercise.kind).check(entry, exercise, workdir, timeout=timeout)
+    except EnvironmentMissing as exc:
+        result = ExerciseResult(spec.id, "error", exc.message + (f" ({exc.fix})" if exc.fix else ""), module=spec.module,
+                                missing_environment=True)
+    except LearnBackendError as exc:
+        result = ExerciseResult(spec.id, "error", exc.message, module=spec.module)
+    except Exception as exc:  # a checker bug must not stop the other exercises
+        result = ExerciseResult(spec.id, "error", f"The checker crashed: {type(exc).__name__}: {exc}", module=spec.module)
+    result.id = spec.id
+    result.module = result.module or spec.module
+    if not result.duration_s:
+        result.duration_s = round(time.perf_counter() - started, 3)
+    return result
+
+
+def check_workspace(root: Path, *, only: list[str] | None = None, timeout: float = DEFAULT_TIMEOUT,
+                    extra_lesson_dirs: list[Path] = (), student: str | None = None,  # type: ignore[assignment]
+                    on_result: Callable[[Outcome], None] | None = None) -> CheckReport:
+    """Check the exercises of the workspace at ``root`` (all, or ``only`` those ids), in manifest order.
+
+    Bad input (a bad manifest, an unknown exercise) raises a ContentError/NotFoundError (exit 2)
+    before any exercise is checked.
+    """
+    manifest = load_manifest(root)
+    catalog = workspace_catalog(manifest, list(extra_lesson_dirs))
+    specs = manifest.exercises
+    if only:
+        wanted = {manifest.exercise(item).id for item in only}
+        specs = [s for s in specs if s.id in wanted]
+    for spec in specs:
+        catalog.exercise(spec.id)  # an exercise gone from the lessons is bad input: fail before checking
+    report = CheckReport(root, manifest, catalog.pack_version, student if student else manifest.student, check_time())
+    started = time.perf_counter()
+    for spec in specs:
+        result = check_one(root, catalog, spec, timeout=timeout)
+        outcome = Outcome(spec, result, score(spec, result))
+        report.outcomes.append(outcome)
+        if on_result is not None:
+            on_result(outcome)
+    report.duration_s = round(time.perf_counter() - started, 3)
+    return report
+
+
+def record_progress(store: Any, report: CheckReport) -> None:
+    """Record each checked exercise in the progress store, under the workspace's id."""
+    for outcome in report.outcomes:
+        result = outcome.result
+        store.record(result.module or outcome.spec.module, result.id, result.status,
+                     detail={"points": outcome.points, "message": result.message[:500]},
+                     workspace=report.manifest.workspace_id)

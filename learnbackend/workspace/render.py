@@ -1,0 +1,117 @@
+"""Rich rendering of workspace commands: init, check (text report), list, next, hint, reset."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.console import RenderableType
+from rich.markup import escape
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+if TYPE_CHECKING:
+    from learnbackend.context import Environment
+    from learnbackend.workspace.checking import CheckReport, Outcome
+    from learnbackend.workspace.create import CreatedWorkspace
+    from learnbackend.workspace.navigation import ExerciseState
+
+MARKS = {"passed": ("✓", "ok"), "failed": ("✗", "fail"), "error": ("!", "error"), "skipped": ("-", "skip"),
+         "pending": ("·", "muted")}
+
+
+def mark(status: str) -> Text:
+    symbol, style = MARKS.get(status, ("?", "muted"))
+    return Text(f"{symbol} {status}", style=style)
+
+
+def created(env: Environment, ws: CreatedWorkspace) -> None:
+    m = ws.manifest
+    env.out.print(Text.assemble(("Created workspace ", ""), (str(ws.root), "title"),
+                                (f" with {len(m.exercises)} exercises ({sum(e.points for e in m.exercises):g} points).", "")))
+    if m.scoring.assignment:
+        due = f", due {m.scoring.due.isoformat()}" if m.scoring.due else ""
+        env.out.print(Text(f"Assignment {m.scoring.assignment}: {m.scoring.title} (pass mark {m.scoring.pass_mark:g} %{due})."))
+    first = m.exercises[0]
+    env.out.print(Text.assemble("Start with ", (f"{first.path}/", "code"), "; read ", ("README.md", "code"), " first."))
+    env.out.print(Text.assemble("Then: ", (f"cd {ws.root} && learnbackend watch", "key"),
+                                (" (re-checks as you save), or ", ""), ("learnbackend check", "key"), "."))
+
+
+def outcome_lines(outcome: Outcome, *, verbose: bool) -> list[RenderableType]:
+    result = outcome.result
+    line = Text.assemble(mark(result.status), " ", (result.id, "bold"),
+                         (f"  {outcome.points:g}/{outcome.max_points:g} pt", "muted"))
+    lines: list[RenderableType] = [line]
+    if result.status != "passed" or verbose:
+        lines.append(Padding(Text(result.message.strip(), style="muted" if result.passed else ""), (0, 0, 0, 4)))
+    for c in result.conditions:
+        if c.passed:
+            continue
+        detail = Text.assemble(("✗ ", "fail"), (c.description or c.id, "fail"), f"\n  expected: {c.expected!r}\n  actual:   {c.actual!r}")
+        if c.hint:
+            detail.append(f"\n  hint:     {c.hint}", style="warn")
+        lines.append(Padding(detail, (0, 0, 0, 4)))
+    return lines
+
+
+def check_report(env: Environment, report: CheckReport) -> None:
+    """The human report: one line per exercise, the failures explained, then the summary."""
+    for outcome in report.outcomes:
+        for line in outcome_lines(outcome, verbose=False):
+            env.out.print(line)
+    summary(env, report)
+
+
+def summary(env: Environment, report: CheckReport) -> None:
+    parts = [f"{report.count('passed')} passed", f"{report.count('failed')} failed"]
+    if report.count("error"):
+        parts.append(f"{report.count('error')} error")
+    if report.count("skipped"):
+        parts.append(f"{report.count('skipped')} skipped")
+    reached = report.pass_mark_reached
+    env.out.print()
+    env.out.print(Text.assemble((", ".join(parts), "bold"), f" of {len(report.outcomes)}", (f" in {report.duration_s:.1f} s", "muted")))
+    env.out.print(Text.assemble(
+        (f"{report.points:g}/{report.max_points:g} points ({report.percent:g} %)", "ok" if reached else "fail"),
+        f", pass mark {report.manifest.scoring.pass_mark:g} % ", ("reached" if reached else "not reached", "ok" if reached else "fail"),
+    ))
+    if report.missing_environment:
+        env.out.print(Text("Some exercises need an engine that is missing here; `learnbackend doctor` says how to get it.", style="warn"))
+
+
+def exercise_list(env: Environment, items: list[ExerciseState], current_id: str | None) -> None:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("exercise", overflow="fold")
+    for column in ("kind", "status", "points"):
+        table.add_column(column, no_wrap=True)
+    for state in items:
+        pointer = "▶ " if state.spec.id == current_id else "  "
+        table.add_row(f"{pointer}{state.number}", escape(state.spec.id), state.spec.kind, mark(state.status),
+                      f"{state.spec.points:g}")
+    env.out.print(table)
+    if not items:
+        env.out.print(Text("No exercise matches.", style="muted"))
+
+
+def current_exercise(env: Environment, state: ExerciseState | None, total: int, *, moved: bool = False) -> None:
+    if state is None:
+        env.out.print(Text(f"All {total} exercises are solved. Well done!", style="ok"))
+        return
+    verb = "Next" if moved else "Current"
+    env.out.print(Text.assemble(f"{verb} exercise ({state.number}/{total}): ", (state.spec.id, "title"), "  ", mark(state.status)))
+    env.out.print(Text.assemble("  Work in ", (state.spec.path + "/", "code"), "; check it with ",
+                                (f"learnbackend check --only {state.spec.id}", "key"), " or keep ", ("learnbackend watch", "key"), " running."))
+
+
+def hints(env: Environment, spec_id: str, shown: list[str], total: int) -> None:
+    env.out.print(Text.assemble("Hints for ", (spec_id, "title"), f" ({len(shown)} of {total}):"))
+    for number, hint in enumerate(shown, start=1):
+        env.out.print(Text(f"  {number}. {hint}", style="warn"))
+    if len(shown) < total:
+        env.out.print(Text("  Run `learnbackend hint` again for the next one.", style="muted"))
+
+
+def reset_done(env: Environment, spec_id: str, path: str, count: int) -> None:
+    env.out.print(Text.assemble("Reset ", (spec_id, "title"), f": {count} starting file(s) written to ", (path + "/", "code"), "."))

@@ -1,0 +1,165 @@
+"""``learnbackend watch``: re-check the current exercise whenever a workspace file changes.
+
+Like rustlings' watch mode: the screen shows the current exercise and its last check;
+keys ``h`` hint, ``l`` list, ``n`` next, ``r`` re-check, ``q`` quit. File events come
+from watchfiles (a Rust notify backend) on a background thread; keys are read from the
+terminal in cbreak mode, which is always restored, also after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import select
+import sys
+import termios
+import threading
+import tty
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+
+from learnbackend.errors import UsageError
+from learnbackend.workspace import render
+from learnbackend.workspace.checking import Outcome, check_one, record_progress, score, workspace_catalog
+from learnbackend.workspace.manifest import MANIFEST_NAME, Manifest, load_manifest
+from learnbackend.workspace.navigation import advance, current, reveal_hint, states
+
+if TYPE_CHECKING:
+    from learnbackend.context import Environment
+
+KEYS = "h hint · l list · n next · r re-check · q quit"
+_IGNORED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "node_modules"}
+
+
+def _relevant(change: Any, path: str) -> bool:
+    """Editor swap files, caches and the manifest do not trigger a check (.git does: git levels)."""
+    parts = Path(path).parts
+    name = parts[-1] if parts else ""
+    if any(p in _IGNORED_DIRS for p in parts) or name == MANIFEST_NAME:
+        return False
+    return not (name.endswith((".swp", ".swx", "~", ".pyc", ".tmp")) or name.startswith(".#") or name.endswith(".lock"))
+
+
+def _watch_files(root: Path, events: queue.Queue[str], stop: threading.Event) -> None:
+    import watchfiles
+
+    try:
+        for changes in watchfiles.watch(root, watch_filter=_relevant, stop_event=stop, debounce=300, step=50,
+                                        rust_timeout=500, yield_on_timeout=False, raise_interrupt=False):
+            if changes:
+                events.put("change")
+    except Exception as exc:  # the watcher dying must not leave the screen frozen
+        events.put(f"error:{exc}")
+
+
+class WatchSession:
+    """The state of one watch session; :meth:`handle` maps a key or file event to an action."""
+
+    def __init__(self, env: Environment, root: Path) -> None:
+        self.env, self.root = env, root
+        self.manifest: Manifest = load_manifest(root)
+        self.catalog = workspace_catalog(self.manifest, env.extra_lesson_dirs)
+        self.last: Outcome | None = None
+
+    def check_current(self) -> None:
+        with self.env.progress() as store:
+            state = current(store, self.manifest)
+            if state is None:
+                self.last = None
+                return
+            result = check_one(self.root, self.catalog, state.spec, timeout=60.0)
+            self.last = Outcome(state.spec, result, score(state.spec, result))
+            from learnbackend.workspace.checking import CheckReport, check_time
+
+            report = CheckReport(self.root, self.manifest, self.catalog.pack_version, self.manifest.student, check_time(), [self.last])
+            record_progress(store, report)
+
+    def screen(self, note: Text | None = None) -> None:
+        out = self.env.out
+        out.clear()
+        with self.env.progress() as store:
+            all_states = states(store, self.manifest)
+            state = current(store, self.manifest)
+        solved = sum(s.done for s in all_states)
+        render.current_exercise(self.env, state, len(all_states))
+        if self.last is not None and state is not None and self.last.spec.id == state.spec.id:
+            out.print()
+            for line in render.outcome_lines(self.last, verbose=True):
+                out.print(line)
+        elif self.last is not None and self.last.result.passed:
+            out.print()
+            out.print(Text.assemble(("✓ ", "ok"), (self.last.spec.id, "bold"), " solved! ", ("n", "key"), " for the next exercise."))
+        if note is not None:
+            out.print()
+            out.print(note)
+        out.print()
+        out.print(Text(f"Progress: {solved}/{len(all_states)} solved", style="title"))
+        out.print(Text(KEYS, style="muted"))
+
+    def handle(self, key: str) -> bool:
+        """React to one key; False means quit."""
+        if key == "q":
+            return False
+        if key in ("change", "r"):
+            self.check_current()
+            self.screen()
+        elif key == "n":
+            with self.env.progress() as store:
+                advance(store, self.manifest)
+            self.check_current()
+            self.screen()
+        elif key == "h":
+            with self.env.progress() as store:
+                state = current(store, self.manifest)
+                if state is None:
+                    self.screen(Text("Everything is solved: no hint needed.", style="ok"))
+                    return True
+                shown, total = reveal_hint(store, self.manifest, self.catalog, state.spec)
+            self.screen(Text("\n".join([f"Hint {len(shown)} of {total}: {shown[-1]}"]), style="warn"))
+        elif key == "l":
+            self.screen()
+            with self.env.progress() as store:
+                items = states(store, self.manifest)
+                here = current(store, self.manifest)
+            render.exercise_list(self.env, items, here.spec.id if here else None)
+        elif key.startswith("error:"):
+            self.screen(Text(f"File watching stopped: {key[6:]}. Press r to re-check by hand.", style="error"))
+        return True
+
+
+def run_watch(env: Environment, root: Path) -> None:
+    """Run the watch loop on a terminal until ``q`` (or Ctrl-C)."""
+    if not (env.interactive and sys.stdin.isatty()):
+        raise UsageError("watch needs a terminal to read keys from.", fix="Run `learnbackend check` in scripts and CI.")
+    session = WatchSession(env, root)
+    events: queue.Queue[str] = queue.Queue()
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch_files, args=(root, events, stop), daemon=True)
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd)
+        watcher.start()
+        session.check_current()
+        session.screen()
+        running = True
+        while running:
+            ready, _, _ = select.select([fd], [], [], 0.1)
+            if ready:
+                key = os.read(fd, 1).decode(errors="ignore").lower()
+                running = session.handle(key)
+            while running:
+                try:
+                    event = events.get_nowait()
+                except queue.Empty:
+                    break
+                # One check for a burst of changes.
+                while not events.empty():
+                    events.get_nowait()
+                running = session.handle(event)
+    finally:
+        stop.set()
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    env.out.print(Text("Bye! Your progress is saved; `learnbackend watch` picks up where you left.", style="muted"))

@@ -109,6 +109,11 @@ def _mount() -> None:
     app.add_typer(course_cli.progress_app, name="progress")
     app.command("doctor")(course_cli.doctor)
 
+    # The git workflow sandbox (issue 3).
+    from learnbackend.gitsandbox import cli as git_cli
+
+    app.add_typer(git_cli.app, name="git")
+
     # Workspaces, CI checks, assignments and grading (issue 6).
     from learnbackend.assignment import cli as assignment_cli
     from learnbackend.workspace import cli as workspace_cli

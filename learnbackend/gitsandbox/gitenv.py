@@ -17,6 +17,7 @@ from pathlib import Path
 
 from learnbackend.errors import ContentError, EnvironmentMissing
 
+REAL_GIT_ENV = "LEARNBACKEND_REAL_GIT"
 LEARNER = ("You", "you@learnbackend.invalid")
 TEAMMATE = ("Sam (teammate)", "sam@learnbackend.invalid")
 #: 2026-01-05 09:00 UTC: setup commits are 10 minutes apart from here.
@@ -52,8 +53,12 @@ _CONFIG = """\
 
 
 def git_executable() -> str:
-    """The absolute path of ``git``; :class:`EnvironmentMissing` (exit 3) without it."""
-    found = shutil.which("git")
+    """The absolute path of ``git``; :class:`EnvironmentMissing` (exit 3) without it.
+
+    Inside `learnbackend git shell` the ``git`` on PATH is the recording wrapper;
+    ``LEARNBACKEND_REAL_GIT`` names the real one, so the tool's own commands are never recorded.
+    """
+    found = os.environ.get(REAL_GIT_ENV) or shutil.which("git")
     if not found:
         raise EnvironmentMissing(
             "git is not installed, and the git sandbox drives the real git.",

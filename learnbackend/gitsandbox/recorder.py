@@ -64,8 +64,15 @@ def sync_edits(root: Path) -> list[str]:
         lines.append(Command(0, "write", (path, text)).to_line())
     for path in sorted(set(before) - set(now)):
         lines.append(Command(0, "delete", (path,)).to_line())
-    state.write_text(json.dumps(now))
+    _write_snapshot(root, now)
     return lines
+
+
+def _write_snapshot(root: Path, snapshot: dict[str, str]) -> None:
+    # Atomic: a git process interrupted mid-write must not leave half a snapshot behind.
+    temporary = root / f"snapshot.json.{os.getpid()}"
+    temporary.write_text(json.dumps(snapshot))
+    os.replace(temporary, root / "snapshot.json")
 
 
 def append_transcript(root: Path, lines: list[str]) -> None:
@@ -125,7 +132,7 @@ def record(argv: list[str], real_git: str, root: Path, cwd: Path) -> int:
     lines = [f"# exit {code}"] if code != 0 else []
     append_transcript(root, [Command(0, "git", tuple(recorded)).to_line(), *lines])
     # The files git itself changed are not learner edits: take a fresh snapshot.
-    (root / "snapshot.json").write_text(json.dumps(snapshot_tree(root / "work")))
+    _write_snapshot(root, snapshot_tree(root / "work"))
     return code
 
 

@@ -1,0 +1,139 @@
+"""`learnbackend git ...`: the git workflow sandbox on real repositories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from learnbackend.apps import env_of, make_app
+
+app = make_app("The git sandbox: walk the Git workflow for real, on real repositories.")
+
+LEVEL_HELP = "A level: its number, its id, or LESSON/LEVEL (see `learnbackend git levels`)."
+JSON_HELP = "Print JSON instead of a drawing."
+
+
+@app.command("levels")
+def levels(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
+    """List the levels with your progress."""
+    from learnbackend.gitsandbox import render, session
+
+    env = env_of(ctx)
+    render.levels(env, session.list_levels(env), as_json=as_json)
+
+
+@app.command("start")
+def start(
+    ctx: typer.Context,
+    level: Annotated[Optional[str], typer.Argument(metavar="[LEVEL]", help=LEVEL_HELP)] = None,
+) -> None:
+    """Build a level (default: the first one not passed yet) and show its goal."""
+    from learnbackend.gitsandbox import render, session
+
+    env = env_of(ctx)
+    render.started(env, session.start(env, level))
+
+
+@app.command("status")
+def status(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
+    """Draw the four areas (working directory, staging area, local repository, remote) of the current level."""
+    from learnbackend.gitsandbox import render, session
+
+    env = env_of(ctx)
+    render.status(env, session.status(env), as_json=as_json)
+
+
+@app.command("hint")
+def hint(ctx: typer.Context) -> None:
+    """Reveal the next hint of the current level."""
+    from learnbackend.gitsandbox import render, session
+
+    env = env_of(ctx)
+    render.hint(env, session.hint(env))
+
+
+@app.command("check")
+def check(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
+    """Check the current level's goal; exit 1 (with what failed, expected vs actual) when it is not met."""
+    from learnbackend.gitsandbox import render, session
+
+    env = env_of(ctx)
+    view = session.check(env)
+    render.checked(env, view, as_json=as_json)
+    if not view.result.passed:
+        raise typer.Exit(1)
+
+
+@app.command("reset")
+def reset(
+    ctx: typer.Context,
+    level: Annotated[Optional[str], typer.Argument(metavar="[LEVEL]", help=LEVEL_HELP)] = None,
+) -> None:
+    """Rebuild a level from scratch (default: the current one)."""
+    from learnbackend.gitsandbox import render, session
+
+    env = env_of(ctx)
+    render.started(env, session.reset(env, level), rebuilt=True)
+
+
+@app.command("shell")
+def shell(ctx: typer.Context) -> None:
+    """Open a shell in the current level's repository; your git commands are recorded as your solution."""
+    import subprocess
+
+    from learnbackend.gitsandbox import render, session
+
+    env = env_of(ctx)
+    spec = session.shell(env)
+    render.entering_shell(env, spec)
+    code = subprocess.call(spec.argv, env=spec.env, cwd=spec.cwd)
+    render.left_shell(env, spec, code)
+
+
+@app.command("solution")
+def solution(
+    ctx: typer.Context,
+    level: Annotated[Optional[str], typer.Argument(metavar="[LEVEL]", help=LEVEL_HELP)] = None,
+) -> None:
+    """Print the commands recorded when you passed a level (a solution file for `learnbackend check`)."""
+    from learnbackend.gitsandbox import render, session
+
+    env = env_of(ctx)
+    render.solution(env, *session.saved_solution(env, level))
+
+
+@app.command("replay")
+def replay(
+    ctx: typer.Context,
+    level: Annotated[str, typer.Argument(metavar="LEVEL", help=LEVEL_HELP)],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A solution file (one command per line).")],
+    timeout: Annotated[float, typer.Option(help="Seconds the whole replay may take.")] = 30.0,
+    as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
+) -> None:
+    """Replay a solution file in a fresh sandbox and check the level (what CI does). Unsafe commands: exit 2."""
+    from learnbackend.errors import UsageError
+    from learnbackend.gitsandbox import render
+    from learnbackend.gitsandbox.handler import replay_and_check
+    from learnbackend.gitsandbox.levels import find_level
+
+    env = env_of(ctx)
+    ref = find_level(env.catalog(), level)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"Cannot read {file}: {exc}", fix="Pass a UTF-8 text file.") from None
+    result = replay_and_check(ref.key, ref.level, text, timeout=timeout)
+    render.replayed(env, ref, result, as_json=as_json)
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+@app.command("clean")
+def clean(ctx: typer.Context) -> None:
+    """Delete every level sandbox learnbackend created (your progress is kept)."""
+    from learnbackend.gitsandbox import render, session
+
+    env = env_of(ctx)
+    render.cleaned(env, session.clean(env))

@@ -18,6 +18,9 @@ from learnbackend.errors import EnvironmentMissing
 LABEL = "learnbackend"
 RUN_LABEL = "learnbackend.run"
 KIND_LABEL = "learnbackend.kind"
+#: The image's own label. Not ``learnbackend=1``: containers inherit their image's labels, and a
+#: container someone else starts from the lab's image must not look like one of ours.
+IMAGE_LABEL = "learnbackend.image"
 API_TIMEOUT = 20  # seconds for one engine API call
 
 INSTALL_FIX = (
@@ -122,11 +125,12 @@ def clean(client: Any | None, *, images: bool = True) -> CleanReport:
     if client is not None:
         report = reap(client, other_runs_only=False)
         if images:
-            for image in client.images.list(filters={"label": f"{LABEL}=1"}):
+            for image in client.images.list(filters={"label": f"{IMAGE_LABEL}=1"}):
                 try:
-                    client.images.remove(image.id, force=True)
+                    # Not forced: an image a foreign container still uses is left alone.
+                    client.images.remove(image.id, force=False)
                     report.images.append(", ".join(image.tags) or image.short_id)
                 except Exception as exc:
-                    report.errors.append(f"image {image.short_id}: {exc}")
+                    report.errors.append(f"image {', '.join(image.tags) or image.short_id}: {_reason(exc)}")
     report.vms = vm.reap_leftovers()
     return report

@@ -15,14 +15,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from learnbackend.containers.engine import LABEL
+from learnbackend.containers.engine import IMAGE_LABEL
 from learnbackend.containers.vm import find_busybox
 from learnbackend.errors import EnvironmentMissing
 
 REPOSITORY = "learnbackend/busybox"
 #: What a learner writes in a spec file to mean "the lab's image".
 IMAGE_ALIASES = ("learnbackend/busybox", "busybox")
-RECIPE_VERSION = "1"
+RECIPE_VERSION = "2"
 
 DOCKERFILE = b"""FROM scratch
 COPY rootfs/ /
@@ -92,7 +92,7 @@ def ensure_image(client: Any) -> str:
         pass
     try:
         client.images.build(fileobj=io.BytesIO(context), custom_context=True, tag=tag, network_mode="none",
-                            labels={LABEL: "1", "learnbackend.kind": "image"}, rm=True, forcerm=True, pull=False)
+                            labels={IMAGE_LABEL: "1"}, rm=True, forcerm=True, pull=False)
     except BuildError as exc:
         raise EnvironmentMissing(f"The Docker engine could not build the lab's image: {exc.msg}",
                                  fix="Check `learnbackend containers doctor`; the build needs no network.") from None

@@ -1,0 +1,74 @@
+"""Nothing is left behind: Ctrl-C during a demo, leftovers reaped, `clean` removes only the lab's things."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from conftest import REPO, run_cli
+from lab_fixtures import docker_client, labelled, lab_image  # noqa: F401  (fixtures)
+from learnbackend.containers import engine
+
+
+def test_sigint_during_a_demo_leaves_no_container(docker_client: Any, lab_image: str) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-m", "learnbackend", "containers", "demo", "density", "--yes",
+                             "--count", "40"], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    prefix = f"{proc.pid}-"
+    try:
+        deadline = time.monotonic() + 60
+        while len(labelled(docker_client, prefix)) < 2:  # interrupt while containers are running
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the demo never started its containers"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert b"Traceback" not in err
+    assert labelled(docker_client, prefix) == []
+
+
+def _foreign_and_leftover(client: Any, image: str) -> tuple[Any, Any]:
+    foreign = client.containers.create(image, ["true"], network_mode="none", labels={"owner": "someone-else"})
+    leftover = client.containers.create(image, ["true"], network_mode="none",
+                                        labels={engine.LABEL: "1", engine.RUN_LABEL: "1-crashedrun"})
+    return foreign, leftover
+
+
+def test_leftovers_of_another_run_are_reaped_by_the_next_command(docker_client: Any, lab_image: str) -> None:
+    foreign, leftover = _foreign_and_leftover(docker_client, lab_image)
+    try:
+        result = run_cli("containers", "demo", "pids", "--yes", "--json")
+        assert result.exit_code == 0, result.stderr
+        assert labelled(docker_client, "1-crashedrun") == []
+        foreign.reload()  # still there: not ours
+    finally:
+        engine.remove_container(foreign)
+        engine.remove_container(leftover)
+
+
+def test_clean_removes_only_labelled_things(docker_client: Any, lab_image: str) -> None:
+    foreign, leftover = _foreign_and_leftover(docker_client, lab_image)
+    try:
+        result = run_cli("containers", "clean", "--json")
+        assert result.exit_code == 0, result.stderr
+        assert leftover.name in result.json["containers"]
+        assert foreign.name not in result.json["containers"]
+        assert labelled(docker_client) == []
+        foreign.reload()
+        # The lab's image is still used by the foreign container: left alone, and said so.
+        assert any("in use" in e or "conflict" in e.lower() for e in result.json["errors"])
+    finally:
+        engine.remove_container(foreign)
+        engine.remove_container(leftover)
+    again = run_cli("containers", "clean")
+    assert again.exit_code == 0

@@ -1,0 +1,66 @@
+"""Every demo against the real engine, through the CLI as a script would run it."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from conftest import run_cli
+from lab_fixtures import docker_client, labelled, lab_image  # noqa: F401  (fixtures)
+
+
+def test_memory_demo_gets_oom_killed_under_32_mib_only(docker_client: Any) -> None:
+    result = run_cli("containers", "demo", "memory", "--predict", "3", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = result.json
+    assert data["figures"]["oom_32"] is True and data["figures"]["exit_32"] == 137
+    assert data["figures"]["oom_128"] is False and data["figures"]["exit_128"] == 0
+    assert data["prediction"]["correct"] is True
+    assert labelled(docker_client, f"{os.getpid()}-") == []
+
+
+def test_pids_demo_stops_the_fork_storm_at_the_limit(docker_client: Any) -> None:
+    result = run_cli("containers", "demo", "pids", "--predict", "All 40", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json["figures"] == {"started_10": 9, "started_20": 19}
+    assert result.json["prediction"]["correct"] is False
+
+
+def test_cpu_demo_is_throttled_by_the_quota(docker_client: Any) -> None:
+    result = run_cli("containers", "demo", "cpu", "--yes", "--json")
+    assert result.exit_code == 0, result.stderr
+    full, quarter = result.json["rows"]
+    assert full[2] == "0" and int(quarter[2]) > 0  # throttled periods, counted by the kernel
+
+
+def test_density_demo_starts_and_removes_n_containers(docker_client: Any) -> None:
+    result = run_cli("containers", "demo", "density", "--yes", "--count", "3", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert len(result.json["rows"]) == 3 and result.json["figures"]["median_memory_mib"] > 0
+    assert labelled(docker_client, f"{os.getpid()}-") == []
+
+
+def test_isolation_demo_same_kernel_own_pid_namespace(docker_client: Any) -> None:
+    result = run_cli("containers", "demo", "isolation", "--yes", "--no-vm", "--json")
+    assert result.exit_code == 0, result.stderr
+    data = result.json
+    container = data["columns"].index("container")
+    rows = {row[0]: row for row in data["rows"]}
+    assert rows["pid of this shell"][container] == "1"
+    assert rows["hostname"][container] == "lab-container"
+    assert rows["network devices"][container].split() == ["lo"]
+    assert rows["kernel"][container] == rows["kernel"][1] == os.uname().release
+    assert int(rows["processes visible"][container]) < int(rows["processes visible"][1])
+
+
+def test_a_demo_without_a_terminal_asks_for_predict_or_yes() -> None:
+    result = run_cli("containers", "demo", "pids")
+    assert result.exit_code in (2, 3)  # 3 when no engine answers: that is checked first
+    if result.exit_code == 2:
+        assert "--predict" in result.stderr and "--yes" in result.stderr
+
+
+def test_an_unknown_demo_or_answer_is_a_usage_error() -> None:
+    assert run_cli("containers", "demo", "teleport", "--yes").exit_code == 2
+    result = run_cli("containers", "demo", "isolation", "--predict", "zebra", "--no-vm")
+    assert result.exit_code == 2 and "not one of the answers" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
@@ -28,8 +29,9 @@ def problems(env: Environment, found: list[SourceProblem]) -> None:
 def valid(env: Environment, loaded: Any, *, created: bool = False) -> None:
     a = loaded.assignment
     verb = "Wrote" if created else "Valid:"
-    env.out.print(Text.assemble((f"{verb} ", "ok"), (str(loaded.path), "bold"),
-                                f" — {a.name}: {len(loaded.tasks)} exercises, {loaded.max_points:g} points, pass mark {a.pass_mark:g} %"
+    shown = os.path.relpath(loaded.path)
+    env.out.print(Text.assemble((f"{verb} ", "ok"), (shown if not shown.startswith("..") else str(loaded.path), "bold"), f" ({a.name})"))
+    env.out.print(Text(f"  {len(loaded.tasks)} exercises, {loaded.max_points:g} points, pass mark {a.pass_mark:g} %"
                                 + (f", due {a.due_utc().isoformat()}" if a.due else "") + "."))
     if created:
         env.out.print(Text.assemble("Learners start with ", (f"learnbackend init DIR --assignment {loaded.path.name}", "key"), "."))

@@ -48,10 +48,15 @@ def outcome_lines(outcome: Outcome, *, verbose: bool) -> list[RenderableType]:
     for c in result.conditions:
         if c.passed:
             continue
-        detail = Text.assemble(("✗ ", "fail"), (c.description or c.id, "fail"), f"\n  expected: {c.expected!r}\n  actual:   {c.actual!r}")
+        lines.append(Padding(Text.assemble(("✗ ", "fail"), (c.description or c.id, "fail")), (0, 0, 0, 4)))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        grid.add_row("expected:", Text(repr(c.expected)))
+        grid.add_row("actual:", Text(repr(c.actual)))
         if c.hint:
-            detail.append(f"\n  hint:     {c.hint}", style="warn")
-        lines.append(Padding(detail, (0, 0, 0, 4)))
+            grid.add_row(Text("hint:", style="warn"), Text(c.hint, style="warn"))
+        lines.append(Padding(grid, (0, 0, 0, 6)))
     return lines
 
 

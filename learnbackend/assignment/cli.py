@@ -54,19 +54,15 @@ def create(
     from learnbackend.assignment import render
     from learnbackend.assignment.create import AssignmentDraft, write_assignment
     from learnbackend.assignment.picker import pick
-    from learnbackend.course.catalog import bundled_lessons_dir, format_problems, load_lessons
-    from learnbackend.errors import ContentError
     from learnbackend.ui.prompts import prompter_for
+    from learnbackend.workspace.catalogcache import cached_catalog
 
     env = env_of(ctx)
     dirs = [*env.extra_lesson_dirs, *(lessons_dir or [])]
     draft = AssignmentDraft(name=name, title=title, pass_mark=pass_mark, exercises=list(exercise or []),
                             lessons=list(lesson or []), points=points, due=due, lesson_dirs=list(lessons_dir or []))
     if not (draft.name and draft.title and draft.pass_mark >= 0 and (draft.exercises or draft.lessons)):
-        catalog = load_lessons([bundled_lessons_dir(), *dirs])
-        if catalog.problems:
-            raise ContentError(format_problems(catalog.problems), fix="Fix the lesson files (`learnbackend lessons validate`).")
-        draft = pick(prompter_for(env, "Creating an assignment"), catalog, draft)
+        draft = pick(prompter_for(env, "Creating an assignment"), cached_catalog(dirs), draft)
     render.valid(env, write_assignment(draft, output, extra_lesson_dirs=env.extra_lesson_dirs, force=force), created=True)
 
 

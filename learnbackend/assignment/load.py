@@ -15,9 +15,10 @@ from typing import Any
 from pydantic import ValidationError
 
 from learnbackend.assignment.model import FORMAT_VERSION, Assignment, AssignmentExercise
-from learnbackend.course.catalog import Catalog, LoadedLesson, bundled_lessons_dir, format_problems, load_lessons
+from learnbackend.course.catalog import Catalog, LoadedLesson, format_problems
 from learnbackend.course.yamlsource import Loc, SourceProblem, YamlSource, load_yaml
 from learnbackend.errors import ContentError
+from learnbackend.workspace.catalogcache import load_catalog_cached
 
 
 @dataclass(frozen=True)
@@ -121,20 +122,21 @@ def validate_assignment_source(source: YamlSource, *, extra_lesson_dirs: list[Pa
                 items.append((index, AssignmentExercise.model_validate(raw)))
             except ValidationError as exc:
                 problems.extend(_model_problems(source, exc, prefix=("exercises", index)))
-    if assignment is None:
-        return None, problems
-    assignment = assignment.model_copy(update={"exercises": [item for _, item in items]})
+    raw_dirs = data.get("lessons") if isinstance(data.get("lessons"), list) else []
     lesson_dirs: list[Path] = []
-    for index, raw in enumerate(assignment.lessons):
+    for index, raw in enumerate(raw_dirs):
+        if not isinstance(raw, str):
+            continue  # already reported by the model
         directory = (path.parent / raw).resolve()
         if not directory.is_dir():
             problems.append(SourceProblem(path, source.line_of(("lessons", index)), f"lessons[{index}]: {raw!r} is not a directory",
                                           fix=f"create {directory} or fix the path (relative to {path.parent})"))
         else:
             lesson_dirs.append(directory)
-    catalog = load_lessons([bundled_lessons_dir(), *extra_lesson_dirs, *lesson_dirs])
+    catalog = load_catalog_cached([*extra_lesson_dirs, *lesson_dirs])
     problems.extend(catalog.problems)
-    loaded = LoadedAssignment(assignment, path, lesson_dirs, catalog)
+    loaded = LoadedAssignment(assignment, path, lesson_dirs, catalog) if assignment is not None else None
+    tasks: list[Task] = []
     seen: dict[str, int] = {}
     for index, item in items:
         loc: Loc = ("exercises", index)
@@ -164,7 +166,12 @@ def validate_assignment_source(source: YamlSource, *, extra_lesson_dirs: list[Pa
                                               fix="list each exercise once"))
                 continue
             seen[task.id] = index
-            loaded.tasks.append(task)
+            tasks.append(task)
+    if loaded is None:
+        problems.sort(key=lambda p: (str(p.path), p.line or 0))
+        return None, problems
+    loaded.assignment = loaded.assignment.model_copy(update={"exercises": [item for _, item in items]})
+    loaded.tasks = tasks
     if not problems and loaded.max_points <= 0:
         problems.append(SourceProblem(path, source.line_of(("exercises",)), "the exercises are worth 0 points in all",
                                       fix="give at least one exercise some `points`"))

@@ -15,10 +15,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from learnbackend.course.catalog import Catalog, bundled_lessons_dir, format_problems, load_lessons
+from learnbackend.course.catalog import Catalog
 from learnbackend.course.handlers import handler_for
 from learnbackend.course.results import ConditionResult, ExerciseResult
-from learnbackend.errors import ContentError, EnvironmentMissing, ExitCode, LearnBackendError
+from learnbackend.errors import EnvironmentMissing, ExitCode, LearnBackendError
+from learnbackend.workspace.catalogcache import cached_catalog
 from learnbackend.workspace.manifest import Manifest, WorkspaceExercise, load_manifest
 
 DEFAULT_TIMEOUT = 60.0
@@ -87,48 +88,9 @@ class CheckReport:
         return ExitCode.OK
 
 
-_CATALOGS: dict[tuple[object, ...], Catalog] = {}
-
-
-def _fingerprint(dirs: list[Path]) -> tuple[object, ...]:
-    """Every lesson file (and pack manifest) under ``dirs`` with its size and mtime."""
-    from learnbackend.course.catalog import lesson_files
-
-    parts: list[object] = []
-    for d in dirs:
-        for path in [d / "pack.yaml", *lesson_files(d)]:
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            parts.append((str(path), stat.st_mtime_ns, stat.st_size))
-    return tuple(parts)
-
-
 def workspace_catalog(manifest: Manifest, extra_dirs: list[Path] = ()) -> Catalog:  # type: ignore[assignment]
-    """The lessons a workspace's exercises come from: bundled, its instructor dirs, and any extra.
-
-    Parsing every lesson file is the slow part of a check, so a catalog is reused within a
-    process (watch mode, tests) while no lesson file changed.
-    """
+    """The lessons a workspace's exercises come from: bundled, its instructor dirs, and any extra."""
     return cached_catalog([*(Path(d) for d in manifest.lesson_dirs), *extra_dirs])
-
-
-def cached_catalog(extra_dirs: list[Path]) -> Catalog:
-    """The bundled lessons plus ``extra_dirs``, validated; reused while no lesson file changes."""
-    dirs: list[Path] = []
-    for d in [bundled_lessons_dir(), *extra_dirs]:
-        if d.resolve() not in dirs:
-            dirs.append(d.resolve())
-    key = (tuple(dirs), _fingerprint(dirs))
-    catalog = _CATALOGS.get(key)
-    if catalog is None:
-        catalog = load_lessons(dirs)
-        if catalog.problems:
-            raise ContentError(format_problems(catalog.problems), fix="Fix the lesson files (`learnbackend lessons validate`).")
-        _CATALOGS.clear()
-        _CATALOGS[key] = catalog
-    return catalog
 
 
 def score(spec: WorkspaceExercise, result: ExerciseResult) -> float:

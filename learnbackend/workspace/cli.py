@@ -45,7 +45,7 @@ def init(
         loaded = load_assignment(assignment, extra_lesson_dirs=env.extra_lesson_dirs)
         selection, pack_version = select_from_assignment(loaded), loaded.catalog.pack_version
     else:
-        from learnbackend.workspace.checking import cached_catalog
+        from learnbackend.workspace.catalogcache import cached_catalog
 
         catalog = cached_catalog(env.extra_lesson_dirs)
         selection = select_from_catalog(catalog, module=module, lessons=lesson)

@@ -27,14 +27,19 @@ FACTS_SCRIPT = r"""
 echo "hostname=$(hostname)"
 echo "pid of this shell=$$"
 echo "processes visible=$(ls -d /proc/[0-9]* | wc -l)"
-echo "network devices=$(ls /sys/class/net | tr '\n' ' ')"
+echo "network devices=$(ip -o link show 2>/dev/null | cut -d: -f2 | tr -d ' ' | cut -d@ -f1 | tr '\n' ' ')"
 echo "root filesystem=$(grep -m1 ' / ' /proc/mounts | cut -d' ' -f3)"
 echo "capabilities (CapEff)=$(grep CapEff /proc/self/status | cut -f2)"
 echo "kernel=$(uname -r)"
 echo "memory the kernel reports (MemTotal)=$(grep MemTotal /proc/meminfo | tr -s ' ' | cut -d' ' -f2,3)"
 echo "cpus=$(nproc)"
 l=$(cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null | head -n1)
-echo "cgroup memory limit=${l:-none}"
+case "$l" in ""|max|9223372036854*) l=none;; *) l="$((l / 1048576)) MiB";; esac
+echo "cgroup memory limit=$l"
+q=$(cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo "$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us 2>/dev/null)")
+set -- $q
+case "$1" in ""|max|-1) q=none;; *) q="$(($1 * 100 / $2))% of one CPU";; esac
+echo "cgroup CPU quota=$q"
 """
 
 

@@ -178,7 +178,7 @@ def demo(env: Environment, text: DemoText, result: DemoResult, answer: dict[str,
         return
     table = Table(title=text.title, title_justify="left")
     for column in result.columns:
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for row in result.rows:
         table.add_row(*row)
     env.out.print(table)

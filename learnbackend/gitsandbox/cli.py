@@ -116,10 +116,10 @@ def replay(
     from learnbackend.errors import UsageError
     from learnbackend.gitsandbox import render
     from learnbackend.gitsandbox.handler import replay_and_check
-    from learnbackend.gitsandbox.levels import find_level
+    from learnbackend.gitsandbox.levels import find_level, git_catalog
 
     env = env_of(ctx)
-    ref = find_level(env.catalog(), level)
+    ref = find_level(git_catalog(env), level)
     try:
         text = file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

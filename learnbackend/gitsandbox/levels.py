@@ -9,6 +9,7 @@ from learnbackend.errors import NotFoundError
 from learnbackend.gitsandbox.models import GitLevel
 
 if TYPE_CHECKING:
+    from learnbackend.context import Environment
     from learnbackend.course.catalog import Catalog, LoadedLesson
 
 MODULE = "git"
@@ -22,6 +23,18 @@ class LevelRef:
     entry: LoadedLesson
     level: GitLevel
     number: int
+
+
+def git_catalog(env: Environment) -> Catalog:
+    """Only the git lessons (bundled and instructors'): loading the whole course is slower and not needed."""
+    from learnbackend.course.catalog import bundled_lessons_dir, format_problems, load_lessons
+    from learnbackend.errors import ContentError
+
+    roots = [root / MODULE for root in (bundled_lessons_dir(), *env.extra_lesson_dirs) if (root / MODULE).is_dir()]
+    catalog = load_lessons(roots)
+    if catalog.problems:
+        raise ContentError(format_problems(catalog.problems), fix="Run `learnbackend lessons validate` on those files.")
+    return catalog
 
 
 def all_levels(catalog: Catalog) -> list[LevelRef]:

@@ -57,10 +57,9 @@ _INTERACTIVE = {
     "reset": {"-p", "--patch"},
     "stash": {"-p", "--patch"},
     "clean": {"-i", "--interactive"},
-    "tag": {"-s", "--sign", "-u", "--local-user"},
 }
 #: Short options whose value follows in the same word (``-mMessage``): stop scanning a cluster there.
-_VALUE_SHORTS = {"commit": "mFCct", "merge": "msX", "tag": "mFu", "stash": "m", "pull": "sX", "rebase": "sXx",
+_VALUE_SHORTS = {"commit": "mFCct", "merge": "msX", "tag": "mF", "stash": "m", "pull": "sX", "rebase": "sXx",
                  "cherry-pick": "mXs", "revert": "mXs", "log": "nSG", "branch": "tu", "checkout": "bB",
                  "switch": "cC", "push": "o"}
 #: Options whose value is free text, not a path (messages, patterns, formats).
@@ -146,7 +145,7 @@ def _check_options(sub: str, rest: list[str], line_no: int, cwd: str) -> None:
         if name.startswith("--"):
             if any(name == p or name.startswith(p + "-") for p in _PROGRAM_OPTIONS):
                 raise refuse(line_no, f"git {sub} {name}", "this option runs a program or writes outside git's control")
-            if sub in _SIGNING and name.startswith("--gpg-sign"):
+            if (sub in _SIGNING and name.startswith("--gpg-sign")) or (sub == "tag" and name in ("--sign", "--local-user")):
                 raise refuse(line_no, f"git {sub} {name}", "signing runs an external program (gpg)")
             if name in _INTERACTIVE.get(sub, ()) or (sub == "pull" and name == "--rebase" and value in ("i", "interactive")):
                 raise refuse(line_no, f"git {sub} {name}", "interactive modes need an editor or a terminal")
@@ -174,7 +173,7 @@ def _check_short_cluster(sub: str, word: str, line_no: int) -> str | None:
         flag = "-" + letter
         if flag in _INTERACTIVE.get(sub, ()):
             raise refuse(line_no, f"git {sub} {flag}", "interactive modes need an editor or a terminal")
-        if letter == "S" and sub in _SIGNING:
+        if (letter == "S" and sub in _SIGNING) or (sub == "tag" and letter in "su"):
             raise refuse(line_no, f"git {sub} -S", "signing runs an external program (gpg)")
         if letter in stop_at:
             attached = letters[position + 1:]

@@ -8,7 +8,9 @@ returns data for ``render.py``; none prints.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,11 +18,12 @@ from typing import TYPE_CHECKING, Any
 from learnbackend.course.results import ExerciseResult, from_conditions
 from learnbackend.errors import EnvironmentMissing, NoTerminal, UsageError
 from learnbackend.gitsandbox.gitenv import git_executable
-from learnbackend.gitsandbox.levels import MODULE, LevelRef, all_levels, find_level
+from learnbackend.gitsandbox.levels import MODULE, LevelRef, all_levels, find_level, git_catalog
 from learnbackend.gitsandbox.sandbox import Sandbox, build, is_owned, owned_roots, remove, sandbox_root
 
 if TYPE_CHECKING:
     from learnbackend.context import Environment
+    from learnbackend.course.catalog import Catalog
     from learnbackend.gitsandbox.areas import AreaSnapshot
 
 CURRENT = "git.current"
@@ -84,7 +87,7 @@ class CheckView:
 
 def list_levels(env: Environment) -> list[LevelRow]:
     """Every level with the learner's progress on it."""
-    catalog = env.catalog()
+    catalog = git_catalog(env)
     with env.progress() as store:
         statuses = store.statuses(module=MODULE)
         current = store.get_value(CURRENT)
@@ -94,7 +97,7 @@ def list_levels(env: Environment) -> list[LevelRow]:
 
 def start(env: Environment, name: str | None = None) -> Started:
     """Build a level (the named one, else the first not passed yet) and make it the current level."""
-    catalog = env.catalog()
+    catalog = git_catalog(env)
     levels = all_levels(catalog)
     if not levels:
         raise UsageError("The course has no git levels.", fix="Check the lessons/git/ directory of the course.")
@@ -111,15 +114,15 @@ def start(env: Environment, name: str | None = None) -> Started:
     return Started(ref, sandbox)
 
 
-def current(env: Environment) -> tuple[LevelRef, Sandbox]:
+def current(env: Environment, catalog: Catalog | None = None) -> tuple[LevelRef, Sandbox]:
     """The current level and its sandbox; a clear error when there is none."""
     with env.progress() as store:
         key = store.get_value(CURRENT)
     if not key:
         raise UsageError("No git level is started yet.", fix="Run `learnbackend git start` (or `git levels` to choose).")
-    ref = find_level(env.catalog(), key)
+    ref = find_level(catalog or git_catalog(env), key)
     sandbox = Sandbox(sandbox_root(env.home, ref.key))
-    if not is_owned(sandbox.root) or not sandbox.work.is_dir():
+    if not is_owned(sandbox.root) or not (sandbox.work / ".git").is_dir() or not sandbox.remote.is_dir():
         raise UsageError(f"The sandbox of level {ref.key} is missing or damaged.",
                          fix=f"Run `learnbackend git reset` to rebuild it at {sandbox.root}.")
     return ref, sandbox
@@ -150,7 +153,8 @@ def check(env: Environment) -> CheckView:
     from learnbackend.gitsandbox.conditions import evaluate
     from learnbackend.gitsandbox.recorder import append_transcript, sync_edits
 
-    ref, sandbox = current(env)
+    catalog = git_catalog(env)
+    ref, sandbox = current(env, catalog)
     # Edits made after the last git command belong to the solution too.
     append_transcript(sandbox.root, sync_edits(sandbox.root))
     result = from_conditions(ref.key, evaluate(ref.level, sandbox), module=MODULE)
@@ -163,7 +167,7 @@ def check(env: Environment) -> CheckView:
             view.solution_path = _save_solution(env, ref, transcript)
             store.set_value(_solution_key(ref.key), transcript)
             statuses = store.statuses(module=MODULE)
-            levels = all_levels(env.catalog())
+            levels = all_levels(catalog)
             view.next_level = next((r for r in levels if r.number > ref.number and statuses.get(r.key) != "passed"), None)
     return view
 
@@ -197,7 +201,7 @@ def clean(env: Environment) -> list[Path]:
 
 def saved_solution(env: Environment, name: str | None) -> tuple[LevelRef, list[str]]:
     """The transcript saved when the level last passed."""
-    ref = find_level(env.catalog(), name) if name else current(env)[0]
+    ref = find_level(git_catalog(env), name) if name else current(env)[0]
     with env.progress() as store:
         lines = store.get_value(_solution_key(ref.key))
     if not lines:
@@ -228,7 +232,7 @@ def shell(env: Environment) -> ShellSpec:
     ref, sandbox = current(env)
     real_git = git_executable()
     rcfile = sandbox.root / "shellrc"
-    rcfile.write_text(_SHELLRC.format(level=ref.level.id))
+    rcfile.write_text(_SHELLRC.format(level=ref.level.id, python=shlex.quote(sys.executable)))
     shell_env: dict[str, Any] = dict(os.environ)
     shell_env.update({
         "PATH": f"{sandbox.bin}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
@@ -249,6 +253,7 @@ def shell(env: Environment) -> ShellSpec:
 _SHELLRC = """\
 # Written by learnbackend for `learnbackend git shell`.
 PS1='(git: {level}) \\W $ '
+if ! command -v learnbackend >/dev/null 2>&1; then alias learnbackend='{python} -m learnbackend'; fi
 alias check='learnbackend git check'
 alias hint='learnbackend git hint'
 alias areas='learnbackend git status'

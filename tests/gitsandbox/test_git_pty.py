@@ -1,0 +1,74 @@
+"""Play a level end to end in a real pseudo-terminal: start, the recording shell, check, the saved solution."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import pexpect
+
+from conftest import need, run_cli
+from git_fixtures import need_git
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+PROMPT = r"\(git: stage-a-file\) work \$ "
+
+
+def _spawn(*args: str) -> pexpect.spawn:
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    env.pop("LEARNBACKEND_WIDTH", None)
+    env.update({"TERM": "xterm-256color", "COLUMNS": "100", "LINES": "40"})
+    return pexpect.spawn(sys.executable, ["-m", "learnbackend", *args], env=env, encoding="utf-8",
+                         dimensions=(40, 100), timeout=30)
+
+
+def _screen(child: pexpect.spawn) -> str:
+    return ANSI.sub("", child.before or "")
+
+
+def test_play_a_level_in_the_recording_shell(isolated_env: Path) -> None:
+    need_git()
+    need(shutil.which("bash") is not None, "bash is not installed")
+    start = _spawn("git", "start", "stage-a-file")
+    start.expect(pexpect.EOF)
+    shown = ANSI.sub("", start.before)
+    assert "Untracked → staged" in shown and "learnbackend git shell" in shown
+    start.close()
+    assert start.exitstatus == 0
+
+    child = _spawn("git", "shell")
+    try:
+        child.expect("Your git commands are recorded")
+        child.expect(PROMPT)
+        child.sendline("git status --short")
+        child.expect(PROMPT)
+        assert "?? notes.md" in _screen(child)
+        child.sendline("check")
+        child.expect(PROMPT)
+        screen = _screen(child)
+        assert "Not yet" in screen and "notes.md is staged" in screen
+        child.sendline("git add notes.md")
+        child.expect(PROMPT)
+        child.sendline("areas")
+        child.expect(PROMPT)
+        screen = _screen(child)
+        assert "Staging area" in screen and "A notes.md" in screen
+        child.sendline("learnbackend git check")
+        child.expect(PROMPT)
+        screen = _screen(child)
+        assert "Level passed" in screen and "saved as the solution" in screen
+        child.sendline("exit")
+        child.expect("Left the level's shell")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+
+    solution = run_cli("git", "solution", "stage-a-file")
+    assert solution.exit_code == 0
+    recorded = [line for line in solution.stdout.splitlines() if not line.startswith("#")]
+    assert recorded == ["git status --short", "git add notes.md"]

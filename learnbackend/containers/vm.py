@@ -134,7 +134,7 @@ def _command(vm: VmSetup, initrd: Path, accel: str, memory_mb: int) -> list[str]
 def _write_pidfile(pid: int, initrd: Path) -> Path:
     PID_DIR.mkdir(parents=True, exist_ok=True)
     path = PID_DIR / f"{pid}.pid"
-    path.write_text(f"{pid}\n{initrd}\n")
+    path.write_text(f"{pid}\n{initrd}\n{os.getpid()}\n")
     return path
 
 
@@ -144,6 +144,7 @@ def boot(vm: VmSetup, plan: initramfs.GuestPlan, *, accel: str = "tcg", memory_m
     if not vm.ready:
         return BootResult(False, accel, error=vm.missing)
     assert vm.busybox is not None
+    reap_leftovers()
     workdir = Path(tempfile.mkdtemp(prefix="learnbackend-vm-"))
     initrd = workdir / "initrd.cpio"
     initrd.write_bytes(initramfs.build(plan, vm.busybox))
@@ -248,8 +249,10 @@ def reap_leftovers() -> list[int]:
         return killed
     for pidfile in PID_DIR.glob("*.pid"):
         try:
-            pid_text, initrd = pidfile.read_text().splitlines()[:2]
+            pid_text, initrd, owner = [*pidfile.read_text().splitlines(), "0"][:3]
             pid = int(pid_text)
+            if int(owner) and os.path.exists(f"/proc/{int(owner)}"):
+                continue  # its owner still runs and will kill it itself
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
         except (OSError, ValueError):
             pidfile.unlink(missing_ok=True)

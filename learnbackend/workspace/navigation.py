@@ -54,15 +54,21 @@ def current(store: Any, manifest: Manifest) -> ExerciseState | None:
     return next((s for s in all_states if not s.done), None)
 
 
-def advance(store: Any, manifest: Manifest) -> ExerciseState | None:
-    """Move to the next unsolved exercise after the current one (wrapping); None when all are solved."""
+def advance(store: Any, manifest: Manifest, *, after: str | None = None) -> ExerciseState | None:
+    """Move to the next unsolved exercise after ``after`` (default: the current one), wrapping around.
+
+    Returns the new current exercise, or None when every exercise is solved.
+    """
     all_states = states(store, manifest)
-    here = current(store, manifest)
-    if here is None:
+    start = next((s for s in all_states if s.spec.id == after), None) if after else current(store, manifest)
+    if start is None:
         return None
-    after = all_states[here.number:] + all_states[: here.number - 1]
-    target = next((s for s in after if not s.done), here)
-    store.set_value(_CURRENT_KEY, target.spec.id, workspace=manifest.workspace_id)
+    after_start = all_states[start.number:] + all_states[: start.number - 1]
+    target = next((s for s in after_start if not s.done), None)
+    if target is None:
+        target = start if not start.done else None
+    if target is not None:
+        store.set_value(_CURRENT_KEY, target.spec.id, workspace=manifest.workspace_id)
     return target
 
 

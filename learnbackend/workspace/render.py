@@ -86,6 +86,13 @@ def summary(env: Environment, report: CheckReport) -> None:
 
 
 def exercise_list(env: Environment, items: list[ExerciseState], current_id: str | None) -> None:
+    env.out.print(exercise_table(items, current_id))
+    if not items:
+        env.out.print(Text("No exercise matches.", style="muted"))
+
+
+def exercise_table(items: list[ExerciseState], current_id: str | None) -> Table:
+    """The exercises with number, kind, status and points; ▶ marks the current one."""
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("exercise", overflow="fold")
@@ -95,9 +102,7 @@ def exercise_list(env: Environment, items: list[ExerciseState], current_id: str 
         pointer = "▶ " if state.spec.id == current_id else "  "
         table.add_row(f"{pointer}{state.number}", escape(state.spec.id), state.spec.kind, mark(state.status),
                       f"{state.spec.points:g}")
-    env.out.print(table)
-    if not items:
-        env.out.print(Text("No exercise matches.", style="muted"))
+    return table
 
 
 def current_exercise(env: Environment, state: ExerciseState | None, total: int, *, moved: bool = False) -> None:

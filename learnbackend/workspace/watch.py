@@ -18,12 +18,13 @@ import tty
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rich.console import RenderableType
 from rich.text import Text
 
 from learnbackend.errors import UsageError
 from learnbackend.workspace import render
-from learnbackend.workspace.checking import Outcome, check_one, record_progress, score, workspace_catalog
-from learnbackend.workspace.manifest import MANIFEST_NAME, Manifest, load_manifest
+from learnbackend.workspace.checking import CheckReport, Outcome, check_one, check_time, record_progress, score, workspace_catalog
+from learnbackend.workspace.manifest import MANIFEST_NAME, Manifest, WorkspaceExercise, load_manifest
 from learnbackend.workspace.navigation import advance, current, reveal_hint, states
 
 if TYPE_CHECKING:
@@ -55,42 +56,50 @@ def _watch_files(root: Path, events: queue.Queue[str], stop: threading.Event) ->
 
 
 class WatchSession:
-    """The state of one watch session; :meth:`handle` maps a key or file event to an action."""
+    """The state of one watch session; :meth:`handle` maps a key or file event to an action.
+
+    The focused exercise stays on screen after it passes (with "n for the next one"),
+    like rustlings: moving on is the learner's decision.
+    """
 
     def __init__(self, env: Environment, root: Path) -> None:
         self.env, self.root = env, root
         self.manifest: Manifest = load_manifest(root)
         self.catalog = workspace_catalog(self.manifest, env.extra_lesson_dirs)
         self.last: Outcome | None = None
-
-    def check_current(self) -> None:
-        with self.env.progress() as store:
+        with env.progress() as store:
             state = current(store, self.manifest)
-            if state is None:
-                self.last = None
-                return
-            result = check_one(self.root, self.catalog, state.spec, timeout=60.0)
-            self.last = Outcome(state.spec, result, score(state.spec, result))
-            from learnbackend.workspace.checking import CheckReport, check_time
+        self.focus: WorkspaceExercise | None = state.spec if state else None
 
-            report = CheckReport(self.root, self.manifest, self.catalog.pack_version, self.manifest.student, check_time(), [self.last])
+    def check_focus(self) -> None:
+        if self.focus is None:
+            self.last = None
+            return
+        result = check_one(self.root, self.catalog, self.focus, timeout=60.0)
+        self.last = Outcome(self.focus, result, score(self.focus, result))
+        report = CheckReport(self.root, self.manifest, self.catalog.pack_version, self.manifest.student, check_time(), [self.last])
+        with self.env.progress() as store:
             record_progress(store, report)
 
-    def screen(self, note: Text | None = None) -> None:
+    def screen(self, note: RenderableType | None = None, *, result: bool = True) -> None:
         out = self.env.out
         out.clear()
         with self.env.progress() as store:
             all_states = states(store, self.manifest)
-            state = current(store, self.manifest)
         solved = sum(s.done for s in all_states)
-        render.current_exercise(self.env, state, len(all_states))
-        if self.last is not None and state is not None and self.last.spec.id == state.spec.id:
-            out.print()
-            for line in render.outcome_lines(self.last, verbose=True):
-                out.print(line)
-        elif self.last is not None and self.last.result.passed:
-            out.print()
-            out.print(Text.assemble(("✓ ", "ok"), (self.last.spec.id, "bold"), " solved! ", ("n", "key"), " for the next exercise."))
+        if self.focus is None:
+            out.print(Text(f"All {len(all_states)} exercises are solved. Well done!", style="ok"))
+        else:
+            state = next(s for s in all_states if s.spec.id == self.focus.id)
+            out.print(Text.assemble(f"Exercise {state.number}/{len(all_states)}: ", (state.spec.id, "title"), "  ", render.mark(state.status)))
+            out.print(Text.assemble("Edit the files in ", (state.spec.path + "/", "code"), ": every save is checked."))
+            if result and self.last is not None and self.last.spec.id == self.focus.id:
+                out.print()
+                for line in render.outcome_lines(self.last, verbose=True):
+                    out.print(line)
+                if self.last.result.passed:
+                    out.print()
+                    out.print(Text.assemble(("Solved! ", "ok"), "Press ", ("n", "key"), " for the next exercise."))
         if note is not None:
             out.print()
             out.print(note)
@@ -98,32 +107,34 @@ class WatchSession:
         out.print(Text(f"Progress: {solved}/{len(all_states)} solved", style="title"))
         out.print(Text(KEYS, style="muted"))
 
+    def move_on(self) -> None:
+        with self.env.progress() as store:
+            target = advance(store, self.manifest, after=self.focus.id if self.focus else None)
+        self.focus = target.spec if target else None
+        self.check_focus()
+
     def handle(self, key: str) -> bool:
-        """React to one key; False means quit."""
+        """React to one key or event; False means quit."""
         if key == "q":
             return False
         if key in ("change", "r"):
-            self.check_current()
+            self.check_focus()
             self.screen()
         elif key == "n":
-            with self.env.progress() as store:
-                advance(store, self.manifest)
-            self.check_current()
+            self.move_on()
             self.screen()
         elif key == "h":
+            if self.focus is None:
+                self.screen(Text("Everything is solved: no hint needed.", style="ok"))
+                return True
             with self.env.progress() as store:
-                state = current(store, self.manifest)
-                if state is None:
-                    self.screen(Text("Everything is solved: no hint needed.", style="ok"))
-                    return True
-                shown, total = reveal_hint(store, self.manifest, self.catalog, state.spec)
-            self.screen(Text("\n".join([f"Hint {len(shown)} of {total}: {shown[-1]}"]), style="warn"))
+                shown, total = reveal_hint(store, self.manifest, self.catalog, self.focus)
+            self.screen(Text(f"Hint {len(shown)} of {total}: {shown[-1]}", style="warn"))
         elif key == "l":
-            self.screen()
             with self.env.progress() as store:
                 items = states(store, self.manifest)
-                here = current(store, self.manifest)
-            render.exercise_list(self.env, items, here.spec.id if here else None)
+            table = render.exercise_table(items, self.focus.id if self.focus else None)
+            self.screen(table, result=False)
         elif key.startswith("error:"):
             self.screen(Text(f"File watching stopped: {key[6:]}. Press r to re-check by hand.", style="error"))
         return True
@@ -142,7 +153,7 @@ def run_watch(env: Environment, root: Path) -> None:
     try:
         tty.setcbreak(fd)
         watcher.start()
-        session.check_current()
+        session.check_focus()
         session.screen()
         running = True
         while running:

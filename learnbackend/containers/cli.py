@@ -6,7 +6,7 @@ Docker SDK are imported inside the commands.
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -44,7 +44,7 @@ def compare(
 def demo(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="isolation, memory, pids, cpu or density.")],
-    predict: Annotated[Optional[str], typer.Option("--predict", metavar="ANSWER",
+    predict: Annotated[str | None, typer.Option("--predict", metavar="ANSWER",
                                                    help="Your prediction (number, letter or text): no prompt.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Skip the prediction question.")] = False,
     no_vm: Annotated[bool, typer.Option("--no-vm", help="isolation: do not boot the VM column.")] = False,

@@ -52,7 +52,7 @@ def connect(timeout: int = API_TIMEOUT) -> Any:
         client.ping()
     except DockerException as exc:
         raise EnvironmentMissing(f"No Docker engine is reachable at {where}: {_reason(exc)}.", fix=INSTALL_FIX) from None
-    except Exception as exc:  # requests/urllib3 errors differ between versions
+    except Exception as exc:  # noqa: BLE001 - requests/urllib3 errors differ between versions
         raise EnvironmentMissing(f"No Docker engine is reachable at {where}: {_reason(exc)}.", fix=INSTALL_FIX) from None
     return client
 
@@ -112,7 +112,7 @@ def reap(client: Any, *, other_runs_only: bool = True) -> CleanReport:
         try:
             remove_container(container)
             report.containers.append(container.name)
-        except Exception as exc:  # keep going: one stuck container must not block the others
+        except Exception as exc:  # noqa: BLE001 - one stuck container must not block the others
             report.errors.append(f"{container.name}: {exc}")
     return report
 
@@ -130,7 +130,7 @@ def clean(client: Any | None, *, images: bool = True) -> CleanReport:
                     # Not forced: an image a foreign container still uses is left alone.
                     client.images.remove(image.id, force=False)
                     report.images.append(", ".join(image.tags) or image.short_id)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - reported, the rest is still cleaned
                     report.errors.append(f"image {', '.join(image.tags) or image.short_id}: {_reason(exc)}")
     report.vms = vm.reap_leftovers()
     return report

@@ -183,14 +183,14 @@ CONTAINER_ARGS = ["/bin/busybox", "sh", "-c", f"echo {MARK} CTR hostname=$(/bin/
 
 def container_guest(runc: Path | None) -> GuestPlan:
     """A guest that starts one container: with runc when the host has it, else unshare + chroot."""
-    mounts = "mount -t cgroup2 none /sys/fs/cgroup\n"
+    mounts = f"mount -t cgroup2 none /sys/fs/cgroup\necho \"{MARK} CSTART $(cut -d' ' -f1 /proc/uptime)\"\n"
     if runc is not None:
         run = (f"cd /bundle && runc --root /run/runc run --no-pivot lab </dev/null 2>&1 "
                f"|| echo '{MARK} ERROR runc failed'\n")
         files = {"bin/runc": runc, **{str(lib).lstrip("/"): lib for lib in shared_libraries(runc)}}
         return GuestPlan("runc", _PROLOGUE + mounts + run + _EPILOGUE, files)
     # busybox unshare: new PID, mount, UTS, IPC and network namespaces, then chroot into the bundle.
-    run = f"unshare --pid --fork --mount --uts --ipc --net /bin/sh /ctr.sh </dev/null 2>&1 || echo '{MARK} ERROR unshare failed'\n"
+    run = mounts + f"unshare --pid --fork --mount --uts --ipc --net /bin/sh /ctr.sh </dev/null 2>&1 || echo '{MARK} ERROR unshare failed'\n"
     return GuestPlan("unshare", _PROLOGUE + run + _EPILOGUE)
 
 

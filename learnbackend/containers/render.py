@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from rich.markdown import Markdown
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -18,7 +24,7 @@ if TYPE_CHECKING:
     from learnbackend.containers.content import DemoText
     from learnbackend.containers.demos import DemoResult
     from learnbackend.containers.engine import CleanReport
-    from learnbackend.containers.measure import Comparison, ModelFigures
+    from learnbackend.containers.measure import Comparison
     from learnbackend.context import Environment
 
 

@@ -110,8 +110,8 @@ def kvm_decision(vm: VmSetup, *, probe_timeout: float = 8.0) -> tuple[bool, str]
     elif not os.access("/dev/kvm", os.R_OK | os.W_OK):
         verdict = (False, "no permission on /dev/kvm (add yourself to the kvm group)")
     elif not kvm_modules():
-        verdict = (False, "/dev/kvm exists but neither kvm_intel nor kvm_amd is loaded "
-                          "(a nested or paravirtual backend that cannot boot a stock kernel reliably)")
+        verdict = (False, ("/dev/kvm exists but neither kvm_intel nor kvm_amd is loaded "
+                           "(a nested or paravirtual backend that cannot boot a stock kernel reliably)"))
     elif not vm.ready:
         verdict = (False, vm.missing)
     else:
@@ -227,7 +227,7 @@ def _take_line(line: str, result: BootResult, started: float, first_marker: str)
     tag = parts[1] if len(parts) > 1 else ""
     if tag == first_marker and result.first_output_s is None:
         result.first_output_s = time.perf_counter() - started
-    if tag in ("BOOTED", "DONE") and len(parts) > 2:
+    if tag in ("BOOTED", "CSTART", "DONE") and len(parts) > 2:
         try:
             result.guest_uptimes[tag] = float(parts[2])
         except ValueError:
@@ -244,7 +244,7 @@ def _take_line(line: str, result: BootResult, started: float, first_marker: str)
 
 def reap_leftovers() -> list[int]:
     """Kill QEMU processes a crashed run of the lab left behind (found by their PID files)."""
-    killed = []
+    killed: list[int] = []
     if not PID_DIR.is_dir():
         return killed
     for pidfile in PID_DIR.glob("*.pid"):

@@ -1,5 +1,6 @@
 """Nothing is left behind: Ctrl-C during a demo, leftovers reaped, `clean` removes only the lab's things."""
 
+# ruff: noqa: F811  (pytest fixtures imported by name from lab_fixtures)
 from __future__ import annotations
 
 import os
@@ -10,7 +11,8 @@ import time
 from typing import Any
 
 from conftest import REPO, run_cli
-from lab_fixtures import docker_client, labelled, lab_image  # noqa: F401  (fixtures)
+from lab_fixtures import docker_client, lab_image, labelled  # noqa: F401  (fixtures)
+
 from learnbackend.containers import engine
 
 

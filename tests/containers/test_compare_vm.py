@@ -1,5 +1,6 @@
 """`containers compare` for real, with one boot of each VM model (QEMU, TCG unless KVM truly works)."""
 
+# ruff: noqa: F811  (pytest fixtures imported by name from lab_fixtures)
 from __future__ import annotations
 
 from typing import Any

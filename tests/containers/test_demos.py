@@ -1,12 +1,13 @@
 """Every demo against the real engine, through the CLI as a script would run it."""
 
+# ruff: noqa: F811  (pytest fixtures imported by name from lab_fixtures)
 from __future__ import annotations
 
 import os
 from typing import Any
 
 from conftest import run_cli
-from lab_fixtures import docker_client, labelled, lab_image  # noqa: F401  (fixtures)
+from lab_fixtures import docker_client, lab_image, labelled  # noqa: F401  (fixtures)
 
 
 def test_memory_demo_gets_oom_killed_under_32_mib_only(docker_client: Any) -> None:

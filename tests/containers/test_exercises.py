@@ -1,13 +1,14 @@
 """Every container-spec exercise checked for real: the starter, a right and a wrong solution."""
 
+# ruff: noqa: F811  (pytest fixtures imported by name from lab_fixtures)
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
 import pytest
-
 from lab_fixtures import docker_client  # noqa: F401  (fixture)
+
 from learnbackend.containers.handler import HANDLER
 from learnbackend.course.catalog import load_catalog
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
+
 from learnbackend.containers.handler import HANDLER
 from learnbackend.course.catalog import load_catalog
 

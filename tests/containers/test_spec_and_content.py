@@ -7,8 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from conftest import LESSONS, run_cli
+
 from learnbackend.containers import initramfs, spec
 from learnbackend.containers.spec import SpecError
 

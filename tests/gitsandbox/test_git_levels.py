@@ -59,3 +59,21 @@ def test_teammate_commits_are_by_the_teammate_and_reach_only_the_remote(tmp_path
         capture_output=True, text=True, check=True).stdout
     assert "Sam (teammate)|Add currency conversion" in remote_log
     assert "currency" not in git(sandbox, "log", "--format=%s", "--all")
+
+
+def test_a_bad_level_file_is_reported_line_by_line(tmp_path: Path) -> None:
+    from learnbackend.course.validate import validate_paths
+
+    (tmp_path / "git").mkdir()
+    (tmp_path / "git" / "bad.yaml").write_text(
+        "format_version: 1\nid: git-bad\nmodule: git\ntitle: Bad\nsummary: Bad levels.\nexercises:\n"
+        "  - id: one\n    kind: git-level\n    title: One\n    goal: g\n    hints: []\n    explanation: e\n"
+        "    setup:\n      - {do: write, path: ../evil.txt, text: x}\n      - {do: teleport}\n"
+        "    done_when:\n      - {check: telepathy}\n"
+        "    solution:\n      - git -c core.pager=x log\n"
+    )
+    count, problems = validate_paths([tmp_path])
+    assert count == 1
+    found = {(p.line, next(w for w in ("hints", "evil", "teleport", "telepathy", "Refused") if w in p.message))
+             for p in problems}
+    assert found == {(11, "hints"), (14, "evil"), (15, "teleport"), (17, "telepathy"), (18, "Refused")}

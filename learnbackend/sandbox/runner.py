@@ -229,34 +229,38 @@ def _run(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_proc
     readers = [_Capture(proc.stdout, OUTPUT_LIMIT), _Capture(proc.stderr, OUTPUT_LIMIT)]  # type: ignore[arg-type]
     for reader in readers:
         reader.start()
+    procs_hit = False
     try:
-        next_disk_check, disk_interval = start, 0.05
-        while proc.poll() is None:
-            now = time.monotonic()
-            if now - start >= timeout:
-                timed_out = True
-                break
-            if now >= next_disk_check:
-                t0 = time.monotonic()
-                if _disk_usage(watched) - disk_before > disk_budget:
-                    disk_hit = True
+        try:
+            next_disk_check, disk_interval = start, 0.05
+            while proc.poll() is None:
+                now = time.monotonic()
+                if now - start >= timeout:
+                    timed_out = True
                     break
-                # A big directory is walked less often, so the watchdog costs at most ~10 %.
-                next_disk_check = time.monotonic() + max(disk_interval, 10 * (time.monotonic() - t0))
-            try:
-                proc.wait(timeout=0.05)
-            except subprocess.TimeoutExpired:
-                pass
+                if now >= next_disk_check:
+                    t0 = time.monotonic()
+                    if _disk_usage(watched) - disk_before > disk_budget:
+                        disk_hit = True
+                        break
+                    # A big directory is walked less often, so the watchdog costs at most ~10 %.
+                    next_disk_check = time.monotonic() + max(disk_interval, 10 * (time.monotonic() - t0))
+                try:
+                    proc.wait(timeout=0.05)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            # Also on Ctrl-C: nothing the learner started outlives the run.
+            _stop(proc, group, uid)
+        returncode = proc.wait()
+        duration = time.monotonic() - start
+        for reader in readers:
+            reader.join(timeout=5)
+        procs_hit = group.limit_hit() if group is not None else False
     finally:
-        _stop(proc, group, uid)
-    returncode = proc.wait()
-    duration = time.monotonic() - start
-    for reader in readers:
-        reader.join(timeout=5)
-    procs_hit = group.limit_hit() if group is not None else False
-    if group is not None:
-        group.remove()
-    shutil.rmtree(tmp, ignore_errors=True)
+        if group is not None:
+            group.remove()
+        shutil.rmtree(tmp, ignore_errors=True)
     stderr = readers[1].text()
     killed_by_us = timed_out or disk_hit
     reason = _reason(

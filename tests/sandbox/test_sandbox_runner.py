@@ -129,3 +129,29 @@ def test_cgroups_of_dead_runs_are_reaped() -> None:
     fresh = PidsCgroup.create(8)
     assert fresh is not None and not stale.exists()
     fresh.remove()
+
+
+def test_ctrl_c_in_the_checker_kills_the_learner_code_and_cleans_up(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    pidfile = tmp_path / "pid"
+    script = (
+        "import sys\nfrom pathlib import Path\nfrom learnbackend.sandbox import run_sandboxed\n"
+        "print('started', flush=True)\n"
+        f"run_sandboxed([sys.executable, '-c', \"import os, time; open('pid', 'w').write(str(os.getpid())); time.sleep(60)\"], cwd=Path({str(tmp_path)!r}))\n"
+    )
+    checker = subprocess.Popen([PY, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert checker.stdout is not None and checker.stdout.readline() == "started\n"
+    deadline = time.monotonic() + 10
+    while not (pidfile.exists() and pidfile.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    learner_pid = int(pidfile.read_text())
+    checker.send_signal(signal.SIGINT)
+    checker.wait(timeout=10)
+    time.sleep(0.2)
+    with pytest.raises(ProcessLookupError):
+        os.kill(learner_pid, 0)
+    mine = f"learnbackend-sandbox-{checker.pid}-"
+    assert not any(p.name.startswith(mine) for p in Path("/sys/fs/cgroup/pids").glob("*"))

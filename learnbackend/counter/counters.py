@@ -21,7 +21,7 @@ from learnbackend.counter.eventlog import EventLog, GroupCommitWriter
 from learnbackend.counter.namespaces import MAX_DELTA, NamespaceConfig, check_config, check_delta, check_name
 from learnbackend.counter.rollup import RollupResult, accurate_count, rollup_counter
 from learnbackend.counter.rollup_queue import RollupQueues
-from learnbackend.counter.store_sqlite import ADD, CLEAR, SqliteStore
+from learnbackend.counter.store_sqlite import ADD, CLEAR, EventRow, SqliteStore
 from learnbackend.counter.tokens import US, Token, new_token, now_us
 from learnbackend.errors import NotFoundError
 
@@ -99,25 +99,34 @@ class CounterEngine:
         return config
 
     # --- writes ------------------------------------------------------------------------
-    def submit_add(self, namespace: str, counter: str, delta: int, token: Token | None = None, *,
-                   kind: int = ADD) -> Future[None] | int:
-        """Start an AddCount: a Future resolved once durable, or (best effort) the new value."""
+    def prepare_add(self, namespace: str, counter: str, delta: int, token: Token | None = None, *,
+                    kind: int = ADD) -> EventRow | int | None:
+        """Validate an AddCount/ClearCount: the event row to write, ``None`` for a stored replay,
+        or (best effort, applied at once) the new value."""
         config = self.namespace(namespace)
         check_name(counter, "counter")
         check_delta(delta)
         if config.type == "best_effort":
             return self._best_effort(config.name, counter, delta, kind)
-        token = token or new_token(self.clock())
-        row = self.log.admit(config, counter, kind, delta, token)
-        if row is None:
-            done: Future[None] = Future()
-            done.set_result(None)
-            return done
-        if self.writer is not None:
+        return self.log.admit(config, counter, kind, delta, token or new_token(self.clock()))
+
+    def write_rows(self, rows: list[EventRow]) -> None:
+        """Write prepared rows in one transaction, then trigger their rollups."""
+        pairs = list({(r[0], r[1]) for r in rows})
+        self.store.write_batch(rows, pairs if self.options.rollup == "process" else ())
+        self._after_commit(pairs)
+
+    def submit_add(self, namespace: str, counter: str, delta: int, token: Token | None = None, *,
+                   kind: int = ADD) -> Future[None] | int:
+        """Start an AddCount: a Future resolved once durable, or (best effort) the new value."""
+        row = self.prepare_add(namespace, counter, delta, token, kind=kind)
+        if isinstance(row, int):
+            return row
+        if row is not None and self.writer is not None:
             return self.writer.submit(row)
-        self.store.write_batch([row], [(namespace, counter)] if self.options.rollup == "process" else ())
-        self._after_commit([(namespace, counter)])
-        done = Future()
+        if row is not None:
+            self.write_rows([row])
+        done: Future[None] = Future()
         done.set_result(None)
         return done
 
@@ -156,7 +165,7 @@ class CounterEngine:
                 rows.append(row)  # type: ignore[arg-type]
                 pairs.add((config.name, counter))
         rows.sort()  # key order: each B-tree page is touched once per batch, not once per row
-        self.store.write_batch(rows, pairs if self.options.rollup == "process" else ())
+        self.store.write_batch(rows, pairs if self.options.rollup == "process" else ())  # type: ignore[arg-type]
         self._after_commit(list(pairs))
         return len(rows)
 
@@ -166,6 +175,10 @@ class CounterEngine:
         if not isinstance(pending, Future):
             return pending
         pending.result()
+        return self.add_and_get_count_read(namespace, counter)
+
+    def add_and_get_count_read(self, namespace: str, counter: str) -> int:
+        """The read half of AddAndGetCount: checkpoint + events since (includes the write just made)."""
         return accurate_count(self.read_store, self.namespace(namespace), counter)[0]
 
     def clear_count(self, namespace: str, counter: str, token: Token | None = None) -> None:

@@ -42,11 +42,13 @@ def make_design(name: str, directory: Path, *, delay_s: float = 0.0, redis_url: 
             raise EnvironmentMissing("The redis-incr design needs a Redis server.", fix="Install redis-server.")
         from learnbackend.counter.designs.redis_incr import RedisIncrDesign
 
-        return RedisIncrDesign(redis_url)
+        import zlib
+
+        return RedisIncrDesign(redis_url, key_prefix=f"lbdesign:{zlib.crc32(str(directory.resolve()).encode()):08x}")
     if name == "pn-counter":
         from learnbackend.counter.designs.pncounter import PNCounterDesign
 
-        return PNCounterDesign(replicas=int(options.get("replicas", 3)), delay_s=delay_s)
+        return PNCounterDesign(replicas=int(options.get("replicas", 3)), delay_s=delay_s, path=directory / "pn.db")
     if name == "event-log":
         from learnbackend.counter.designs.eventlog_design import EventLogDesign
 

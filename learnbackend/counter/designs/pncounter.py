@@ -10,7 +10,9 @@ from __future__ import annotations
 import random
 import threading
 import time
+from pathlib import Path
 
+from learnbackend.counter.store_sqlite import connect
 from learnbackend.counter.tokens import Token
 
 State = dict[str, tuple[int, int]]  # replica id -> (P, N)
@@ -33,13 +35,22 @@ def pn_value(state: State) -> int:
 class PNCounterDesign:
     idempotent = False
 
-    def __init__(self, *, replicas: int = 3, delay_s: float = 0.0) -> None:
+    def __init__(self, *, replicas: int = 3, delay_s: float = 0.0, path: Path | None = None) -> None:
         self.name = "pn-counter"
         self.delay_s = delay_s
         self.ids = [f"r{i}" for i in range(replicas)]
         # counter -> replica -> that replica's view of the whole state
         self.states: dict[str, dict[str, State]] = {}
         self.locks = {rid: threading.Lock() for rid in self.ids}
+        self.db_lock = threading.Lock()
+        self.conn = None
+        if path is not None:  # each replica's own entry is durable: a restart reloads it
+            self.conn = connect(path)
+            self.conn.execute("CREATE TABLE IF NOT EXISTS pn (counter TEXT, replica TEXT, p INTEGER, n INTEGER,"
+                              " PRIMARY KEY (counter, replica))")
+            for counter, rid, p, n in self.conn.execute("SELECT counter, replica, p, n FROM pn").fetchall():
+                views = self.states.setdefault(counter, {r: {} for r in self.ids})
+                views[rid][rid] = (p, n)
 
     def add(self, counter: str, delta: int, token: Token) -> None:
         rid = random.choice(self.ids)  # a client reaches any replica
@@ -50,6 +61,9 @@ class PNCounterDesign:
             own = views[rid]
             p, n = own.get(rid, (0, 0))
             own[rid] = (p + delta, n) if delta >= 0 else (p, n - delta)
+            if self.conn is not None:
+                with self.db_lock:
+                    self.conn.execute("INSERT OR REPLACE INTO pn VALUES (?,?,?,?)", (counter, rid, *own[rid]))
 
     def gossip(self, counter: str) -> None:
         """Anti-entropy: every replica merges every other's state."""
@@ -76,3 +90,5 @@ class PNCounterDesign:
 
     def close(self) -> None:
         self.states.clear()
+        if self.conn is not None:
+            self.conn.close()

@@ -10,12 +10,13 @@ from learnbackend.counter.tokens import Token
 class RedisIncrDesign:
     idempotent = False
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, key_prefix: str | None = None) -> None:
         from learnbackend.counter.store_redis import connect
 
         self.name = "redis-incr"
         self.client = connect(url)
-        self.prefix = f"lbdesign:{uuid.uuid4().hex[:8]}"
+        # A restarted process must find the same keys: the prefix comes from the design's directory.
+        self.prefix = key_prefix or f"lbdesign:{uuid.uuid4().hex[:8]}"
 
     def add(self, counter: str, delta: int, token: Token) -> None:
         self.client.incrby(f"{self.prefix}:{counter}", delta)

@@ -1,0 +1,205 @@
+"""`learnbackend counter ...`: serve, load, chaos, experiment(s), status.
+
+Imports only Typer and learnbackend.apps at load time; engines and Rich are
+imported inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from learnbackend.apps import env_of, make_app
+
+app = make_app("The counter lab: run, load and break Netflix's distributed counter design next to simpler ones.")
+
+
+def _print_json(env: Any, data: Any) -> None:
+    env.out.print_json(json.dumps(data, default=str))
+
+
+def _progress(env: Any, enabled: bool) -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                    TimeElapsedColumn(), console=env.err, transient=True, disable=not enabled)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8700,
+    workers: Annotated[int, typer.Option(min=1, max=16, help="API worker processes.")] = 1,
+    rollup_process: Annotated[bool, typer.Option("--rollup-process", help="Roll up in a separate process.")] = False,
+    redis: Annotated[Optional[str], typer.Option(help="Redis URL for best-effort counters and the rollup cache.")] = None,
+    db: Annotated[Optional[Path], typer.Option(help="SQLite file (default: in the learnbackend data dir).")] = None,
+) -> None:
+    """Serve the counter API over HTTP on 127.0.0.1 (OpenAPI docs at /docs). Ctrl-C stops."""
+    from learnbackend.counter.server import ServeConfig, run_server
+
+    env = env_of(ctx)
+    path = db or env.home / "counter" / "counter.sqlite3"
+    env.err.print(f"counter service on [bold]http://127.0.0.1:{port}[/bold]  docs: http://127.0.0.1:{port}/docs  "
+                  f"store: {path}  workers: {workers}  rollup: {'separate process' if rollup_process else 'in-process'}")
+    env.err.print("[dim]namespaces: default (eventual), accurate, best-effort. Ctrl-C stops.[/dim]")
+    run_server(ServeConfig(path, port, workers, rollup_process, redis))
+
+
+@app.command()
+def load(
+    ctx: typer.Context,
+    url: Annotated[Optional[str], typer.Option(help="Target (http://... or redis://...); default: start a service.")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Concurrent clients.")] = 16,
+    rate: Annotated[float, typer.Option(help="Requests/s over all clients; 0 = as fast as possible.")] = 0.0,
+    duration: Annotated[float, typer.Option("--duration", "-d", help="Seconds.")] = 5.0,
+    counters: Annotated[int, typer.Option(help="Distinct counters.")] = 100,
+    skew: Annotated[float, typer.Option(help="Zipf exponent of key popularity (0 = uniform).")] = 1.0,
+    retry: Annotated[str, typer.Option(help="none | same-token | new-token.")] = "same-token",
+    namespace: Annotated[str, typer.Option(help="Namespace to count in.")] = "default",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Load the counter service (or Redis) with a live dashboard, then report."""
+    from learnbackend.counter.load import LoadConfig, check_config, run_load
+    from learnbackend.counter.render import load_dashboard, render_load_report
+
+    env = env_of(ctx)
+    config = LoadConfig(url or "http://127.0.0.1:0", concurrency, rate, duration, counters, skew, retry,
+                        namespace=namespace, seed=seed)
+    check_config(config)
+    service = None
+    try:
+        if url is None:
+            from dataclasses import replace
+
+            from learnbackend.counter.redis_server import free_port
+            from learnbackend.counter.server import ServeConfig, ServiceProcess
+
+            env.err.print("[dim]starting a counter service on 127.0.0.1 for this run...[/dim]")
+            service = ServiceProcess(ServeConfig(env.home / "counter" / "load.sqlite3", free_port())).start()
+            config = replace(config, url=service.url)
+        live_ok = env.out.is_terminal and not as_json
+        if live_ok:
+            from rich.live import Live
+
+            with Live(console=env.out, refresh_per_second=8, transient=True) as live:
+                report = run_load(config, on_tick=lambda snap: live.update(load_dashboard(snap)))
+        else:
+            report = run_load(config)
+    finally:
+        if service is not None:
+            service.stop()
+    if as_json:
+        _print_json(env, report.to_dict())
+    else:
+        render_load_report(env, report)
+
+
+@app.command()
+def chaos(
+    ctx: typer.Context,
+    increments: Annotated[int, typer.Option(help="Increments per design.")] = 600,
+    lost_requests: Annotated[float, typer.Option(help="Fraction of requests lost.")] = 0.05,
+    lost_acks: Annotated[float, typer.Option(help="Fraction of acknowledgements lost.")] = 0.05,
+    duplicates: Annotated[float, typer.Option(help="Fraction delivered twice.")] = 0.02,
+    kill: Annotated[bool, typer.Option("--kill/--no-kill", help="kill -9 each design's process mid-run.")] = True,
+    skew: Annotated[float, typer.Option(help="Client clock skew, seconds (up to).")] = 0.5,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    redis: Annotated[Optional[str], typer.Option(help="Redis URL (default: start a throw-away redis-server).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Every design under lost acks + retries, duplicates, kill -9 and skew: acknowledged vs reported."""
+    from learnbackend.counter.chaos import ChaosConfig, run_chaos
+    from learnbackend.counter.processes import stop_all
+    from learnbackend.counter.render import render_chaos
+
+    env = env_of(ctx)
+    for value in (lost_requests, lost_acks, duplicates):
+        if not 0 <= value < 1:
+            from learnbackend.errors import UsageError
+
+            raise UsageError("Fault fractions must be in [0, 1).")
+    config = ChaosConfig(increments, lost_requests, lost_acks, duplicates, kill, skew, seed=seed)
+    try:
+        with _progress(env, not as_json) as bar:
+            task = bar.add_task("chaos", total=1.0)
+            report = run_chaos(config, lambda f, s: bar.update(task, completed=f, description=f"chaos: {s}"), redis)
+    finally:
+        stop_all()
+    if as_json:
+        _print_json(env, report.to_dict())
+    else:
+        render_chaos(env, report)
+
+
+@app.command()
+def experiments(ctx: typer.Context,
+                as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """List the experiments E1-E9."""
+    from learnbackend.counter.experiments import EXPERIMENTS
+    from learnbackend.counter.render import render_experiment_list
+
+    env = env_of(ctx)
+    if as_json:
+        _print_json(env, [{"id": e.id, "title": e.title, "shows": e.shows} for e in EXPERIMENTS.values()])
+    else:
+        render_experiment_list(env, EXPERIMENTS)
+
+
+@app.command()
+def experiment(
+    ctx: typer.Context,
+    experiment_id: Annotated[str, typer.Argument(metavar="ID", help="E1 ... E9 (see `counter experiments`).")],
+    scale: Annotated[float, typer.Option(help="Multiply durations and sizes (1 = a few seconds).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed (fixed by default: reproducible).")] = 7,
+    redis: Annotated[Optional[str], typer.Option(help="Redis URL (default: start a throw-away redis-server).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw figures as JSON.")] = False,
+) -> None:
+    """Run one experiment: progress bar, result table, plot, and what it means."""
+    from learnbackend.counter.experiments import run_experiment
+    from learnbackend.counter.processes import stop_all
+    from learnbackend.counter.render import render_experiment
+
+    env = env_of(ctx)
+    try:
+        with _progress(env, not as_json) as bar:
+            task = bar.add_task(experiment_id.upper(), total=1.0)
+            result = run_experiment(experiment_id, scale=scale, seed=seed, redis_url=redis,
+                                    progress=lambda f, s: bar.update(task, completed=f,
+                                                                     description=f"{experiment_id.upper()}: {s}"))
+    finally:
+        stop_all()
+    if as_json:
+        _print_json(env, result.to_dict())
+    else:
+        render_experiment(env, result)
+
+
+@app.command()
+def status(ctx: typer.Context,
+           url: Annotated[str, typer.Option(help="The service to ask.")] = "http://127.0.0.1:8700",
+           as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """Is a counter service answering at URL, and with which namespaces?"""
+    import httpx
+
+    from learnbackend.errors import EnvironmentMissing
+
+    env = env_of(ctx)
+    try:
+        health = httpx.get(url + "/healthz", timeout=2).json()
+        namespaces = httpx.get(url + "/v1/namespaces", timeout=2).json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise EnvironmentMissing(f"No counter service answers at {url} ({exc}).",
+                                 fix="Start one: learnbackend counter serve") from None
+    if as_json:
+        _print_json(env, {"health": health, "namespaces": namespaces})
+        return
+    from learnbackend.counter.render import table
+
+    env.out.print(f"counter service at {url}: up (pid {health.get('pid')})")
+    env.out.print(table(["namespace", "type", "accept_limit s", "skew margin s", "buckets"],
+                        [[n["name"], n["type"], n["accept_limit_s"], n["skew_margin_s"], n["event_buckets"]]
+                         for n in namespaces]))

@@ -1,0 +1,146 @@
+"""Running the HTTP service: in the foreground (``counter serve``) or as a child process we own.
+
+Always binds 127.0.0.1. With ``workers > 1`` uvicorn forks worker processes
+sharing the SQLite file; with ``rollup_process`` the API processes only write
+durable rollup triggers and a separate rollup process (rollup_worker.py) does
+the rollups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from learnbackend.counter.processes import spawn, stop
+from learnbackend.errors import EnvironmentMissing, UsageError
+
+HOST = "127.0.0.1"
+
+
+@dataclass
+class ServeConfig:
+    db: Path
+    port: int = 8700
+    workers: int = 1
+    rollup_process: bool = False
+    redis_url: str | None = None
+
+
+def port_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def run_server(config: ServeConfig) -> None:
+    """Serve until interrupted (blocking). The rollup child, if any, is stopped on the way out."""
+    import uvicorn
+
+    if not port_free(config.port):
+        raise UsageError(f"Port {config.port} on {HOST} is in use.", fix="Pick another with --port.")
+    config.db.parent.mkdir(parents=True, exist_ok=True)
+    os.environ["LEARNBACKEND_COUNTER_DB"] = str(config.db)
+    os.environ["LEARNBACKEND_COUNTER_REDIS"] = config.redis_url or ""
+    os.environ["LEARNBACKEND_COUNTER_ROLLUP"] = "process" if config.rollup_process else "thread"
+    from learnbackend.counter.store_sqlite import SqliteStore
+
+    SqliteStore(config.db).close()  # create the schema once, before workers race to
+    worker = None
+    if config.rollup_process:
+        argv = [sys.executable, "-m", "learnbackend.counter.rollup_worker", str(config.db)]
+        worker = spawn(argv + (["--redis", config.redis_url] if config.redis_url else []))
+    try:
+        uvicorn.run("learnbackend.counter.service:app_from_env", factory=True, host=HOST, port=config.port,
+                    workers=config.workers, log_level="warning", access_log=False)
+    finally:
+        if worker is not None:
+            stop(worker)
+
+
+@dataclass
+class ServiceProcess:
+    """A service running as a child process group (so kill -9 reaches every worker)."""
+
+    config: ServeConfig
+    proc: Any = None
+    log: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.config.port}"
+
+    def start(self, timeout: float = 20.0) -> ServiceProcess:
+        argv = [sys.executable, "-m", "learnbackend.counter.server", str(self.config.db), "--port", str(self.config.port),
+                "--workers", str(self.config.workers)]
+        if self.config.rollup_process:
+            argv.append("--rollup-process")
+        if self.config.redis_url:
+            argv += ["--redis", self.config.redis_url]
+        self.log = self.config.db.with_suffix(".log")
+        self.proc = spawn(argv, stdout=open(self.log, "ab"), stderr=subprocess_stdout())
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise EnvironmentMissing(f"The counter service exited (code {self.proc.returncode}).",
+                                         fix=f"See its log: {self.log}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        self.kill9()
+        raise EnvironmentMissing("The counter service did not answer in time.", fix=f"See its log: {self.log}")
+
+    def kill9(self) -> None:
+        """SIGKILL the whole process group: master, workers and rollup process, no goodbyes."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+                self.proc.wait(timeout=10)
+            except Exception:
+                self.kill9()
+        if self.proc is not None:
+            stop(self.proc)
+
+
+def subprocess_stdout() -> int:
+    import subprocess
+
+    return subprocess.STDOUT
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="learnbackend-counter-server")
+    parser.add_argument("db", type=Path)
+    parser.add_argument("--port", type=int, default=8700)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--rollup-process", action="store_true")
+    parser.add_argument("--redis", default=None)
+    args = parser.parse_args(argv)
+    run_server(ServeConfig(args.db, args.port, args.workers, args.rollup_process, args.redis))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -107,7 +107,7 @@ def _mount() -> None:
     app.add_typer(roadmap_cli.app, name="quiz")
     app.add_typer(course_cli.lessons_app, name="lessons")
     app.add_typer(course_cli.progress_app, name="progress")
-    app.command("doctor")(course_cli.doctor)
+    app.command("doctor")(course_cli.doctor)  # type: ignore[type-var]
 
     # The git workflow sandbox (issue 3).
     from learnbackend.gitsandbox import cli as git_cli
@@ -126,6 +126,11 @@ def _mount() -> None:
     from learnbackend.containers import cli as containers_cli
 
     app.add_typer(containers_cli.app, name="containers")
+
+    # The distributed-counter lab (issue 5).
+    from learnbackend.counter import cli as counter_cli
+
+    app.add_typer(counter_cli.app, name="counter")
 
 
 _mount()

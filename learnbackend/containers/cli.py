@@ -37,6 +37,8 @@ def compare(
 
     env = env_of(ctx)
     comparison = render.with_progress(env, runs, vm_runs, quiet=as_json)
+    with env.progress() as store:  # the learner's own numbers, for later lessons
+        store.set_value("containers.compare.last", comparison.to_dict())
     render.comparison(env, comparison, as_json=as_json)
 
 
@@ -59,6 +61,8 @@ def demo(
     demos.require_engine(name)
     answer = render.ask_prediction(env, text, predict=predict, skip=yes, quiet=as_json)
     result = demos.run(name, with_vm=not no_vm, count=count)
+    with env.progress() as store:
+        store.set_value(f"containers.demo.{name}", {"prediction": answer, "figures": result.figures})
     render.demo(env, text, result, answer, as_json=as_json)
 
 

@@ -95,13 +95,13 @@ def _file_contains(cond: m.FileContains, ins: Inspector) -> Outcome:
 def _commit_file(cond: m.CommitFile, ins: Inspector) -> Outcome:
     commit = ins.commit(cond.ref)
     if commit is None:
-        return (not cond.exists), f"{cond.path} in {cond.ref}", f"{cond.ref} does not exist yet"
+        return (not cond.exists), f"{cond.path} in {cond.ref}", f"{m.ref_label(cond.ref)} does not exist yet"
     try:
         content = (commit.tree / cond.path).data_stream.read().decode("utf-8", "replace")
     except KeyError:
-        return (not cond.exists), ("in " if cond.exists else "not in ") + cond.ref, f"not in {cond.ref}"
+        return (not cond.exists), ("in " if cond.exists else "not in ") + cond.ref, f"not in {m.ref_label(cond.ref)}"
     if not cond.exists:
-        return False, f"not in {cond.ref}", f"committed in {_short(commit)}"
+        return False, f"not in {m.ref_label(cond.ref)}", f"committed in {_short(commit)}"
     problems = []
     if cond.contains and cond.contains not in content:
         problems.append(f"lacks {cond.contains!r}")
@@ -148,7 +148,7 @@ def _no_markers(cond: m.NoConflictMarkers, ins: Inspector) -> Outcome:
 def _message(cond: m.CommitMessage, ins: Inspector) -> Outcome:
     commit = ins.commit(cond.ref)
     if commit is None:
-        return False, f"/{cond.matches}/", f"{cond.ref} does not exist yet"
+        return False, f"/{cond.matches}/", f"{m.ref_label(cond.ref)} does not exist yet"
     message = str(commit.message).strip()
     return bool(re.search(cond.matches, message, re.IGNORECASE)), f"/{cond.matches}/", message
 
@@ -168,13 +168,13 @@ def _has_commit(cond: m.HasCommit, ins: Inspector) -> Outcome:
         actual = f"has {_short(found)}"
     else:
         actual = "no such commit; recent: " + ", ".join(str(c.summary) for c in history[:4]) if history \
-            else f"{cond.ref} does not exist"
+            else f"{m.ref_label(cond.ref)} does not exist"
     return (found is not None) == cond.present, expected, actual
 
 
 def _same(cond: m.SameCommit, ins: Inspector) -> Outcome:
     a, b = ins.commit(cond.ref), ins.commit(cond.other)
-    show = lambda ref, c: f"{ref} = {c.hexsha[:7] if c is not None else 'missing'}"  # noqa: E731
+    show = lambda ref, c: f"{m.ref_label(ref)} = {c.hexsha[:7] if c is not None else 'missing'}"  # noqa: E731
     return a is not None and b is not None and a.hexsha == b.hexsha, "the same commit", \
         f"{show(cond.ref, a)}, {show(cond.other, b)}"
 

@@ -17,6 +17,11 @@ from learnbackend.gitsandbox.policy import check_git, check_path
 from learnbackend.gitsandbox.solution import SolutionSyntaxError, parse_line
 
 
+def ref_label(ref: str) -> str:
+    """A ref as the learner reads it: ``remote:main`` is "main on the remote"."""
+    return f"{ref.removeprefix('remote:')} on the remote" if ref.startswith("remote:") else ref
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -201,10 +206,10 @@ class CommitFile(_FileCondition):
 
     def _default_description(self) -> str:
         if not self.exists:
-            return f"{self.path} is not in {self.ref}"
+            return f"{self.path} is not in {ref_label(self.ref)}"
         extra = f" with {self.contains!r}" if self.contains else ""
         extra += f" without {self.lacks!r}" if self.lacks else ""
-        return f"{self.path} is committed in {self.ref}{extra}"
+        return f"{self.path} is committed in {ref_label(self.ref)}{extra}"
 
 
 class HeadChanges(_Condition):
@@ -235,7 +240,7 @@ class CommitMessage(_Condition):
     matches: str = Field(min_length=1, description="A regular expression (searched, case-insensitive).")
 
     def _default_description(self) -> str:
-        return f"the message of {self.ref} matches /{self.matches}/"
+        return f"the message of {ref_label(self.ref)} matches /{self.matches}/"
 
 
 class CommitCount(_Condition):
@@ -244,7 +249,7 @@ class CommitCount(_Condition):
     count: int = Field(ge=0)
 
     def _default_description(self) -> str:
-        return f"{self.ref} has {self.count} commit(s) in its history"
+        return f"{ref_label(self.ref)} has {self.count} commit(s) in its history"
 
 
 class HasCommit(_Condition):
@@ -255,7 +260,7 @@ class HasCommit(_Condition):
 
     def _default_description(self) -> str:
         verb = "includes" if self.present else "does not include"
-        return f"{self.ref} {verb} a commit matching /{self.message}/"
+        return f"{ref_label(self.ref)} {verb} a commit matching /{self.message}/"
 
 
 class SameCommit(_Condition):
@@ -264,7 +269,7 @@ class SameCommit(_Condition):
     other: Ref
 
     def _default_description(self) -> str:
-        return f"{self.ref} and {self.other} are the same commit"
+        return f"{ref_label(self.ref)} and {ref_label(self.other)} are the same commit"
 
 
 class MergeCommit(_Condition):
@@ -272,7 +277,7 @@ class MergeCommit(_Condition):
     ref: Ref = "HEAD"
 
     def _default_description(self) -> str:
-        return f"{self.ref} is a merge commit"
+        return f"{ref_label(self.ref)} is a merge commit"
 
 
 class BranchExists(_Condition):

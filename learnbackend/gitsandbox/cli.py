@@ -81,6 +81,7 @@ def reset(
 @app.command("shell")
 def shell(ctx: typer.Context) -> None:
     """Open a shell in the current level's repository; your git commands are recorded as your solution."""
+    import signal
     import subprocess
 
     from learnbackend.gitsandbox import render, session
@@ -88,7 +89,13 @@ def shell(ctx: typer.Context) -> None:
     env = env_of(ctx)
     spec = session.shell(env)
     render.entering_shell(env, spec)
-    code = subprocess.call(spec.argv, env=spec.env, cwd=spec.cwd)
+    # Ctrl-C belongs to the subshell (it interrupts the learner's command), not to us.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        code = subprocess.call(spec.argv, env=spec.env, cwd=spec.cwd,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     render.left_shell(env, spec, code)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,18 @@ class AssignmentDraft:
     description: str = ""
 
 
+def _due(value: date | str) -> date | datetime:
+    """A date (a day: due at its end) or a date-time, from the picker or ``--due``."""
+    if isinstance(value, date):
+        return value
+    text = value.strip()
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"The due date {value!r} is not a date (2026-12-01) or an ISO date-time (2026-12-01T18:00:00+01:00).",
+                         fix="Pass --due YYYY-MM-DD or an ISO 8601 date-time.") from None
+
+
 def to_data(draft: AssignmentDraft, output: Path) -> dict[str, Any]:
     """The YAML document for ``draft`` (lesson dirs made relative to the file when possible)."""
     if not draft.exercises and not draft.lessons:
@@ -42,7 +54,7 @@ def to_data(draft: AssignmentDraft, output: Path) -> dict[str, Any]:
         data["description"] = draft.description
     data["pass_mark"] = draft.pass_mark
     if draft.due:
-        data["due"] = draft.due.isoformat() if isinstance(draft.due, date) else str(draft.due)
+        data["due"] = _due(draft.due)
     if draft.lesson_dirs:
         base = output.resolve().parent
         dirs = []

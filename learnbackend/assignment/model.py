@@ -68,6 +68,17 @@ class Assignment(ContentModel):
     )
     exercises: list[AssignmentExercise] = Field(min_length=1, description="The exercises, in the order learners do them.")
 
+    @field_validator("due", mode="before")
+    @classmethod
+    def _plain_date_is_a_date(cls, value: object) -> object:
+        """'2026-12-01' (quoted) is a day, not midnight: the day's end is the deadline."""
+        if isinstance(value, str) and len(value.strip()) == 10:
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                return value
+        return value
+
     def due_utc(self) -> datetime | None:
         """The due moment as an aware UTC datetime (a plain date means the end of that day, UTC)."""
         if self.due is None:

@@ -29,7 +29,7 @@ def pick(prompter: Prompter, catalog: Catalog, draft: AssignmentDraft) -> Assign
     if not draft.exercises and not draft.lessons:
         lessons = [e for e in catalog.lessons if e.lesson.exercises]
         labels = [f"{e.lesson.id}: {e.lesson.title} ({len(e.lesson.exercises)} exercises)" for e in lessons]
-        chosen = prompter.checkbox("Which lessons? (space to pick, enter to confirm)", labels)
+        chosen = prompter.checkbox("Which lessons?", labels)
         if not chosen:
             raise UsageError("No lesson was picked.", fix="Pick at least one lesson with the space bar.")
         for index in chosen:
@@ -51,9 +51,9 @@ def pick(prompter: Prompter, catalog: Catalog, draft: AssignmentDraft) -> Assign
     if draft.pass_mark < 0:
         draft.pass_mark = _number(prompter.text("Pass mark in percent (0-100):").strip() or "50", "The pass mark", 0, 100)
     if draft.due is None and prompter.confirm("Set a due date?", default=False):
-        raw = prompter.text("Due date (YYYY-MM-DD, end of day UTC):").strip()
+        raw = prompter.text("Due date (YYYY-MM-DD, end of day UTC; empty for none):").strip()
         try:
-            draft.due = date.fromisoformat(raw)
+            draft.due = date.fromisoformat(raw) if raw else None
         except ValueError:
-            raise UsageError(f"{raw!r} is not a date like 2026-12-01.") from None
+            raise UsageError(f"{raw!r} is not a date like 2026-12-01.", fix="Write the date as YYYY-MM-DD, or pass --due.") from None
     return draft

@@ -106,7 +106,13 @@ def test_create_with_flags_writes_a_valid_file(tmp_path: Path) -> None:
     data = yaml.safe_load(out.read_text())
     assert data["name"] == "week-3" and data["pass_mark"] == 60 and str(data["due"]) == "2026-12-15"
     assert {"lesson": "git-local", "points": 2.0} in data["exercises"]
-    assert load_assignment(out).assignment.title == "Week 3"
+    loaded = load_assignment(out)
+    assert loaded.assignment.title == "Week 3" and str(loaded.assignment.due_utc()) == "2026-12-15 23:59:59+00:00"
+    quoted = _write(tmp_path, GOOD.replace("due: 2026-12-08", "due: '2026-12-08'"), "quoted.yaml")
+    assert str(load_assignment(quoted).assignment.due_utc()) == "2026-12-08 23:59:59+00:00"
+    bad_due = run_cli("assignment", "create", str(tmp_path / "d.yaml"), "--name", "d", "--title", "D", "--pass-mark", "50",
+                      "--lesson", "git-local", "--due", "friday")
+    assert bad_due.exit_code == 2 and "--due YYYY-MM-DD" in bad_due.stderr
     again = run_cli("assignment", "create", str(out), "--name", "week-3", "--title", "W", "--pass-mark", "60", "--lesson", "git-local")
     assert again.exit_code == 2 and "already exists" in again.stderr
     wrong = run_cli("assignment", "create", str(tmp_path / "w.yaml"), "--name", "w", "--title", "W", "--pass-mark", "60",

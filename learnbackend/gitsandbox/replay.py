@@ -10,7 +10,9 @@ recorded and the replay goes on, like the learner's session did.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -51,6 +53,24 @@ class ReplayLog:
         }
 
 
+_TIMED_OUT = -1
+
+
+def _run_git(argv: list[str], sandbox: Sandbox, env: dict[str, str], timeout: float) -> tuple[int, str]:
+    """Run one git command in its own process group, so a timeout kills git's helpers too."""
+    process = subprocess.Popen(argv, cwd=sandbox.work, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, errors="replace", shell=False,
+                               start_new_session=True)
+    try:
+        output, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        return _TIMED_OUT, "timed out"
+    return process.returncode, output[-_OUTPUT_LIMIT:]
+
+
 def validate(commands: list[Command]) -> None:
     """Raise :class:`RefusedError` (exit 2) for the first command a replay must not run."""
     for command in commands:
@@ -75,16 +95,11 @@ def replay(sandbox: Sandbox, commands: list[Command], *, timeout: float, git: st
             break
         if command.op == "git":
             env = gitenv.isolated_env(sandbox.config, sandbox.root, base=base, when=REPLAY_EPOCH + 60 * number)
-            try:
-                done = subprocess.run([git, *command.args], cwd=sandbox.work, env=env, stdin=subprocess.DEVNULL,
-                                      capture_output=True, text=True, errors="replace", timeout=remaining,
-                                      check=False, shell=False)
-            except subprocess.TimeoutExpired:
-                log.steps.append(ReplayStep(command.line_no, command.to_line(), -1, "timed out"))
+            code, output = _run_git([git, *command.args], sandbox, env, remaining)
+            log.steps.append(ReplayStep(command.line_no, command.to_line(), code, output))
+            if code == _TIMED_OUT:
                 log.timed_out = True
                 break
-            output = (done.stdout + done.stderr)[-_OUTPUT_LIMIT:]
-            log.steps.append(ReplayStep(command.line_no, command.to_line(), done.returncode, output))
         else:
             path = command.args[0]
             if command.op == "delete":

@@ -1,0 +1,30 @@
+"""Exercise: a sharded counter.
+
+One hot row serialises every writer. Spread a counter over ``shards`` rows: an
+add goes to one shard (chosen by the random generator you are given), a read
+sums them all. ``rows`` simulates the table: ``rows[(counter, shard)]``.
+"""
+
+from __future__ import annotations
+
+import random
+
+
+class ShardedCounter:
+    def __init__(self, shards: int, rng: random.Random) -> None:
+        if shards < 1:
+            raise ValueError("shards must be >= 1")
+        self.shards = shards
+        self.rng = rng
+        self.rows: dict[tuple[str, int], int] = {}
+        self.rows_read = 0  # how many rows reads have touched: the price of sharding
+
+    def add(self, counter: str, delta: int) -> int:
+        """Add ``delta`` to one shard of ``counter`` (``self.rng.randrange(self.shards)``); return the shard used."""
+        # TODO
+        raise NotImplementedError
+
+    def read(self, counter: str) -> int:
+        """The counter's value: the sum over all its shards. Count every row looked at in ``rows_read``."""
+        # TODO
+        raise NotImplementedError

@@ -123,11 +123,12 @@ QUESTION_KINDS = (SingleChoice, MultipleChoice, Ordering, FreeText)
 # Module-specific kinds are imported here so that one schema describes every file.
 from learnbackend.containers.content import ContainerSpecExercise  # noqa: E402
 from learnbackend.gitsandbox.models import GitLevel  # noqa: E402
+from learnbackend.counter.content import CodeExercise  # noqa: E402
 
-_EXERCISE_TYPES: tuple[type[BaseModel], ...] = (*QUESTION_KINDS, ContainerSpecExercise, GitLevel)
+_EXERCISE_TYPES: tuple[type[BaseModel], ...] = (*QUESTION_KINDS, ContainerSpecExercise, GitLevel, CodeExercise)
 
 Exercise = Annotated[
-    Union[SingleChoice, MultipleChoice, Ordering, FreeText, ContainerSpecExercise, GitLevel],
+    Union[SingleChoice, MultipleChoice, Ordering, FreeText, ContainerSpecExercise, GitLevel, CodeExercise],
     Field(discriminator="kind"),
 ]
 

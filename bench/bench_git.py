@@ -45,7 +45,7 @@ def main() -> int:
 
     lessons = Path(__file__).resolve().parent.parent / "lessons"
     levels = [r for r in all_levels(load_lessons([lessons])) if not args.level or r.key.endswith(args.level)]
-    git_version = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
+    git_version = subprocess.run(["git", "--version"], capture_output=True, text=True, check=False).stdout.strip()
     print(f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
           f"python {platform.python_version()}, {git_version}")
     print(f"{len(levels)} levels x {args.runs} runs; times in ms (min median max)\n")

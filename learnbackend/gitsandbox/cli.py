@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -27,7 +27,7 @@ def levels(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", h
 @app.command("start")
 def start(
     ctx: typer.Context,
-    level: Annotated[Optional[str], typer.Argument(metavar="[LEVEL]", help=LEVEL_HELP)] = None,
+    level: Annotated[str | None, typer.Argument(metavar="[LEVEL]", help=LEVEL_HELP)] = None,
 ) -> None:
     """Build a level (default: the first one not passed yet) and show its goal."""
     from learnbackend.gitsandbox import render, session
@@ -69,7 +69,7 @@ def check(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", he
 @app.command("reset")
 def reset(
     ctx: typer.Context,
-    level: Annotated[Optional[str], typer.Argument(metavar="[LEVEL]", help=LEVEL_HELP)] = None,
+    level: Annotated[str | None, typer.Argument(metavar="[LEVEL]", help=LEVEL_HELP)] = None,
 ) -> None:
     """Rebuild a level from scratch (default: the current one)."""
     from learnbackend.gitsandbox import render, session
@@ -102,7 +102,7 @@ def shell(ctx: typer.Context) -> None:
 @app.command("solution")
 def solution(
     ctx: typer.Context,
-    level: Annotated[Optional[str], typer.Argument(metavar="[LEVEL]", help=LEVEL_HELP)] = None,
+    level: Annotated[str | None, typer.Argument(metavar="[LEVEL]", help=LEVEL_HELP)] = None,
 ) -> None:
     """Print the commands recorded when you passed a level (a solution file for `learnbackend check`)."""
     from learnbackend.gitsandbox import render, session

@@ -8,6 +8,8 @@ from contextlib import ExitStack
 from functools import cached_property
 from typing import Any
 
+from gitdb import exc as gitdb_exc
+
 from learnbackend.course.results import ConditionResult
 from learnbackend.gitsandbox import models as m
 from learnbackend.gitsandbox.areas import FileEntry, open_repo, read_files
@@ -58,7 +60,7 @@ class Inspector:
             if ref.startswith("remote:"):
                 return self.remote.commit(ref.removeprefix("remote:"))
             return self.repo.commit(ref)
-        except Exception:  # BadName, ValueError (unborn HEAD), IndexError...
+        except (gitdb_exc.BadName, gitdb_exc.BadObject, ValueError, IndexError, KeyError):  # unknown or unborn ref
             return None
 
     def merging(self) -> bool:
@@ -174,7 +176,7 @@ def _has_commit(cond: m.HasCommit, ins: Inspector) -> Outcome:
 
 def _same(cond: m.SameCommit, ins: Inspector) -> Outcome:
     a, b = ins.commit(cond.ref), ins.commit(cond.other)
-    show = lambda ref, c: f"{m.ref_label(ref)} = {c.hexsha[:7] if c is not None else 'missing'}"  # noqa: E731
+    show = lambda ref, c: f"{m.ref_label(ref)} = {c.hexsha[:7] if c is not None else 'missing'}"
     return a is not None and b is not None and a.hexsha == b.hexsha, "the same commit", \
         f"{show(cond.ref, a)}, {show(cond.other, b)}"
 

@@ -27,7 +27,11 @@ class LevelRef:
 
 def git_catalog(env: Environment) -> Catalog:
     """Only the git lessons (bundled and instructors'): loading the whole course is slower and not needed."""
-    from learnbackend.course.catalog import bundled_lessons_dir, format_problems, load_lessons
+    from learnbackend.course.catalog import (
+        bundled_lessons_dir,
+        format_problems,
+        load_lessons,
+    )
     from learnbackend.errors import ContentError
 
     roots = [root / MODULE for root in (bundled_lessons_dir(), *env.extra_lesson_dirs) if (root / MODULE).is_dir()]

@@ -9,10 +9,11 @@ repositories. Nothing here imports the course model (which imports this module).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional, Union
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from learnbackend.errors import RefusedError
 from learnbackend.gitsandbox.policy import check_git, check_path
 from learnbackend.gitsandbox.solution import SolutionSyntaxError, parse_line
 
@@ -27,8 +28,6 @@ class _Model(BaseModel):
 
 
 def _relative_path(value: str) -> str:
-    from learnbackend.errors import RefusedError
-
     try:
         return check_path(value, 0, inside="work")
     except RefusedError:
@@ -97,7 +96,7 @@ class PushStep(_Step):
     """Push the current branch (or ``branch``) to the remote, setting its upstream."""
 
     do: Literal["push"]
-    branch: Optional[Branch] = Field(default=None, description="The branch to push; default: the current one.")
+    branch: Branch | None = Field(default=None, description="The branch to push; default: the current one.")
 
 
 class PullStep(_Step):
@@ -135,15 +134,14 @@ class MergeStep(_Step):
 
 
 SetupStep = Annotated[
-    Union[WriteStep, AppendStep, DeleteStep, AddStep, CommitStep, PushStep, PullStep, FetchStep, BranchStep,
-          SwitchStep, MergeStep],
+    WriteStep | AppendStep | DeleteStep | AddStep | CommitStep | PushStep | PullStep | FetchStep | BranchStep | SwitchStep | MergeStep,
     Field(discriminator="do"),
 ]
 
 
 # --- goal conditions --------------------------------------------------------------------
 class _Condition(_Model):
-    description: Optional[str] = Field(default=None, description="How the learner reads this condition; "
+    description: str | None = Field(default=None, description="How the learner reads this condition; "
                                        "a sensible default is generated.")
 
     def describe(self) -> str:
@@ -201,8 +199,8 @@ class CommitFile(_FileCondition):
     check: Literal["commit-file"]
     ref: Ref = "HEAD"
     exists: bool = Field(default=True, description="Whether the file must be in that commit at all.")
-    contains: Optional[str] = Field(default=None, description="Text the committed file must contain.")
-    lacks: Optional[str] = Field(default=None, description="Text the committed file must not contain.")
+    contains: str | None = Field(default=None, description="Text the committed file must contain.")
+    lacks: str | None = Field(default=None, description="Text the committed file must not contain.")
 
     def _default_description(self) -> str:
         if not self.exists:
@@ -307,8 +305,7 @@ class Upstream(_Condition):
 
 
 Condition = Annotated[
-    Union[Staged, Untracked, Modified, Unchanged, FileContains, CommitFile, HeadChanges, Clean, NoConflictMarkers,
-          CommitMessage, CommitCount, HasCommit, SameCommit, MergeCommit, BranchExists, CurrentBranch, Upstream],
+    Staged | Untracked | Modified | Unchanged | FileContains | CommitFile | HeadChanges | Clean | NoConflictMarkers | CommitMessage | CommitCount | HasCommit | SameCommit | MergeCommit | BranchExists | CurrentBranch | Upstream,
     Field(discriminator="check"),
 ]
 
@@ -344,7 +341,7 @@ class GitLevel(_Model):
                     check_git(command.args, number)
                 else:
                     check_path(command.args[0], number, inside="work")
-            except Exception as exc:  # RefusedError: keep pydantic's message plain
+            except RefusedError as exc:  # keep pydantic's message plain
                 raise ValueError(f"solution line {number}: {getattr(exc, 'message', exc)}") from None
         return lines
 

@@ -16,9 +16,21 @@ if TYPE_CHECKING:
 
     from learnbackend.context import Environment
     from learnbackend.course.results import ExerciseResult
-    from learnbackend.gitsandbox.areas import AreaSnapshot, BranchInfo, CommitInfo, FileEntry
+    from learnbackend.gitsandbox.areas import (
+        AreaSnapshot,
+        BranchInfo,
+        CommitInfo,
+        FileEntry,
+    )
     from learnbackend.gitsandbox.levels import LevelRef
-    from learnbackend.gitsandbox.session import CheckView, HintView, LevelRow, ShellSpec, Started, StatusView
+    from learnbackend.gitsandbox.session import (
+        CheckView,
+        HintView,
+        LevelRow,
+        ShellSpec,
+        Started,
+        StatusView,
+    )
 
 _STATE = {"passed": ("✓ passed", "ok"), "failed": ("✗ not yet", "fail"), "started": ("… started", "warn"),
           "new": ("new", "muted")}

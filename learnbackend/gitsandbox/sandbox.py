@@ -195,7 +195,7 @@ def _apply(step: object, sandbox: Sandbox, runner: gitenv.GitRunner) -> None:
     def git(*args: str) -> str:
         return runner.run(repo, *args, identity=identity)
 
-    do = getattr(step, "do")
+    do = step.do
     if do == "write":
         write_file(repo, step.path, step.text)  # type: ignore[attr-defined]
     elif do == "append":

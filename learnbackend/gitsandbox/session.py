@@ -18,8 +18,21 @@ from typing import TYPE_CHECKING, Any
 from learnbackend.course.results import ExerciseResult, from_conditions
 from learnbackend.errors import EnvironmentMissing, NoTerminal, UsageError
 from learnbackend.gitsandbox.gitenv import git_executable
-from learnbackend.gitsandbox.levels import MODULE, LevelRef, all_levels, find_level, git_catalog
-from learnbackend.gitsandbox.sandbox import Sandbox, build, is_owned, owned_roots, remove, sandbox_root
+from learnbackend.gitsandbox.levels import (
+    MODULE,
+    LevelRef,
+    all_levels,
+    find_level,
+    git_catalog,
+)
+from learnbackend.gitsandbox.sandbox import (
+    Sandbox,
+    build,
+    is_owned,
+    owned_roots,
+    remove,
+    sandbox_root,
+)
 
 if TYPE_CHECKING:
     from learnbackend.context import Environment
@@ -206,7 +219,7 @@ def saved_solution(env: Environment, name: str | None) -> tuple[LevelRef, list[s
         lines = store.get_value(_solution_key(ref.key))
     if not lines:
         raise UsageError(f"Level {ref.key} has no saved solution yet.",
-                         fix=f"Solve it in `learnbackend git shell`, then run `learnbackend git check`.")
+                         fix="Solve it in `learnbackend git shell`, then run `learnbackend git check`.")
     return ref, list(lines)
 
 

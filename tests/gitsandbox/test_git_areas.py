@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from git_fixtures import build_level, git
+
 from learnbackend.gitsandbox.areas import read_areas
 
 _CONFLICTS = {"DD", "AU", "UD", "UA", "DU", "AA", "UU"}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from conftest import run_cli
 from git_fixtures import level, need_git
+
 from learnbackend.context import Environment
 
 

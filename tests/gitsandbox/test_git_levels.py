@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from git_fixtures import build_level, git, git_levels, level, need_git
 
 LEVEL_KEYS = [ref.key for ref in git_levels()]

@@ -6,8 +6,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
-
 from git_fixtures import build_level, git_levels, level
+
 from learnbackend.errors import ExitCode, RefusedError
 from learnbackend.gitsandbox.replay import replay, validate
 from learnbackend.gitsandbox.solution import parse_solution

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pexpect
-
 from conftest import need, run_cli
 from git_fixtures import need_git
 

@@ -7,9 +7,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from conftest import run_cli
 from git_fixtures import need_git, tree_state
+
 from learnbackend.errors import RefusedError
 from learnbackend.gitsandbox.sandbox import MARKER, create, is_owned, remove
 
@@ -82,7 +82,7 @@ def test_the_cli_touches_nothing_outside_its_sandboxes(tmp_path: Path, monkeypat
     assert not (home / "git" / "git-local" / "stage-a-file").exists()  # clean removed our own sandbox
     # The repository around everything saw no commit, no new branch and no index.
     assert not (tmp_path / ".git" / "index").exists()
-    assert subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True).returncode != 0
+    assert subprocess.run(["git", "-C", str(tmp_path), "rev-parse", "HEAD"], capture_output=True, check=False).returncode != 0
 
 
 def test_the_marker_names_the_level_and_a_random_token(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from learnbackend.errors import RefusedError
 from learnbackend.gitsandbox import gitenv
@@ -184,8 +185,8 @@ def _pin_local_config(repo: Path, sandbox: Sandbox, identity: tuple[str, str]) -
                      f"[core]\n\thooksPath = {sandbox.hooks.as_posix()}\n[pull]\n\trebase = false\n")
 
 
-def _apply(step: object, sandbox: Sandbox, runner: gitenv.GitRunner) -> None:
-    repo_name = getattr(step, "repo", "work")
+def _apply(step: Any, sandbox: Sandbox, runner: gitenv.GitRunner) -> None:
+    repo_name = step.repo
     identity = gitenv.TEAMMATE if repo_name == "teammate" else gitenv.LEARNER
     if repo_name == "teammate" and not sandbox.teammate.exists():
         runner.run(sandbox.root, "clone", "--quiet", "remote.git", "teammate", identity=identity)
@@ -197,29 +198,29 @@ def _apply(step: object, sandbox: Sandbox, runner: gitenv.GitRunner) -> None:
 
     do = step.do
     if do == "write":
-        write_file(repo, step.path, step.text)  # type: ignore[attr-defined]
+        write_file(repo, step.path, step.text)
     elif do == "append":
-        write_file(repo, step.path, step.text, append=True)  # type: ignore[attr-defined]
+        write_file(repo, step.path, step.text, append=True)
     elif do == "delete":
-        delete_file(repo, step.path)  # type: ignore[attr-defined]
+        delete_file(repo, step.path)
     elif do == "add":
-        git("add", "-A", "--", *step.paths) if step.paths else git("add", "-A")  # type: ignore[attr-defined]
+        git("add", "-A", "--", *step.paths) if step.paths else git("add", "-A")
     elif do == "commit":
-        if step.all:  # type: ignore[attr-defined]
+        if step.all:
             git("add", "-A")
-        git("commit", "--quiet", "-m", step.message)  # type: ignore[attr-defined]
+        git("commit", "--quiet", "-m", step.message)
     elif do == "push":
-        git("push", "--quiet", "-u", "origin", step.branch or "HEAD")  # type: ignore[attr-defined]
+        git("push", "--quiet", "-u", "origin", step.branch or "HEAD")
     elif do == "pull":
         git("pull", "--quiet", "--no-edit")
     elif do == "fetch":
         git("fetch", "--quiet")
     elif do == "branch":
-        git("switch", "--quiet", "-c", step.name) if step.switch else git("branch", step.name)  # type: ignore[attr-defined]
+        git("switch", "--quiet", "-c", step.name) if step.switch else git("branch", step.name)
     elif do == "switch":
-        git("switch", "--quiet", step.name)  # type: ignore[attr-defined]
+        git("switch", "--quiet", step.name)
     elif do == "merge":
-        git("merge", "--quiet", "--no-ff", "--no-edit", step.name)  # type: ignore[attr-defined]
+        git("merge", "--quiet", "--no-ff", "--no-edit", step.name)
 
 
 def write_wrapper(sandbox: Sandbox, real_git: str) -> Path:

@@ -81,13 +81,16 @@ class CleanReport:
     images: list[str] = field(default_factory=list)
     vms: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Containers of lab commands still running: they remove their own.
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
         return len(self.containers) + len(self.images) + len(self.vms)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"containers": self.containers, "images": self.images, "vms": self.vms, "errors": self.errors}
+        return {"containers": self.containers, "images": self.images, "vms": self.vms, "errors": self.errors,
+                "skipped": self.skipped}
 
 
 def remove_container(container: Any) -> None:
@@ -103,11 +106,33 @@ def remove_container(container: Any) -> None:
             raise
 
 
+def run_alive(run_id: str) -> bool:
+    """Whether the lab process that created a run (its PID leads the run id) is still running here."""
+    try:
+        pid = int(run_id.split("-", 1)[0])
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def reap(client: Any, *, other_runs_only: bool = True) -> CleanReport:
-    """Remove labelled containers left by earlier (crashed or interrupted) runs of the lab."""
+    """Remove labelled containers left by (crashed or interrupted) runs whose process is gone.
+
+    A run that is still going (another terminal, a concurrent test suite) removes its own containers.
+    """
     report = CleanReport()
     for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
-        if other_runs_only and container.labels.get(RUN_LABEL) == RUN_ID:
+        run_id = container.labels.get(RUN_LABEL, "")
+        if run_alive(run_id) and (other_runs_only or run_id != RUN_ID):
+            report.skipped.append(container.name)
             continue
         try:
             remove_container(container)
@@ -118,7 +143,8 @@ def reap(client: Any, *, other_runs_only: bool = True) -> CleanReport:
 
 
 def clean(client: Any | None, *, images: bool = True) -> CleanReport:
-    """Remove every labelled container (and the lab's images), and leftover QEMU guests."""
+    """Remove every labelled container (except those of lab commands still running), the lab's images,
+    and leftover QEMU guests."""
     from learnbackend.containers import vm
 
     report = CleanReport()

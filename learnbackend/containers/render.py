@@ -216,5 +216,8 @@ def clean(env: Environment, report: CleanReport, *, engine_missing: str, as_json
                          ("VMs (QEMU PIDs)", [str(p) for p in report.vms])):
         if items:
             env.out.print(Text(f"Removed {len(items)} {label}: ", style="ok").append(", ".join(items)))
+    if report.skipped:
+        env.out.print(Text(f"Left {len(report.skipped)} container(s) of a learnbackend command still running "
+                           "(it removes them itself): ", style="muted").append(", ".join(report.skipped)))
     for error in report.errors:
         env.out.print(Text(f"Could not remove {error}", style="fail"))

@@ -42,7 +42,7 @@ def test_sigint_during_a_demo_leaves_no_container(docker_client: Any, lab_image:
 def _foreign_and_leftover(client: Any, image: str) -> tuple[Any, Any]:
     foreign = client.containers.create(image, ["true"], network_mode="none", labels={"owner": "someone-else"})
     leftover = client.containers.create(image, ["true"], network_mode="none",
-                                        labels={engine.LABEL: "1", engine.RUN_LABEL: "1-crashedrun"})
+                                        labels={engine.LABEL: "1", engine.RUN_LABEL: "99999999-crashedrun"})
     return foreign, leftover
 
 
@@ -51,7 +51,7 @@ def test_leftovers_of_another_run_are_reaped_by_the_next_command(docker_client: 
     try:
         result = run_cli("containers", "demo", "pids", "--yes", "--json")
         assert result.exit_code == 0, result.stderr
-        assert labelled(docker_client, "1-crashedrun") == []
+        assert labelled(docker_client, "99999999-crashedrun") == []
         foreign.reload()  # still there: not ours
     finally:
         engine.remove_container(foreign)
@@ -65,7 +65,7 @@ def test_clean_removes_only_labelled_things(docker_client: Any, lab_image: str) 
         assert result.exit_code == 0, result.stderr
         assert leftover.name in result.json["containers"]
         assert foreign.name not in result.json["containers"]
-        assert labelled(docker_client) == []
+        assert labelled(docker_client, "99999999-crashedrun") == []
         foreign.reload()
         # The lab's image is still used by the foreign container: left alone, and said so.
         assert any("in use" in e or "conflict" in e.lower() for e in result.json["errors"])

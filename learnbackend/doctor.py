@@ -78,8 +78,18 @@ def probe_qemu() -> Probe:
         return Probe("qemu", False, "qemu-system-x86_64 is not installed", needed,
                      "sudo apt-get install --no-install-recommends qemu-system-x86")
     out = _run([binary, "--version"]) or "installed"
-    kvm = "KVM device present" if os.path.exists("/dev/kvm") else "no /dev/kvm: software emulation (TCG)"
-    return Probe("qemu", True, f"{out.splitlines()[0]}; {kvm}", needed)
+    from learnbackend.containers.vm import INSTALL_HINT, find_kernel, kvm_modules
+
+    if not os.path.exists("/dev/kvm"):
+        kvm = "no /dev/kvm: software emulation (TCG)"
+    elif not kvm_modules():
+        kvm = "/dev/kvm without kvm_intel/kvm_amd (nested): software emulation (TCG)"
+    else:
+        kvm = "KVM modules loaded (`containers doctor` confirms with a probe boot)"
+    kernel = find_kernel()
+    if kernel is None:
+        return Probe("qemu", False, f"{out.splitlines()[0]}, but no guest kernel; {kvm}", needed, INSTALL_HINT)
+    return Probe("qemu", True, f"{out.splitlines()[0]}; guest kernel {kernel}; {kvm}", needed)
 
 
 def probe_redis(host: str = "127.0.0.1", port: int = 6379) -> Probe:

@@ -182,7 +182,8 @@ def _pin_local_config(repo: Path, sandbox: Sandbox, identity: tuple[str, str]) -
     # sandbox's identity and no hooks of theirs; appending is faster than two `git config` runs.
     with open(repo / ".git" / "config", "a", encoding="utf-8") as handle:
         handle.write(f"[user]\n\tname = {identity[0]}\n\temail = {identity[1]}\n"
-                     f"[core]\n\thooksPath = {sandbox.hooks.as_posix()}\n[pull]\n\trebase = false\n")
+                     f"[core]\n\thooksPath = {sandbox.hooks.as_posix()}\n[pull]\n\trebase = false\n"
+                     "[commit]\n\tgpgSign = false\n[tag]\n\tgpgSign = false\n")
 
 
 def _apply(step: Any, sandbox: Sandbox, runner: gitenv.GitRunner) -> None:

@@ -23,6 +23,27 @@ if TYPE_CHECKING:
     from learnbackend.gitsandbox.models import GitLevel
 
 SOLUTION_FILE = "solution.txt"
+REPLAY_PREFIX = "learnbackend-git-replay-"
+
+
+def reap_leftovers(max_age_s: float = 3600.0) -> list[Path]:
+    """Remove replay sandboxes left behind by a killed run (only marked ones, older than ``max_age_s``)."""
+    from learnbackend.gitsandbox.sandbox import is_owned, remove
+
+    removed = []
+    now = time.time()
+    for parent in Path(tempfile.gettempdir()).glob(REPLAY_PREFIX + "*"):
+        root = parent / "sandbox"
+        try:
+            old = now - parent.stat().st_mtime > max_age_s
+        except OSError:
+            continue
+        if old and not parent.is_symlink() and is_owned(root):
+            remove(root)
+            if not any(parent.iterdir()):
+                parent.rmdir()
+            removed.append(root)
+    return removed
 
 
 def solution_template(key: str, level: GitLevel) -> str:
@@ -53,7 +74,8 @@ def replay_and_check(key: str, level: GitLevel, solution_text: str, *, timeout: 
         raise RefusedError(f"Cannot read the solution: {exc}",
                            fix="Each line is `git ...`, `write PATH 'TEXT'`, `append PATH 'TEXT'` or `delete PATH`.") from None
     validate(commands)  # refuse before building anything
-    root = Path(tempfile.mkdtemp(prefix="learnbackend-git-replay-")) / "sandbox"
+    reap_leftovers()
+    root = Path(tempfile.mkdtemp(prefix=REPLAY_PREFIX)) / "sandbox"
     try:
         sandbox = build(level, root, key)
         log = replay(sandbox, commands, timeout=timeout)

@@ -102,3 +102,22 @@ def test_a_damaged_sandbox_is_reported_not_read_elsewhere(isolated_env: Path) ->
     result = run_cli("git", "check")
     assert result.exit_code == 2
     assert "git reset" in result.stderr
+
+
+def test_replay_leftovers_of_a_killed_run_are_reaped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import tempfile
+
+    from learnbackend.gitsandbox.handler import REPLAY_PREFIX, reap_leftovers
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    old = tmp_path / f"{REPLAY_PREFIX}old"
+    create(old / "sandbox", "x/y")
+    foreign = tmp_path / f"{REPLAY_PREFIX}foreign"
+    (foreign / "sandbox").mkdir(parents=True)  # no marker: not ours
+    fresh = tmp_path / f"{REPLAY_PREFIX}fresh"
+    create(fresh / "sandbox", "x/y")  # a replay running right now
+    for parent in (old, foreign):
+        os.utime(parent, (0, 0))
+    assert reap_leftovers() == [old / "sandbox"]
+    assert not old.exists() and foreign.exists() and fresh.exists()

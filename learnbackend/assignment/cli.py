@@ -6,7 +6,7 @@ Only Typer and learnbackend.apps are imported at load time; engines inside the c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -42,12 +42,12 @@ def create(
     output: Annotated[Path, typer.Argument(metavar="FILE", help="The assignment file to write.")],
     name: Annotated[str, typer.Option("--name", help="A short name, e.g. week-1.")] = "",
     title: Annotated[str, typer.Option("--title", help="The title learners see.")] = "",
-    exercise: Annotated[Optional[list[str]], typer.Option("--exercise", "-e", metavar="ID", help="An exercise '<lesson>/<exercise>' (repeatable).")] = None,
-    lesson: Annotated[Optional[list[str]], typer.Option("--lesson", "-l", metavar="ID", help="All exercises of a lesson (repeatable).")] = None,
+    exercise: Annotated[list[str] | None, typer.Option("--exercise", "-e", metavar="ID", help="An exercise '<lesson>/<exercise>' (repeatable).")] = None,
+    lesson: Annotated[list[str] | None, typer.Option("--lesson", "-l", metavar="ID", help="All exercises of a lesson (repeatable).")] = None,
     points: Annotated[float, typer.Option("--points", help="Points per exercise.")] = 1.0,
     pass_mark: Annotated[float, typer.Option("--pass-mark", help="Percent of the points needed to pass (asked if omitted).")] = -1.0,
-    due: Annotated[Optional[str], typer.Option("--due", metavar="DATE", help="Due date: YYYY-MM-DD or an ISO date-time.")] = None,
-    lessons_dir: Annotated[Optional[list[Path]], typer.Option("--lessons-dir", metavar="DIR", help="Your own lesson directory (repeatable).")] = None,
+    due: Annotated[str | None, typer.Option("--due", metavar="DATE", help="Due date: YYYY-MM-DD or an ISO date-time.")] = None,
+    lessons_dir: Annotated[list[Path] | None, typer.Option("--lessons-dir", metavar="DIR", help="Your own lesson directory (repeatable).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
 ) -> None:
     """Write an assignment: pick exercises interactively, or give them all as flags."""
@@ -69,8 +69,8 @@ def create(
 def grade(
     ctx: typer.Context,
     reports: Annotated[list[Path], typer.Argument(metavar="REPORTS...", help="JSON reports of `check --format json` (files or directories).")],
-    assignment: Annotated[Optional[Path], typer.Option("--assignment", "-a", metavar="FILE", help="The assignment: its exercises and due date rule.")] = None,
-    csv_file: Annotated[Optional[Path], typer.Option("--csv", metavar="FILE", help="Also write a gradebook CSV ('-' for stdout instead of the table).")] = None,
+    assignment: Annotated[Path | None, typer.Option("--assignment", "-a", metavar="FILE", help="The assignment: its exercises and due date rule.")] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", metavar="FILE", help="Also write a gradebook CSV ('-' for stdout instead of the table).")] = None,
 ) -> None:
     """Print the class roster from the learners' JSON reports (points, pass, late, each exercise)."""
     from learnbackend.assignment import render

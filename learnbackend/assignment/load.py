@@ -122,7 +122,7 @@ def validate_assignment_source(source: YamlSource, *, extra_lesson_dirs: list[Pa
                 items.append((index, AssignmentExercise.model_validate(raw)))
             except ValidationError as exc:
                 problems.extend(_model_problems(source, exc, prefix=("exercises", index)))
-    raw_dirs = data.get("lessons") if isinstance(data.get("lessons"), list) else []
+    raw_dirs: list[Any] = data["lessons"] if isinstance(data.get("lessons"), list) else []
     lesson_dirs: list[Path] = []
     for index, raw in enumerate(raw_dirs):
         if not isinstance(raw, str):

@@ -217,9 +217,11 @@ def _run(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_proc
     start = time.monotonic()
     timed_out = disk_hit = False
     try:
+        # preexec_fn is the only way to enter namespaces, a cgroup and limits between fork and exec;
+        # ChildSetup only makes system calls with modules imported beforehand (safe in a threaded parent).
         proc = subprocess.Popen(
             argv, cwd=cwd, env=_base_env(tmp, env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=setup, close_fds=True,
+            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=setup, close_fds=True,  # noqa: PLW1509
         )
     except BaseException:
         if group is not None:

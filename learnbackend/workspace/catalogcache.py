@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from learnbackend.course.catalog import Catalog, bundled_lessons_dir, format_problems, lesson_files, load_lessons
+from learnbackend.course.catalog import (
+    Catalog,
+    bundled_lessons_dir,
+    format_problems,
+    lesson_files,
+    load_lessons,
+)
 from learnbackend.errors import ContentError
 
 _CATALOGS: dict[tuple[object, ...], Catalog] = {}

@@ -131,7 +131,7 @@ def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout:
                                 missing_environment=True)
     except LearnBackendError as exc:
         result = ExerciseResult(spec.id, "error", exc.message, module=spec.module)
-    except Exception as exc:  # a checker bug must not stop the other exercises
+    except Exception as exc:  # noqa: BLE001 - a checker bug must not stop the other exercises
         result = ExerciseResult(spec.id, "error", f"The checker crashed: {type(exc).__name__}: {exc}", module=spec.module)
     result.id = spec.id
     result.module = result.module or spec.module

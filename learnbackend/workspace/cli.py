@@ -6,14 +6,14 @@ Only Typer and learnbackend.apps are imported at load time; engines inside the c
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from learnbackend.apps import env_of
 
 WS_HELP = "The workspace directory (default: the one containing the current directory)."
-Workspace = Annotated[Optional[Path], typer.Option("--workspace", "-w", metavar="DIR", help=WS_HELP)]
+Workspace = Annotated[Path | None, typer.Option("--workspace", "-w", metavar="DIR", help=WS_HELP)]
 
 
 def _root(path: Path | None) -> Path:
@@ -25,15 +25,19 @@ def _root(path: Path | None) -> Path:
 def init(
     ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="A new (or empty) directory for the workspace.")],
-    assignment: Annotated[Optional[Path], typer.Option("--assignment", "-a", metavar="FILE", help="Create it from an assignment file.")] = None,
-    module: Annotated[Optional[str], typer.Option("--module", "-m", help="Only this module's exercises: roadmap, git, containers or counter.")] = None,
-    lesson: Annotated[Optional[list[str]], typer.Option("--lesson", "-l", metavar="ID", help="Only this lesson's exercises (repeatable).")] = None,
+    assignment: Annotated[Path | None, typer.Option("--assignment", "-a", metavar="FILE", help="Create it from an assignment file.")] = None,
+    module: Annotated[str | None, typer.Option("--module", "-m", help="Only this module's exercises: roadmap, git, containers or counter.")] = None,
+    lesson: Annotated[list[str] | None, typer.Option("--lesson", "-l", metavar="ID", help="Only this lesson's exercises (repeatable).")] = None,
     student: Annotated[str, typer.Option("--student", help="Your name, recorded in check reports.")] = "",
 ) -> None:
     """Create a workspace: one directory per exercise, a manifest and a README."""
     from learnbackend.errors import UsageError
     from learnbackend.workspace import render
-    from learnbackend.workspace.create import create_workspace, select_from_assignment, select_from_catalog
+    from learnbackend.workspace.create import (
+        create_workspace,
+        select_from_assignment,
+        select_from_catalog,
+    )
 
     env = env_of(ctx)
     if assignment is not None:
@@ -56,13 +60,13 @@ def init(
 
 def check(
     ctx: typer.Context,
-    directory: Annotated[Optional[Path], typer.Argument(metavar="[DIR]", help=WS_HELP)] = None,
+    directory: Annotated[Path | None, typer.Argument(metavar="[DIR]", help=WS_HELP)] = None,
     format: Annotated[str, typer.Option("--format", "-f", help="text, json or junit.")] = "text",
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE (a summary still goes to stdout).")] = None,
-    only: Annotated[Optional[list[str]], typer.Option("--only", metavar="ID", help="Check only this exercise (repeatable).")] = None,
-    json_file: Annotated[Optional[Path], typer.Option("--json-file", metavar="FILE", help="Also write the JSON report to FILE.")] = None,
-    junit_file: Annotated[Optional[Path], typer.Option("--junit-file", metavar="FILE", help="Also write the JUnit XML report to FILE.")] = None,
-    student: Annotated[Optional[str], typer.Option("--student", help="The learner's name in the reports (default: from the workspace).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE (a summary still goes to stdout).")] = None,
+    only: Annotated[list[str] | None, typer.Option("--only", metavar="ID", help="Check only this exercise (repeatable).")] = None,
+    json_file: Annotated[Path | None, typer.Option("--json-file", metavar="FILE", help="Also write the JSON report to FILE.")] = None,
+    junit_file: Annotated[Path | None, typer.Option("--junit-file", metavar="FILE", help="Also write the JUnit XML report to FILE.")] = None,
+    student: Annotated[str | None, typer.Option("--student", help="The learner's name in the reports (default: from the workspace).")] = None,
     timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed per exercise.")] = 60.0,
 ) -> None:
     """Check every exercise, without a terminal. Exit 0 all pass, 1 any fails, 2 bad input, 3 missing engine."""
@@ -107,7 +111,7 @@ def next_exercise(ctx: typer.Context, workspace: Workspace = None) -> None:
 def list_exercises(
     ctx: typer.Context,
     workspace: Workspace = None,
-    status: Annotated[Optional[list[str]], typer.Option("--status", "-s", help="Only these: passed, failed, error, skipped, pending (repeatable).")] = None,
+    status: Annotated[list[str] | None, typer.Option("--status", "-s", help="Only these: passed, failed, error, skipped, pending (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """List the exercises of the workspace with their status."""
@@ -135,7 +139,7 @@ def list_exercises(
 
 def hint(
     ctx: typer.Context,
-    exercise: Annotated[Optional[str], typer.Argument(metavar="[EXERCISE]", help="An exercise id or number (default: the current one).")] = None,
+    exercise: Annotated[str | None, typer.Argument(metavar="[EXERCISE]", help="An exercise id or number (default: the current one).")] = None,
     workspace: Workspace = None,
 ) -> None:
     """Show the next hint for the current (or named) exercise."""

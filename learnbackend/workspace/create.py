@@ -12,7 +12,13 @@ from typing import Any
 from learnbackend.course.catalog import Catalog, LoadedLesson
 from learnbackend.course.handlers import handler_for
 from learnbackend.errors import NotFoundError, UsageError
-from learnbackend.workspace.manifest import MANIFEST_NAME, Manifest, Scoring, WorkspaceExercise, save_manifest
+from learnbackend.workspace.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    Scoring,
+    WorkspaceExercise,
+    save_manifest,
+)
 
 README_NAME = "README.md"
 

@@ -48,7 +48,7 @@ class Scoring(ManifestModel):
 class Manifest(ManifestModel):
     """The ``learnbackend.yaml`` at the root of a workspace."""
 
-    format_version: Literal[1] = FORMAT_VERSION
+    format_version: Literal[1] = 1
     workspace_id: str = Field(description="A unique id: progress is stored under it.")
     created: datetime = Field(description="When `learnbackend init` made the workspace (UTC).")
     pack_version: str = Field(description="The lesson pack(s) the exercises come from.")

@@ -117,9 +117,11 @@ def to_junit(report: CheckReport) -> str:
             "skipped": sum(o.result.status == "skipped" for o in outcomes),
         }
         suite_time = sum(o.result.duration_s for o in outcomes)
-        suite = ET.SubElement(suites, "testsuite", name=lesson_id, id=str(suite_id), package="learnbackend",
-                              timestamp=report.checked_at.replace(tzinfo=None).isoformat(), hostname=socket.gethostname() or "localhost",
-                              **{k: str(v) for k, v in counts.items()}, time=f"{suite_time:.3f}")
+        attributes = {"name": lesson_id, "id": str(suite_id), "package": "learnbackend",
+                      "timestamp": report.checked_at.replace(tzinfo=None).isoformat(),
+                      "hostname": socket.gethostname() or "localhost",
+                      **{k: str(v) for k, v in counts.items()}, "time": f"{suite_time:.3f}"}
+        suite = ET.SubElement(suites, "testsuite", attributes)
         properties = ET.SubElement(suite, "properties")
         for name, value in (("pack_version", report.pack_version), ("student", report.student),
                             ("assignment", report.manifest.scoring.assignment or ""), ("workspace_id", report.manifest.workspace_id)):
@@ -141,8 +143,8 @@ def to_junit(report: CheckReport) -> str:
         for key in totals:
             totals[key] += counts[key]
         total_time += suite_time
-    for key, value in totals.items():
-        suites.set(key, str(value))
+    for key, total in totals.items():
+        suites.set(key, str(total))
     suites.set("time", f"{total_time:.3f}")
     ET.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"

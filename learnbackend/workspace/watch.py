@@ -23,8 +23,21 @@ from rich.text import Text
 
 from learnbackend.errors import UsageError
 from learnbackend.workspace import render
-from learnbackend.workspace.checking import CheckReport, Outcome, check_one, check_time, record_progress, score, workspace_catalog
-from learnbackend.workspace.manifest import MANIFEST_NAME, Manifest, WorkspaceExercise, load_manifest
+from learnbackend.workspace.checking import (
+    CheckReport,
+    Outcome,
+    check_one,
+    check_time,
+    record_progress,
+    score,
+    workspace_catalog,
+)
+from learnbackend.workspace.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    WorkspaceExercise,
+    load_manifest,
+)
 from learnbackend.workspace.navigation import advance, current, reveal_hint, states
 
 if TYPE_CHECKING:
@@ -40,7 +53,7 @@ def _relevant(change: Any, path: str) -> bool:
     name = parts[-1] if parts else ""
     if any(p in _IGNORED_DIRS for p in parts) or name == MANIFEST_NAME:
         return False
-    return not (name.endswith((".swp", ".swx", "~", ".pyc", ".tmp")) or name.startswith(".#") or name.endswith(".lock"))
+    return not (name.endswith((".swp", ".swx", "~", ".pyc", ".tmp", ".lock")) or name.startswith(".#"))
 
 
 def _watch_files(root: Path, events: queue.Queue[str], stop: threading.Event) -> None:
@@ -51,7 +64,7 @@ def _watch_files(root: Path, events: queue.Queue[str], stop: threading.Event) ->
                                         rust_timeout=500, yield_on_timeout=False, raise_interrupt=False):
             if changes:
                 events.put("change")
-    except Exception as exc:  # the watcher dying must not leave the screen frozen
+    except Exception as exc:  # noqa: BLE001 - the watcher dying must not leave the screen frozen
         events.put(f"error:{exc}")
 
 

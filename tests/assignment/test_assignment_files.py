@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import run_cli  # type: ignore[import-not-found]
+
 from learnbackend.assignment.create import AssignmentDraft
 from learnbackend.assignment.load import load_assignment, validate_assignment_file
 from learnbackend.assignment.picker import pick

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import run_cli  # type: ignore[import-not-found]
+
 from learnbackend.assignment.grade import build_roster
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import run_cli  # type: ignore[import-not-found]
+
 from learnbackend.course import handlers
 from learnbackend.course.results import ConditionResult, ExerciseResult, from_conditions
 from learnbackend.sandbox import run_sandboxed

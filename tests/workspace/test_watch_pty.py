@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pexpect
-
 from conftest import run_cli  # type: ignore[import-not-found]
 from wsolving import Solver  # type: ignore[import-not-found]
 

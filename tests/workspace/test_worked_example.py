@@ -17,7 +17,6 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO, run_cli  # type: ignore[import-not-found]
 from wsolving import Solver  # type: ignore[import-not-found]
 
@@ -28,7 +27,7 @@ AFTER_DUE = int(datetime(2026, 12, 2, 9, 0, tzinfo=timezone.utc).timestamp())
 
 def files_in_doc() -> dict[str, str]:
     """Every ```yaml block preceded by ``<!-- file: PATH -->`` in the instructors' guide."""
-    pattern = re.compile(r"<!-- file: (?P<path>\S+) -->\n```yaml\n(?P<body>.*?)```", re.S)
+    pattern = re.compile(r"<!-- file: (?P<path>\S+) -->\n```yaml\n(?P<body>.*?)```", re.DOTALL)
     return {m["path"]: m["body"] for m in pattern.finditer(DOC.read_text(encoding="utf-8"))}
 
 

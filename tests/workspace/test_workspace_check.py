@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import need, run_cli  # type: ignore[import-not-found]
 from wsolving import Solver  # type: ignore[import-not-found]
 

@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import run_cli  # type: ignore[import-not-found]
+from wsolving import Solver  # type: ignore[import-not-found]
+
 from learnbackend.course import handlers
 from learnbackend.course.results import ExerciseResult
 from learnbackend.errors import EnvironmentMissing
-from wsolving import Solver  # type: ignore[import-not-found]
 
 LESSON = "roadmap-fundamentals"
 

@@ -72,12 +72,15 @@ def check(
     """Check every exercise, without a terminal. Exit 0 all pass, 1 any fails, 2 bad input, 3 missing engine."""
     from learnbackend.errors import LearnBackendError, UsageError
     from learnbackend.workspace.checking import check_workspace, record_progress
-    from learnbackend.workspace.output import emit_report
+    from learnbackend.workspace.output import emit_report, stream_outcome
 
     if format not in ("text", "json", "junit"):
         raise UsageError(f"Unknown report format {format!r}.", fix="Use --format text, json or junit.")
     env = env_of(ctx)
-    report = check_workspace(_root(directory), only=only, timeout=timeout, extra_lesson_dirs=env.extra_lesson_dirs, student=student)
+    # Text goes to the terminal as each exercise is checked (code exercises take seconds each).
+    streaming = format == "text" or output is not None
+    report = check_workspace(_root(directory), only=only, timeout=timeout, extra_lesson_dirs=env.extra_lesson_dirs,
+                             student=student, on_result=stream_outcome(env) if streaming else None)
     try:
         with env.progress() as store:
             record_progress(store, report)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,7 @@ from learnbackend.errors import UsageError
 
 if TYPE_CHECKING:
     from learnbackend.context import Environment
-    from learnbackend.workspace.checking import CheckReport
+    from learnbackend.workspace.checking import CheckReport, Outcome
 
 
 def _write(path: Path, text: str) -> None:
@@ -34,6 +35,17 @@ def _text(report: CheckReport) -> str:
     return console.export_text()
 
 
+def stream_outcome(env: Environment) -> Callable[[Outcome], None]:
+    """Print each exercise's result as soon as it is checked (the text report, line by line)."""
+    from learnbackend.workspace import render
+
+    def show(outcome: Outcome) -> None:
+        for line in render.outcome_lines(outcome, verbose=False):
+            env.out.print(line)
+
+    return show
+
+
 def emit_report(env: Environment, report: CheckReport, *, format: str, output: Path | None,
                 json_file: Path | None, junit_file: Path | None) -> None:
     """Print/write the report: ``format`` to ``output`` or stdout (a text summary on stdout when a file is written)."""
@@ -46,9 +58,9 @@ def emit_report(env: Environment, report: CheckReport, *, format: str, output: P
         _write(junit_file, reports.to_junit(report))
     if output is not None:
         _write(output, builders[format](report))
-        render.check_report(env, report)
+        render.summary(env, report)
     elif format == "text":
-        render.check_report(env, report)
+        render.summary(env, report)
     else:
         sys.stdout.write(builders[format](report))
         sys.stdout.flush()

@@ -155,3 +155,17 @@ def test_ctrl_c_in_the_checker_kills_the_learner_code_and_cleans_up(tmp_path: Pa
         os.kill(learner_pid, 0)
     mine = f"learnbackend-sandbox-{checker.pid}-"
     assert not any(p.name.startswith(mine) for p in Path("/sys/fs/cgroup/pids").glob("*"))
+
+
+def test_network_true_keeps_the_host_network_and_says_so(tmp_path: Path) -> None:
+    result = _py("print('hi')", tmp_path, network=True)
+    assert result.ok and not result.network_isolated
+
+
+def test_a_missing_program_or_directory_raises_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    before = set(Path("/sys/fs/cgroup/pids").glob(f"learnbackend-sandbox-{os.getpid()}-*"))
+    with pytest.raises(FileNotFoundError):
+        run_sandboxed([str(tmp_path / "no-such-program")], cwd=tmp_path)
+    with pytest.raises(FileNotFoundError):
+        run_sandboxed([PY, "-c", "pass"], cwd=tmp_path / "no-such-dir")
+    assert set(Path("/sys/fs/cgroup/pids").glob(f"learnbackend-sandbox-{os.getpid()}-*")) == before

@@ -259,4 +259,7 @@ def check_path(value: str, line_no: int, *, cwd: str = "", inside: str = "work")
     if joined == ".." or joined.startswith("../") or (inside == "work" and joined != "work" and not joined.startswith("work/")):
         where = "the working repository" if inside == "work" else "the sandbox"
         raise refuse(line_no, f"path {value}", f"it leads outside {where}")
-    return posixpath.relpath(joined, "work")
+    # Not posixpath.relpath: it reads the current directory, which may have been deleted (a reset from `git shell`).
+    if joined == "work":
+        return "."
+    return joined[len("work/"):] if joined.startswith("work/") else "../" + joined

@@ -81,6 +81,9 @@ def started(env: Environment, view: Started, *, rebuilt: bool = False) -> None:
                           ("check", "check the goal"), ("reset", "start the level over")):
         guide.add_row(f"  learnbackend git {command}", what)
     env.out.print(guide)
+    if view.inside_its_shell:
+        env.out.print(Text(f"You are in this level's shell, whose directory was just replaced: run  cd {view.sandbox.work}",
+                           style="warn"))
 
 
 def _file_lines(entries: list[FileEntry], empty: str) -> Text:

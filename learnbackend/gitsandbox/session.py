@@ -66,6 +66,8 @@ class Started:
 
     ref: LevelRef
     sandbox: Sandbox
+    #: Run from the `git shell` of this very sandbox: the shell's directory was replaced.
+    inside_its_shell: bool = False
 
 
 @dataclass
@@ -124,7 +126,8 @@ def start(env: Environment, name: str | None = None) -> Started:
         store.set_value(CURRENT, ref.key)
         store.set_value(_hints_key(ref.key), 0)
         store.record(MODULE, ref.key, "started")
-    return Started(ref, sandbox)
+    inside = os.environ.get("LEARNBACKEND_GIT_SANDBOX") == str(sandbox.root)
+    return Started(ref, sandbox, inside)
 
 
 def current(env: Environment, catalog: Catalog | None = None) -> tuple[LevelRef, Sandbox]:

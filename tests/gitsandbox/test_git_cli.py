@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
 from conftest import run_cli
 from git_fixtures import level, need_git
 
@@ -130,3 +131,15 @@ def test_handler_materializes_and_checks_a_workspace(tmp_path: Path) -> None:
     assert result.module == "git" and result.id == "git-collaborate/resolve-conflict"
     missing = handler.check(ref.entry, ref.level, tmp_path / "nowhere", timeout=30)
     assert missing.status == "error"
+
+
+def test_reset_from_inside_the_levels_shell(isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shell's directory is replaced by the rebuild; the tool says where to go instead of crashing."""
+    need_git()
+    assert run_cli("git", "start", "commit-staged").exit_code == 0
+    work = _work(isolated_env, "git-local/commit-staged")
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("LEARNBACKEND_GIT_SANDBOX", str(work.parent))
+    result = run_cli("git", "reset")
+    assert result.exit_code == 0, result.stderr
+    assert f"cd {work}" in result.stdout.replace("\n", "").replace("  ", " ")

@@ -39,6 +39,8 @@ from learnbackend.sandbox.cgroup import PidsCgroup
 #: Bytes kept of each of stdout and stderr; the rest is read and dropped.
 OUTPUT_LIMIT = 256 * 1024
 TRUNCATED = "\n[... output truncated by the sandbox ...]\n"
+#: Marks the private temporary directory of a run: ``learnbackend-sandbox-<checker pid>-...``.
+TMP_PREFIX = "learnbackend-sandbox-"
 #: First uid of the range used for the dedicated-uid fallback (root without cgroups).
 SANDBOX_UID_BASE = 610_000
 _uid_counter = itertools.count()
@@ -117,6 +119,27 @@ def _disk_usage(paths: list[Path]) -> int:
         except OSError:
             continue
     return total
+
+
+_reaped = False
+
+
+def _reap_temp_dirs() -> None:
+    """Remove the temporary directories of runs whose checker was killed (once per process)."""
+    global _reaped
+    if _reaped:
+        return
+    _reaped = True
+    for entry in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
+        owner = entry.name[len(TMP_PREFIX):].split("-")[0]
+        if not owner.isdigit() or not entry.is_dir():
+            continue
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry, ignore_errors=True)
+        except OSError:
+            continue
 
 
 def _base_env(tmp: Path, env: dict[str, str] | None) -> dict[str, str]:
@@ -202,7 +225,8 @@ def _run(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_proc
     """:func:`run_sandboxed`, with the process-cap strategy selectable (tests exercise each one)."""
     if not cwd.is_dir():
         raise FileNotFoundError(f"sandbox working directory {cwd} does not exist")
-    tmp = Path(tempfile.mkdtemp(prefix="learnbackend-sandbox-"))
+    _reap_temp_dirs()
+    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))
     group, nproc, uid = _plan_processes(max_procs, process_strategy)
     if uid is not None:
         os.chown(tmp, uid, uid)

@@ -169,3 +169,17 @@ def test_a_missing_program_or_directory_raises_and_leaves_nothing_behind(tmp_pat
     with pytest.raises(FileNotFoundError):
         run_sandboxed([PY, "-c", "pass"], cwd=tmp_path / "no-such-dir")
     assert set(Path("/sys/fs/cgroup/pids").glob(f"learnbackend-sandbox-{os.getpid()}-*")) == before
+
+
+def test_temporary_directories_of_killed_checkers_are_reaped(tmp_path: Path) -> None:
+    import tempfile
+
+    from learnbackend.sandbox import runner
+
+    stale = Path(tempfile.gettempdir()) / f"{runner.TMP_PREFIX}999999999-abc"
+    stale.mkdir(exist_ok=True)
+    (stale / "leftover").write_text("x")
+    runner._reaped = False
+    result = _py("import os; print(os.environ['TMPDIR'])", tmp_path)
+    assert not stale.exists()
+    assert f"{runner.TMP_PREFIX}{os.getpid()}-" in result.stdout and not Path(result.stdout.strip()).exists()

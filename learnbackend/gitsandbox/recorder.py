@@ -140,7 +140,10 @@ def main(argv: list[str]) -> int:
     """Entry point of the wrapper script."""
     real_git = os.environ.get("LEARNBACKEND_REAL_GIT", "git")
     root = Path(os.environ.get("LEARNBACKEND_GIT_SANDBOX", "/nonexistent"))
-    cwd = Path.cwd()
+    try:
+        cwd = Path.cwd()
+    except OSError:  # the directory was deleted (a reset): let git say so
+        os.execv(real_git, [real_git, *argv])
     work = root / "work"
     inside = work.is_dir() and (cwd.resolve() == work.resolve() or work.resolve() in cwd.resolve().parents)
     if not inside or not (root / ".learnbackend-sandbox").is_file():

@@ -59,3 +59,17 @@ def test_watch_without_a_terminal_says_to_use_check(tmp_path: Path) -> None:
     assert run_cli("init", str(root), "--lesson", LESSON).exit_code == 0
     result = run_cli("watch", "-w", str(root))
     assert result.exit_code == 2 and "learnbackend check" in result.stderr
+
+
+def test_ctrl_c_leaves_watch_with_exit_code_130(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    assert run_cli("init", str(root), "--lesson", LESSON).exit_code == 0
+    child = _spawn(root)
+    try:
+        child.expect("q quit")
+        child.sendintr()
+        child.expect("Interrupted")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130

@@ -226,8 +226,12 @@ def checked(env: Environment, view: CheckView, *, as_json: bool) -> None:
         env.out.print(Text("✓ Level passed!", style="ok"))
         env.out.print(Panel(Markdown(view.ref.level.explanation), title="Why it works", title_align="left",
                             border_style="green"))
-        if view.solution_path:
+        recorded = [line for line in view.transcript if line.strip() and not line.startswith("#")]
+        if view.solution_path and recorded:
             env.out.print(Text(f"Your commands were saved as the solution: {view.solution_path}", style="muted"))
+        elif view.solution_path:
+            env.out.print(Text("No commands were recorded (they are only recorded in `learnbackend git shell`), "
+                               "so the saved solution is empty.", style="warn"))
         if view.next_level:
             nxt = Text("Next: ", style="muted")
             nxt.append(f"learnbackend git start {view.next_level.number}", style="code")

@@ -68,6 +68,7 @@ def test_play_a_level_start_status_hint_check(isolated_env: Path) -> None:
     passed = run_cli("git", "check")
     assert passed.exit_code == 0, passed.stdout
     assert "Level passed" in passed.stdout and "copies the file" in passed.stdout  # the explanation
+    assert "No commands were recorded" in passed.stdout  # git ran outside `git shell`
     assert "git start 2" in passed.stdout
 
     with Environment().progress() as store:

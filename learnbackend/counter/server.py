@@ -37,6 +37,7 @@ class ServeConfig:
 
 def port_free(port: int) -> bool:
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does: TIME_WAIT is no conflict
         try:
             s.bind((HOST, port))
         except OSError:
@@ -94,7 +95,8 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise EnvironmentMissing(f"The counter service exited (code {self.proc.returncode}).",
+                tail = " | ".join(self.log.read_text(errors="replace").strip().splitlines()[-3:])
+                raise EnvironmentMissing(f"The counter service exited (code {self.proc.returncode}): {tail}",
                                          fix=f"See its log: {self.log}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=0.5).status_code == 200:

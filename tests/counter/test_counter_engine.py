@@ -1,0 +1,132 @@
+"""The counter engine against a real SQLite file: idempotency, clears, rollups, windows, retention."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from counter_fixtures import engine  # noqa: F401
+
+from learnbackend.counter.counters import UnknownNamespace
+from learnbackend.counter.eventlog import LateEvent
+from learnbackend.counter.namespaces import NamespaceConfig
+from learnbackend.counter.rollup import rollup_counter
+from learnbackend.counter.rollup_queue import RollupQueues
+from learnbackend.counter.tokens import Token, new_token, now_us
+from learnbackend.errors import UsageError
+
+
+def settle(eng, ns: str, counter: str) -> int:
+    """Wait out the immutable window, roll up, return the rolled-up count."""
+    time.sleep(eng.namespace(ns).lag_us / 1e6 + 0.02)
+    return eng.rollup(ns, counter).count
+
+
+def test_replays_of_one_token_count_once(engine):
+    token = new_token()
+    for _ in range(5):
+        engine.add_count("views", "a", 3, token)
+    engine.add_count("views", "a", 2)
+    assert engine.store.count_events("views") == 2
+    assert settle(engine, "views", "a") == 5
+
+
+def test_batched_adds_dedupe_against_each_other_and_the_log(engine):
+    tokens = [new_token() for _ in range(100)]
+    engine.add_counts([("views", "b", 1, t) for t in tokens])
+    engine.add_counts([("views", "b", 1, t) for t in tokens[:50]] + [("views", "b", 1, new_token())])
+    assert settle(engine, "views", "b") == 101
+
+
+def test_get_count_is_stale_then_catches_up_and_is_one_value(engine):
+    engine.add_count("views", "c", 7)
+    first = engine.get_count("views", "c")
+    assert first.count == 0, "the event is inside the mutable window: not rolled up yet"
+    time.sleep(0.3)
+    engine.get_count("views", "c")  # the read triggers a rollup
+    assert engine.queues.drain(5)
+    result = engine.get_count("views", "c")
+    assert result.count == 7
+    assert engine.cache.get("views", "c") == (7, result.last_rollup_ts)
+    assert engine.store.get_rollup("views", "c") == (7, result.last_rollup_ts)
+
+
+def test_clear_is_an_event_ordered_with_the_adds(engine):
+    t0 = now_us()
+    engine.add_count("views", "d", 5, Token("a" * 32, t0 - 1000))
+    engine.clear_count("views", "d", Token("b" * 32, t0))
+    engine.add_count("views", "d", 2, Token("c" * 32, t0 + 1000))
+    assert settle(engine, "views", "d") == 2
+    engine.clear_count("views", "d", Token("b" * 32, t0))  # replayed clear: no-op
+    assert engine.add_and_get_count("views", "d", 1) == 3
+
+
+def test_accurate_reads_include_unrolled_events(engine):
+    engine.add_count("exact", "e", 4)
+    engine.add_count("exact", "e", 6)
+    result = engine.get_count("exact", "e")
+    assert result.count == 10 and result.events_read == 2
+
+
+def test_late_events_are_rejected_but_late_replays_are_acknowledged(engine):
+    old = Token("d" * 32, now_us() - 10_000_000)
+    with pytest.raises(LateEvent):
+        engine.add_count("views", "f", 1, old)
+    fresh = new_token()
+    engine.add_count("views", "f", 1, fresh)
+    time.sleep(0.25)
+    engine.add_count("views", "f", 1, fresh)  # now late, but already stored: acknowledged, not counted
+    assert settle(engine, "views", "f") == 1
+
+
+def test_unknown_namespace_bad_names_and_absurd_deltas(engine):
+    with pytest.raises(UnknownNamespace):
+        engine.add_count("nope", "x", 1)
+    with pytest.raises(UsageError):
+        engine.add_count("views", "bad name!", 1)
+    with pytest.raises(UsageError):
+        engine.add_count("views", "x", 10**12)
+    with pytest.raises(UsageError):
+        engine.create_namespace(NamespaceConfig("n2", "magic"))
+
+
+def test_best_effort_without_redis_double_counts_retries(engine):
+    token = new_token()
+    engine.add_count("fast", "g", 1, token)
+    engine.add_count("fast", "g", 1, token)
+    assert engine.get_count("fast", "g").count == 2, "best effort has no idempotency"
+
+
+def test_concurrent_rollups_over_an_immutable_window_converge(engine):
+    config = engine.namespace("views")
+    engine.add_counts([("views", "h", 1, Token(f"{i:032x}", now_us() - 150_000 + i)) for i in range(200)])
+    now = now_us() + 400_000
+    a = rollup_counter(engine.read_store, config, "h", now - 50_000)
+    b = rollup_counter(engine.read_store, config, "h", now)
+    stale = rollup_counter(engine.read_store, config, "h", now - 50_000)  # an older worker arrives last
+    assert (a.count, b.count) == (200, 200)
+    assert not stale.advanced and engine.store.get_rollup("views", "h")[1] == b.last_rollup_ts
+
+
+def test_retention_purges_only_rolled_up_events(engine):
+    engine.add_count("views", "i", 1)
+    engine.add_count("views", "j", 1)
+    settle(engine, "views", "i")
+    removed = engine.store.purge_events("views", now_us())
+    assert removed == 1, "counter j was never rolled up: its event must stay"
+
+
+def test_rollup_queues_route_coalesce_and_apply_back_pressure():
+    seen: list[tuple[str, str]] = []
+    queues = RollupQueues(lambda ns, c: (seen.append((ns, c)), time.sleep(0.01)), queues=4, capacity=3,
+                          coalesce_s=0.0)
+    assert queues.route("ns", "x") == queues.route("ns", "x")
+    for _ in range(50):
+        queues.trigger("ns", "hot")
+    for i in range(20):
+        queues.trigger("ns", f"cold{i}")
+    assert queues.drain(10)
+    queues.stop()
+    stats = queues.stats
+    assert stats.coalesced > 0 and stats.dropped > 0
+    assert stats.rollups == len(seen) < stats.triggers

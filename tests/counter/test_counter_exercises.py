@@ -1,0 +1,53 @@
+"""The code exercises: each reference solution passes, each starter fails, checked in a sandbox subprocess."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from learnbackend.course.catalog import load_catalog
+from learnbackend.course.handlers import handler_for
+
+
+def exercises():
+    entry = next(e for e in load_catalog([]).lessons if e.lesson.id == "counter-build")
+    return entry, [ex for ex in entry.lesson.exercises if ex.kind == "code"]
+
+
+def test_there_are_at_least_five_code_exercises():
+    assert len(exercises()[1]) >= 5
+
+
+@pytest.mark.parametrize("exercise_id", [ex.id for ex in exercises()[1]])
+def test_solution_passes_and_starter_fails(exercise_id, tmp_path):
+    entry, all_exercises = exercises()
+    exercise = next(ex for ex in all_exercises if ex.id == exercise_id)
+    handler = handler_for("code")
+    files = handler.materialize(entry, exercise, tmp_path)
+    assert [p.name for p in files] == [exercise.file] and "TODO" in files[0].read_text()
+    unsolved = handler.check(entry, exercise, tmp_path, timeout=60)
+    assert unsolved.status == "failed", unsolved.message
+    assert any(not c.passed and c.actual for c in unsolved.conditions)
+    shutil.copyfile(entry.directory / exercise.solution, tmp_path / exercise.file)
+    solved = handler.check(entry, exercise, tmp_path, timeout=60)
+    assert solved.status == "passed", solved.message
+    assert len(solved.conditions) >= 5 and all(c.passed for c in solved.conditions)
+
+
+def test_broken_or_missing_learner_file_is_an_error(tmp_path):
+    entry, all_exercises = exercises()
+    exercise = all_exercises[0]
+    handler = handler_for("code")
+    assert handler.check(entry, exercise, tmp_path, timeout=30).status == "error"
+    (tmp_path / exercise.file).write_text("def broken(:\n")
+    result = handler.check(entry, exercise, tmp_path, timeout=30)
+    assert result.status in ("error", "failed") and not result.passed
+
+
+def test_a_learner_loop_is_stopped_by_the_timeout(tmp_path):
+    entry, all_exercises = exercises()
+    exercise = all_exercises[0]
+    (tmp_path / exercise.file).write_text("while True:\n    pass\n")
+    result = handler_for("code").check(entry, exercise, tmp_path, timeout=3)
+    assert result.status == "error" and "did not finish" in result.message

@@ -33,7 +33,7 @@ def _describe_loc(loc: Loc, data: Any) -> str:
                 node = node[part]
             elif isinstance(node, dict):
                 # A union tag pydantic put in the location: not a key of the file.
-                if node.get("kind") == part:
+                if any(value == part for value in node.values() if isinstance(value, str)):
                     continue
                 node = None
             parts.append(("." if parts else "") + str(part))
@@ -51,9 +51,11 @@ def _pydantic_problems(source: YamlSource, exc: ValidationError, prefix: Loc = (
             message = "is required but missing"
         elif error["type"] == "union_tag_invalid":
             ctx = error.get("ctx", {})
-            message = f"kind {ctx.get('tag')!r} is not one of: {ctx.get('expected_tags')}"
+            field = str(ctx.get("discriminator", "'kind'")).strip("'")
+            message = f"{field} {ctx.get('tag')!r} is not one of: {ctx.get('expected_tags')}"
         elif error["type"] == "union_tag_not_found":
-            message = "kind is missing"
+            field = str(error.get("ctx", {}).get("discriminator", "'kind'")).strip("'")
+            message = f"{field} is missing"
         problems.append(SourceProblem(source.path, source.line_of(loc), f"{_describe_loc(loc, source.data)}: {message}"))
     return problems
 

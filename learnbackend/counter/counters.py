@@ -224,8 +224,8 @@ class CounterEngine:
 
     def _after_commit(self, pairs: list[tuple[str, str]]) -> None:
         if self.queues is not None:
-            for namespace, counter in pairs:
-                self.queues.trigger(namespace, counter)
+            for namespace, counter in pairs:  # due once the new events are out of the mutable window
+                self.queues.trigger(namespace, counter, self._namespaces[namespace].lag_us / 1e6)
 
     def _best_effort(self, namespace: str, counter: str, delta: int, kind: int) -> int:
         if self.redis_counters is not None:

@@ -30,7 +30,7 @@ class QueueStats:
     rollups: int = 0
     max_depth: int = 0
     errors: int = 0
-    #: Seconds from a trigger being queued to its rollup finishing (a sample per rollup).
+    #: Seconds from a trigger being due to its rollup finishing (a sample per rollup).
     latencies: list[float] = field(default_factory=list)
 
 
@@ -67,8 +67,13 @@ class RollupQueues:
         """The queue a counter always lands on."""
         return zlib.crc32(f"{namespace}\x00{counter}".encode()) % len(self._queues)
 
-    def trigger(self, namespace: str, counter: str) -> bool:
-        """Queue a rollup request (fire and forget); False when dropped by back-pressure."""
+    def trigger(self, namespace: str, counter: str, delay_s: float = 0.0) -> bool:
+        """Queue a rollup request (fire and forget); False when dropped by back-pressure.
+
+        ``delay_s``: not before then. A write's trigger waits until its event has left
+        the mutable window (accept_limit + margin), or the rollup would not include it;
+        meanwhile further triggers for the same counter coalesce into this one.
+        """
         q = self._queues[self.route(namespace, counter)]
         key = (namespace, counter)
         with q.cond:
@@ -79,10 +84,11 @@ class RollupQueues:
             if self.capacity is not None and len(q) >= self.capacity:
                 self.stats.dropped += 1
                 return False
+            due = time.monotonic() + delay_s
             if q.coalesce:
-                q.items[key] = time.monotonic()  # type: ignore[index]
+                q.items[key] = due  # type: ignore[index]
             else:
-                q.items.append((key, time.monotonic()))  # type: ignore[union-attr]
+                q.items.append((key, due))  # type: ignore[union-attr]
             depth = sum(len(x) for x in self._queues)
             self.stats.max_depth = max(self.stats.max_depth, depth)
             q.cond.notify()
@@ -111,14 +117,26 @@ class RollupQueues:
 
     def _take(self, q: _Queue) -> list[tuple[Key, float]]:
         with q.cond:
-            while not q.items and not self._stopping:
-                q.cond.wait(0.5)
+            while not self._stopping:
+                if q.items:
+                    first_due = (next(iter(q.items.values())) if isinstance(q.items, dict) else q.items[0][1])
+                    wait = first_due - time.monotonic()
+                    if wait <= 0:
+                        break
+                    q.cond.wait(min(wait, 0.5))
+                else:
+                    q.cond.wait(0.5)
             taken: list[tuple[Key, float]] = []
+            now = time.monotonic()
             while q.items and len(taken) < self.batch:
                 if isinstance(q.items, dict):
-                    key = next(iter(q.items))
+                    key, due = next(iter(q.items.items()))
+                    if due > now:
+                        break
                     taken.append((key, q.items.pop(key)))
                 else:
+                    if q.items[0][1] > now:
+                        break
                     taken.append(q.items.popleft())
             q.busy = bool(taken)
             return taken

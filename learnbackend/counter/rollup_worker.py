@@ -33,8 +33,8 @@ def serve_rollups(db: str, *, poll_s: float = 0.02, redis_url: str | None = None
     assert engine.queues is not None
     while not stopping:
         taken = engine.store.take_triggers(1000)
-        for namespace, counter in taken:
-            engine.queues.trigger(namespace, counter)
+        for namespace, counter in taken:  # due once the events behind the trigger are immutable
+            engine.queues.trigger(namespace, counter, engine.namespace(namespace).lag_us / 1e6)
         if not taken:
             time.sleep(poll_s)
     engine.close()

@@ -70,7 +70,11 @@ def load(
     config = LoadConfig(url or "http://127.0.0.1:0", concurrency, rate, duration, counters, skew, retry,
                         namespace=namespace, seed=seed)
     check_config(config)
+    import shutil
+    import tempfile
+
     service = None
+    scratch: Path | None = None
     try:
         if url is None:
             from dataclasses import replace
@@ -79,7 +83,9 @@ def load(
             from learnbackend.counter.server import ServeConfig, ServiceProcess
 
             env.err.print("[dim]starting a counter service on 127.0.0.1 for this run...[/dim]")
-            service = ServiceProcess(ServeConfig(env.home / "counter" / "load.sqlite3", free_port())).start()
+            (env.home / "counter").mkdir(parents=True, exist_ok=True)
+            scratch = Path(tempfile.mkdtemp(prefix="load-", dir=env.home / "counter"))
+            service = ServiceProcess(ServeConfig(scratch / "load.sqlite3", free_port())).start()
             config = replace(config, url=service.url)
         live_ok = env.out.is_terminal and not as_json
         if live_ok:
@@ -92,6 +98,8 @@ def load(
     finally:
         if service is not None:
             service.stop()
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
     if as_json:
         _print_json(env, report.to_dict())
     else:

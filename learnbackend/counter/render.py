@@ -54,12 +54,14 @@ def render_experiment_list(env: Any, experiments: dict[str, Any]) -> None:
 
 def render_load_report(env: Any, report: Any) -> None:
     out = env.out
+    out.print(f"[bold]load report[/bold]  {escape(report.url)} · {report.concurrency} clients · {report.counters} counters"
+              f" · key skew {report.skew:g}")
     t = table(["figure", "value"], [
         ["requests sent", report.sent], ["acknowledged", report.acked], ["errors", report.errors],
         ["retries", report.retries], ["duration s", f"{report.elapsed:.2f}"], ["throughput req/s", f"{report.throughput:,.0f}"],
         ["p50 ms", f"{report.p50_ms:.2f}"], ["p99 ms", f"{report.p99_ms:.2f}"], ["max ms", f"{report.max_ms:.2f}"],
         ["increments acked", report.acked_increments], ["count reported", report.counted],
-    ], title=f"load on {report.url} ({report.concurrency} clients, {report.counters} counters, skew {report.skew})")
+    ])
     out.print(t)
     if report.error_kinds:
         out.print(table(["error", "count"], [[k, v] for k, v in sorted(report.error_kinds.items())], title="errors"))
@@ -81,10 +83,11 @@ def load_dashboard(snapshot: Any) -> Any:
     t.add_row(f"[bold cyan]{snapshot.rate:,.0f}[/bold cyan]", f"{snapshot.p50_ms:.2f}", f"{snapshot.p99_ms:.2f}",
               f"{snapshot.acked:,}", f"[red]{snapshot.errors:,}[/red]" if snapshot.errors else "0",
               f"{snapshot.in_flight}")
-    bar = ProgressBar(total=snapshot.duration, completed=min(snapshot.elapsed, snapshot.duration), width=50)
-    spark = _sparkline(snapshot.history)
-    return Panel(Group(t, "", spark, bar, f"[dim]{snapshot.elapsed:.1f}/{snapshot.duration:.0f} s · Ctrl-C stops[/dim]"),
-                 title="counter load", title_align="left", border_style="cyan")
+    bar = Table.grid(padding=(0, 2))
+    bar.add_row(ProgressBar(total=snapshot.duration, completed=min(snapshot.elapsed, snapshot.duration), width=50),
+                f"[dim]{snapshot.elapsed:.1f}/{snapshot.duration:g} s · Ctrl-C stops[/dim]")
+    return Panel(Group(t, "", _sparkline(snapshot.history), bar), title="counter load", title_align="left",
+                 border_style="cyan", expand=False)
 
 
 def _sparkline(values: list[float]) -> str:

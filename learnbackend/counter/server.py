@@ -90,6 +90,7 @@ class ServiceProcess:
             argv.append("--rollup-process")
         if self.config.redis_url:
             argv += ["--redis", self.config.redis_url]
+        self.config.db.parent.mkdir(parents=True, exist_ok=True)
         self.log = self.config.db.with_suffix(".log")
         self.proc = spawn(argv, stdout=open(self.log, "ab"), stderr=subprocess_stdout())
         deadline = time.monotonic() + timeout

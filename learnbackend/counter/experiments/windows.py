@@ -85,12 +85,12 @@ def run_e4(*, scale: float, seed: int, progress: Progress, redis_url: str | None
     progress(1.0, "done")
     explanation = (
         "Three API nodes stamp events with their own clocks (the slowest up to the skew behind); a rollup worker with "
-        "the true clock keeps rolling up. With no window (rollup up to 'now') an event that is acknowledged a moment "
-        "after the checkpoint passed its timestamp is never counted: it is silently lost, even without skew (a write in "
-        "flight) and far more with it. The accept limit makes old events fail loudly instead of vanishing (they are "
-        "rejected, the client can retry), but only among nodes that agree on the time: a node whose clock is behind "
-        "still accepts events the worker considers final. A skew margin at least as large as the skew closes the gap: "
-        "lost = 0. The price is lag: the count trails real time by accept_limit + margin.")
+        "the true clock keeps rolling up. With no window (rollup up to 'now') an event acknowledged a moment after the "
+        "checkpoint passed its timestamp is never counted: it is silently lost, even without skew (a write in flight) "
+        "and far more with it. An accept limit makes each node refuse events older than its own now - accept_limit "
+        "(the 'rejected' column: loud, retryable), but a node whose clock is behind still accepts events that the "
+        "worker already considers final. A skew margin at least as large as the skew closes the gap: lost = 0. The "
+        "price is lag: the count trails real time by accept_limit + margin.")
     return ExperimentResult(["skew", "window", "acked", "rejected", "counted", "silently lost", "lost %"], rows,
                             explanation,
                             Plot("silently lost % vs clock skew", "skew ms", "lost %",

@@ -4,7 +4,7 @@ Run: python bench/bench_check.py [--runs N]
 
 1. A workspace with every exercise of the course except container exercises (they need a
    Docker engine and are measured by bench_containers.py), solved with the reference
-   answers (roadmap questions) and reference solutions (git levels); `learnbackend check`
+   answers (roadmap questions) and reference solutions (git levels, code); `learnbackend check`
    timed as a real subprocess, start-up included (target: under 10 s).
 2. The same workspace unsolved (every exercise fails: the other common case).
 3. Per kind: the summed check time of its exercises, from the JSON report.
@@ -46,7 +46,7 @@ def make_workspace(base: Path, *, solved: bool) -> tuple[Path, int]:
     create_workspace(root, Selection(items, full.scoring, []), pack_version=catalog.pack_version)
     if solved:
         solver = Solver(root)
-        solvable = [e.id for e in solver.manifest.exercises if e.kind in ("single", "multiple", "order", "text", "git-level")]
+        solvable = [e.id for e in solver.manifest.exercises if e.kind in ("single", "multiple", "order", "text", "git-level", "code")]
         solver.solve(*solvable)
     return root, len(items)
 

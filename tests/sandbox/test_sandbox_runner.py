@@ -183,3 +183,9 @@ def test_temporary_directories_of_killed_checkers_are_reaped(tmp_path: Path) -> 
     result = _py("import os; print(os.environ['TMPDIR'])", tmp_path)
     assert not stale.exists()
     assert f"{runner.TMP_PREFIX}{os.getpid()}-" in result.stdout and not Path(result.stdout.strip()).exists()
+
+
+def test_pytest_plugins_of_the_host_do_not_autoload_unless_asked(tmp_path: Path) -> None:
+    code = "import os; print(repr(os.environ.get('PYTEST_DISABLE_PLUGIN_AUTOLOAD')))"
+    assert _py(code, tmp_path).stdout == "'1'\n"
+    assert _py(code, tmp_path, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": ""}).stdout == "''\n"

@@ -47,6 +47,11 @@ class Solver:
     def _write(self, exercise_id: str, right: bool) -> None:
         spec = self.manifest.exercise(exercise_id)
         entry, exercise = self.catalog.exercise(spec.id)
+        if exercise.kind == "code":
+            # The lesson's reference solution, or the starter file with its TODOs.
+            source = exercise.solution if right else exercise.starter
+            (self.root / spec.path / exercise.file).write_bytes((entry.directory / source).read_bytes())
+            return
         if exercise.kind == "git-level":
             # The level's reference solution replayed by the checker; `git status` alone solves nothing.
             lines = exercise.solution if right else ["git status"]

@@ -56,11 +56,6 @@ def run_isolated(argv: list[str], cwd: Path, timeout: float) -> tuple[int | None
     return result.exit_code, result.stdout, result.stderr, result.killed_reason
 
 
-def _hint(exercise: CodeExercise, index: int) -> str:
-    hints = exercise.hints()
-    return hints[min(index, len(hints) - 1)]
-
-
 class CodeHandler:
     """Materialise and check ``code`` exercises."""
 
@@ -101,9 +96,10 @@ class CodeHandler:
             tail = (stdout + stderr).strip().splitlines()[-12:]
             return ExerciseResult(exercise.id, "error", "The tests could not run against your file (exit code "
                                   f"{code}): " + " | ".join(tail)[-600:], module=MODULE, duration_s=duration)
+        first_failing = next((i for i, r in enumerate(results) if r["outcome"] != "passed"), -1)
         conditions = [ConditionResult(r["id"], r["outcome"] == "passed", r["id"].removeprefix("test_").replace("_", " "),
-                                      "passes", "passes" if r["outcome"] == "passed" else r["message"] or r["outcome"],
-                                      _hint(exercise, i))
+                                      "passes", "passes" if r["outcome"] == "passed" else _short(r["message"] or r["outcome"]),
+                                      exercise.hints()[0] if i == first_failing else "")
                       for i, r in enumerate(results)]
         result = from_conditions(exercise.id, conditions, module=MODULE, duration_s=duration,
                                  passed_message=f"all {len(conditions)} tests pass")
@@ -112,6 +108,12 @@ class CodeHandler:
             result.message = f"{len(failing)} of {len(conditions)} tests fail; first: {failing[0].description}: " \
                              f"{failing[0].actual}"
         return result
+
+
+def _short(message: str) -> str:
+    """The assertion's own text and its comparison, without pytest's '+ where' introspection lines."""
+    lines = [line for line in message.splitlines() if line.strip() and not line.lstrip().startswith("+")]
+    return " / ".join(lines[:2])[:400]
 
 
 def _parse(stdout: str) -> list[dict[str, Any]] | None:

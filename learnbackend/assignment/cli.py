@@ -39,13 +39,13 @@ def validate(
 @app.command("create")
 def create(
     ctx: typer.Context,
-    output: Annotated[Path, typer.Argument(metavar="FILE", help="The assignment file to write.")],
-    name: Annotated[str, typer.Option("--name", help="A short name, e.g. week-1.")] = "",
-    title: Annotated[str, typer.Option("--title", help="The title learners see.")] = "",
+    output: Annotated[Path, typer.Argument(metavar="FILE", help="The assignment file to write.", show_default=False)],
+    name: Annotated[str, typer.Option("--name", metavar="NAME", help="A short name, e.g. week-1.")] = "",
+    title: Annotated[str, typer.Option("--title", metavar="TEXT", help="The title learners see.")] = "",
     exercise: Annotated[list[str] | None, typer.Option("--exercise", "-e", metavar="ID", help="An exercise '<lesson>/<exercise>' (repeatable).")] = None,
     lesson: Annotated[list[str] | None, typer.Option("--lesson", "-l", metavar="ID", help="All exercises of a lesson (repeatable).")] = None,
-    points: Annotated[float, typer.Option("--points", help="Points per exercise.")] = 1.0,
-    pass_mark: Annotated[float, typer.Option("--pass-mark", help="Percent of the points needed to pass (asked if omitted).")] = -1.0,
+    points: Annotated[float, typer.Option("--points", metavar="N", help="Points per exercise.")] = 1.0,
+    pass_mark: Annotated[float | None, typer.Option("--pass-mark", metavar="PERCENT", help="Percent of the points needed to pass (asked if omitted).")] = None,
     due: Annotated[str | None, typer.Option("--due", metavar="DATE", help="Due date: YYYY-MM-DD or an ISO date-time.")] = None,
     lessons_dir: Annotated[list[Path] | None, typer.Option("--lessons-dir", metavar="DIR", help="Your own lesson directory (repeatable).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")] = False,
@@ -59,7 +59,7 @@ def create(
 
     env = env_of(ctx)
     dirs = [*env.extra_lesson_dirs, *(lessons_dir or [])]
-    draft = AssignmentDraft(name=name, title=title, pass_mark=pass_mark, exercises=list(exercise or []),
+    draft = AssignmentDraft(name=name, title=title, pass_mark=-1.0 if pass_mark is None else pass_mark, exercises=list(exercise or []),
                             lessons=list(lesson or []), points=points, due=due, lesson_dirs=list(lessons_dir or []))
     if not (draft.name and draft.title and draft.pass_mark >= 0 and (draft.exercises or draft.lessons)):
         draft = pick(prompter_for(env, "Creating an assignment"), cached_catalog(dirs), draft)
@@ -68,7 +68,7 @@ def create(
 
 def grade(
     ctx: typer.Context,
-    reports: Annotated[list[Path], typer.Argument(metavar="REPORTS...", help="JSON reports of `check --format json` (files or directories).")],
+    reports: Annotated[list[Path], typer.Argument(metavar="REPORT", help="JSON reports of `check --format json` (files or directories).")],
     assignment: Annotated[Path | None, typer.Option("--assignment", "-a", metavar="FILE", help="The assignment: its exercises and due date rule.")] = None,
     csv_file: Annotated[Path | None, typer.Option("--csv", metavar="FILE", help="Also write a gradebook CSV ('-' for stdout instead of the table).")] = None,
 ) -> None:

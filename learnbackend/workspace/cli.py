@@ -26,9 +26,9 @@ def init(
     ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(metavar="DIR", help="A new (or empty) directory for the workspace.")],
     assignment: Annotated[Path | None, typer.Option("--assignment", "-a", metavar="FILE", help="Create it from an assignment file.")] = None,
-    module: Annotated[str | None, typer.Option("--module", "-m", help="Only this module's exercises: roadmap, git, containers or counter.")] = None,
+    module: Annotated[str | None, typer.Option("--module", "-m", metavar="MODULE", help="Only this module's exercises: roadmap, git, containers or counter.")] = None,
     lesson: Annotated[list[str] | None, typer.Option("--lesson", "-l", metavar="ID", help="Only this lesson's exercises (repeatable).")] = None,
-    student: Annotated[str, typer.Option("--student", help="Your name, recorded in check reports.")] = "",
+    student: Annotated[str, typer.Option("--student", metavar="NAME", help="Your name, recorded in check reports.")] = "",
 ) -> None:
     """Create a workspace: one directory per exercise, a manifest and a README."""
     from learnbackend.errors import UsageError
@@ -60,14 +60,14 @@ def init(
 
 def check(
     ctx: typer.Context,
-    directory: Annotated[Path | None, typer.Argument(metavar="[DIR]", help=WS_HELP)] = None,
-    format: Annotated[str, typer.Option("--format", "-f", help="text, json or junit.")] = "text",
+    directory: Annotated[Path | None, typer.Argument(metavar="DIR", help=WS_HELP, show_default=False)] = None,
+    format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="text, json or junit.")] = "text",
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE (a summary still goes to stdout).")] = None,
     only: Annotated[list[str] | None, typer.Option("--only", metavar="ID", help="Check only this exercise (repeatable).")] = None,
     json_file: Annotated[Path | None, typer.Option("--json-file", metavar="FILE", help="Also write the JSON report to FILE.")] = None,
     junit_file: Annotated[Path | None, typer.Option("--junit-file", metavar="FILE", help="Also write the JUnit XML report to FILE.")] = None,
-    student: Annotated[str | None, typer.Option("--student", help="The learner's name in the reports (default: from the workspace).")] = None,
-    timeout: Annotated[float, typer.Option("--timeout", help="Seconds allowed per exercise.")] = 60.0,
+    student: Annotated[str | None, typer.Option("--student", metavar="NAME", help="The learner's name in the reports (default: from the workspace).")] = None,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="Seconds allowed per exercise.")] = 60.0,
 ) -> None:
     """Check every exercise, without a terminal. Exit 0 all pass, 1 any fails, 2 bad input, 3 missing engine."""
     from learnbackend.errors import LearnBackendError, UsageError
@@ -114,7 +114,7 @@ def next_exercise(ctx: typer.Context, workspace: Workspace = None) -> None:
 def list_exercises(
     ctx: typer.Context,
     workspace: Workspace = None,
-    status: Annotated[list[str] | None, typer.Option("--status", "-s", help="Only these: passed, failed, error, skipped, pending (repeatable).")] = None,
+    status: Annotated[list[str] | None, typer.Option("--status", "-s", metavar="STATUS", help="Only these: passed, failed, error, skipped, pending (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """List the exercises of the workspace with their status."""
@@ -142,7 +142,7 @@ def list_exercises(
 
 def hint(
     ctx: typer.Context,
-    exercise: Annotated[str | None, typer.Argument(metavar="[EXERCISE]", help="An exercise id or number (default: the current one).")] = None,
+    exercise: Annotated[str | None, typer.Argument(metavar="EXERCISE", show_default=False, help="An exercise id or number (default: the current one).")] = None,
     workspace: Workspace = None,
 ) -> None:
     """Show the next hint for the current (or named) exercise."""

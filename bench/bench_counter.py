@@ -31,17 +31,21 @@ def bench_inprocess(events: int, batch: int) -> dict[str, float]:
         engine.create_namespace(NamespaceConfig("bench"))
         runs = []
         for _ in range(3):
-            items_all = [[("bench", f"c{i % 1000}", 1, new_token()) for i in range(j, j + batch)]
-                         for j in range(0, events, batch)]
-            t0 = time.perf_counter()
-            for items in items_all:
+            spent = 0.0
+            batches = []
+            for j in range(0, events, batch):  # tokens are made by clients: outside the timed part
+                items = [("bench", f"c{i % 1000}", 1, new_token()) for i in range(j, j + batch)]
+                t0 = time.perf_counter()
                 engine.add_counts(items)
-            runs.append(events / (time.perf_counter() - t0))
+                spent += time.perf_counter() - t0
+                batches.append(items)
+            runs.append(events / spent)
+        items_all = batches[-5:]  # recent enough to be inside the accept limit
         # replays of already stored tokens: same work, nothing new stored
         t0 = time.perf_counter()
         for items in items_all:
             engine.add_counts(items)
-        replay = events / (time.perf_counter() - t0)
+        replay = sum(len(b) for b in items_all) / (time.perf_counter() - t0)
         t0 = time.perf_counter()
         tokens = [new_token() for _ in range(events)]
         token_rate = events / (time.perf_counter() - t0)

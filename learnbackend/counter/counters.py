@@ -21,7 +21,7 @@ from learnbackend.counter.eventlog import EventLog, GroupCommitWriter
 from learnbackend.counter.namespaces import MAX_DELTA, NamespaceConfig, check_config, check_delta, check_name
 from learnbackend.counter.rollup import RollupResult, accurate_count, rollup_counter
 from learnbackend.counter.rollup_queue import RollupQueues
-from learnbackend.counter.store_sqlite import ADD, CLEAR, EventRow, SqliteStore
+from learnbackend.counter.store_sqlite import ADD, CLEAR, Checkpointer, EventRow, SqliteStore
 from learnbackend.counter.tokens import US, Token, new_token, now_us
 from learnbackend.errors import NotFoundError
 
@@ -63,6 +63,8 @@ class CounterEngine:
         self.options = options or EngineOptions()
         self.clock = clock
         self.store = SqliteStore(db_path, store_delay_s=self.options.store_delay_s)
+        self.store.conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen off the write path
+        self.checkpointer = Checkpointer(Path(db_path))
         self.read_store = SqliteStore(db_path)
         self.log = EventLog(self.read_store, clock)
         self.cache: RollupCache = MemoryCache()
@@ -145,19 +147,23 @@ class CounterEngine:
         rows: list[tuple[str, str, int, int, int, bytes, int, int]] = []
         pairs: set[tuple[str, str]] = set()
         now = self.clock()
-        configs: dict[str, NamespaceConfig] = {}
+        configs: dict[str, tuple[NamespaceConfig, int, int, int]] = {}
         late: list[tuple[NamespaceConfig, str, int, Token]] = []
         crc, fromhex, append = zlib.crc32, bytes.fromhex, rows.append
         for namespace, counter, delta, token in items:
-            config = configs.get(namespace) or configs.setdefault(namespace, self.namespace(namespace))
+            known = configs.get(namespace)
+            if known is None:
+                c = self.namespace(namespace)
+                known = configs[namespace] = (c, now - c.accept_us, c.bucket_seconds * US, c.event_buckets)
+            config, oldest, bucket_us, buckets = known
             if abs(delta) > MAX_DELTA:
                 check_delta(delta)
+            text = token.token
             t = token.generation_time
-            if t < now - config.accept_us or len(token.token) != 32:
+            if t < oldest or len(text) != 32:
                 late.append((config, counter, delta, token))  # the careful path (late check, odd tokens)
                 continue
-            append((namespace, counter, t // (config.bucket_seconds * US),
-                    crc(token.token.encode()) % config.event_buckets, t, fromhex(token.token), ADD, delta))
+            append((namespace, counter, t // bucket_us, crc(text.encode()) % buckets, t, fromhex(text), ADD, delta))
             pairs.add((namespace, counter))
         for config, counter, delta, token in late:
             row = self.log.admit(config, counter, ADD, delta, token, now)
@@ -244,5 +250,6 @@ class CounterEngine:
             self.queues.stop()
         if self.writer is not None:
             self.writer.close()
+        self.checkpointer.close()
         self.store.close()
         self.read_store.close()

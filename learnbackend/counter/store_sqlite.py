@@ -54,6 +54,34 @@ def connect(path: Path | str, *, timeout: float = 30.0) -> sqlite3.Connection:
     return conn
 
 
+class Checkpointer:
+    """Moves WAL checkpoints (the only fsyncs in WAL + NORMAL) off the write path into a thread.
+
+    The writer connection runs with ``wal_autocheckpoint=0``; this thread runs a
+    PASSIVE checkpoint every ``interval_s`` on its own connection, never blocking
+    writers or readers.
+    """
+
+    def __init__(self, path: Path, interval_s: float = 0.5) -> None:
+        self.conn = connect(path)
+        self.interval_s = interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="counter-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error:
+                pass  # busy or closing: the next round will do it
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.conn.close()
+
+
 class SqliteStore:
     """One connection to the counter database, serialised by a lock.
 

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from learnbackend.errors import EnvironmentMissing
 from learnbackend.sandbox import isolation
 from learnbackend.sandbox.cgroup import PidsCgroup
 
@@ -218,7 +219,8 @@ def run_sandboxed(argv: list[str], *, cwd: Path, timeout: float = 30.0, memory_m
     ``max_file_mb`` caps each file written and the total growth of ``cwd`` plus the
     run's private temporary directory (``$TMPDIR``/``$HOME``, removed afterwards).
     ``network=True`` keeps the host network. Raises ``FileNotFoundError`` only when
-    ``argv[0]`` or ``cwd`` does not exist.
+    ``argv[0]`` or ``cwd`` does not exist, and EnvironmentMissing when the sandbox's
+    unprivileged user (used as root without cgroups) may not run ``argv[0]``.
     """
     return _run(argv, cwd=Path(cwd), timeout=timeout, memory_mb=memory_mb, max_procs=max_procs,
                 max_file_mb=max_file_mb, env=env, network=network)
@@ -251,10 +253,17 @@ def _run(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_proc
             argv, cwd=cwd, env=_base_env(tmp, env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, start_new_session=True, preexec_fn=setup, close_fds=True,  # noqa: PLW1509
         )
-    except BaseException:
+    except BaseException as exc:
         if group is not None:
             group.remove()
         shutil.rmtree(tmp, ignore_errors=True)
+        if uid is not None and isinstance(exc, PermissionError):
+            raise EnvironmentMissing(
+                f"The sandbox runs learner code as an unprivileged user here (no cgroup for a process limit), "
+                f"and that user may not run {argv[0]} in {cwd}.",
+                fix="Make the interpreter and the workspace readable by every user (not under /root), "
+                    "or run where the cgroup pids controller is writable.",
+            ) from None
         raise
     readers = [_Capture(proc.stdout, OUTPUT_LIMIT), _Capture(proc.stderr, OUTPUT_LIMIT)]  # type: ignore[arg-type]
     for reader in readers:

@@ -189,3 +189,18 @@ def test_pytest_plugins_of_the_host_do_not_autoload_unless_asked(tmp_path: Path)
     code = "import os; print(repr(os.environ.get('PYTEST_DISABLE_PLUGIN_AUTOLOAD')))"
     assert _py(code, tmp_path).stdout == "'1'\n"
     assert _py(code, tmp_path, env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": ""}).stdout == "''\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the dedicated-uid fallback is only used as root")
+def test_the_uid_fallback_says_clearly_when_it_cannot_run_the_program(tmp_path: Path) -> None:
+    from learnbackend.errors import EnvironmentMissing
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    program = private / "run.sh"
+    program.write_text("#!/bin/sh\necho hi\n")
+    program.chmod(0o700)
+    with pytest.raises(EnvironmentMissing) as caught:
+        _run([str(program)], cwd=tmp_path, timeout=5, memory_mb=128, max_procs=8, max_file_mb=5, env=None,
+             network=False, process_strategy="uid")
+    assert "unprivileged user" in caught.value.message and caught.value.fix

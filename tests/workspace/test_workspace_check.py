@@ -66,6 +66,10 @@ def test_a_bad_manifest_is_bad_input(tmp_path: Path) -> None:
     manifest.write_text(manifest.read_text().replace("format_version: 1", "format_version: 9"))
     result = run_cli("check", str(root))
     assert result.exit_code == 2 and "format_version 9" in result.stderr
+    manifest.write_text(manifest.read_text().replace("format_version: 9", "format_version: 1")
+                        .replace(f"id: {LESSON}/dns-ttl", f"id: {LESSON}/gone-from-the-pack"))
+    result = run_cli("check", str(root))
+    assert result.exit_code == 2 and "gone-from-the-pack" in result.stderr
     manifest.write_text("exercises: [unclosed\n")
     result = run_cli("check", str(root))
     assert result.exit_code == 2 and "learnbackend.yaml:" in result.stderr

@@ -25,11 +25,11 @@ class LateEvent(UsageError):
     """The token's generation time is behind the immutable window."""
 
 
-def event_row(config: NamespaceConfig, counter: str, kind: int, delta: int, token: Token) -> EventRow:
-    """The stored row of one event; equal tokens give equal keys."""
+def event_row(config: NamespaceConfig, cid: int, kind: int, delta: int, token: Token) -> EventRow:
+    """The stored row of one event of counter ``cid``; equal tokens give equal keys."""
     t = token.generation_time
-    return (config.name, counter, t // (config.bucket_seconds * US), token.bucket(config.event_buckets), t,
-            event_id(token.token), kind, delta)
+    return (cid, t // (config.bucket_seconds * US), token.bucket(config.event_buckets), t, event_id(token.token),
+            kind, delta)
 
 
 def event_id(token: str) -> bytes:
@@ -57,9 +57,9 @@ class EventLog:
     def admit(self, config: NamespaceConfig, counter: str, kind: int, delta: int, token: Token,
               now_us: int | None = None) -> EventRow | None:
         """The row to write, ``None`` for a late replay already stored; raises LateEvent for a new late event."""
-        row = event_row(config, counter, kind, delta, token)
+        row = event_row(config, self.store.cid(config.name, counter), kind, delta, token)
         if is_late(config, token, self.clock() if now_us is None else now_us):
-            if self.store.event_exists(row[:6]):
+            if self.store.event_exists(row[:5]):
                 return None  # a late *retry* of a stored event: acknowledge it again, count it once
             age = (self.clock() - token.generation_time) / US
             raise LateEvent(f"Event rejected: its generation time is {age:.3f} s old, beyond the accept limit "
@@ -126,7 +126,7 @@ class GroupCommitWriter:
 
     def _write(self, batch: list[tuple[EventRow, Future[None]]]) -> None:
         rows = [row for row, _ in batch]
-        pairs = list({(r[0], r[1]) for r in rows})
+        pairs = [self.store.names(cid) for cid in {r[0] for r in rows}]
         try:
             self.store.write_batch(rows, pairs if self.durable_triggers else ())
         except Exception as exc:  # the store failed: every waiting request gets the error

@@ -19,12 +19,15 @@ from learnbackend.counter.namespaces import NamespaceConfig
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS namespaces (name TEXT PRIMARY KEY, config TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS counter_ids (
+    id INTEGER PRIMARY KEY, namespace TEXT NOT NULL, counter TEXT NOT NULL, UNIQUE (namespace, counter)
+);
 CREATE TABLE IF NOT EXISTS events (
-    namespace TEXT NOT NULL, counter TEXT NOT NULL,
+    cid INTEGER NOT NULL,
     time_bucket INTEGER NOT NULL, event_bucket INTEGER NOT NULL,
     event_time INTEGER NOT NULL, event_id BLOB NOT NULL,
     kind INTEGER NOT NULL, delta INTEGER NOT NULL,
-    PRIMARY KEY (namespace, counter, time_bucket, event_bucket, event_time, event_id)
+    PRIMARY KEY (cid, time_bucket, event_bucket, event_time, event_id)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rollups (
     namespace TEXT NOT NULL, counter TEXT NOT NULL,
@@ -36,9 +39,14 @@ CREATE TABLE IF NOT EXISTS rollup_triggers (
 ) WITHOUT ROWID;
 """
 ADD, CLEAR = 0, 1
-INSERT_EVENT = "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?,?)"
+INSERT_EVENT = "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?)"
 INSERT_TRIGGER = "INSERT OR IGNORE INTO rollup_triggers VALUES (?,?)"
-EventRow = tuple[str, str, int, int, int, str, int, int]
+#: (counter id, time_bucket, event_bucket, event_time, event_id, kind, delta); the first five are the key.
+EventRow = tuple[int, int, int, int, bytes, int, int]
+# (namespace, counter) <-> small integer id, per database file: ids never change once given, so
+# every connection in this process can share them (compact keys make the event log faster).
+_IDS: dict[tuple[str, str, str], int] = {}
+_NAMES: dict[tuple[str, int], tuple[str, str]] = {}
 
 
 def connect(path: Path | str, *, timeout: float = 30.0) -> sqlite3.Connection:
@@ -97,6 +105,13 @@ class SqliteStore:
         #: An injected round trip per write batch, to model a remote or slowed store (E9).
         self.store_delay_s = store_delay_s
         with self.lock:
+            columns = [r[1] for r in self.conn.execute("PRAGMA table_info(events)")]
+            if columns and "cid" not in columns:
+                self.conn.close()
+                from learnbackend.errors import UsageError
+
+                raise UsageError(f"The counter database {self.path} was made by an older version of the lab.",
+                                 fix=f"Delete it (rm {self.path}*) and start again; it holds only lab data.")
             self.conn.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -113,6 +128,34 @@ class SqliteStore:
             rows = self.conn.execute("SELECT config FROM namespaces").fetchall()
         configs = [NamespaceConfig(**json.loads(r[0])) for r in rows]
         return {c.name: c for c in configs}
+
+    # --- counter ids ---------------------------------------------------------------------
+    def cid(self, namespace: str, counter: str) -> int:
+        """The counter's integer id in this database (created on first use)."""
+        key = (str(self.path), namespace, counter)
+        found = _IDS.get(key)
+        if found is not None:
+            return found
+        with self.lock:
+            self.conn.execute("INSERT OR IGNORE INTO counter_ids (namespace, counter) VALUES (?, ?)", (namespace, counter))
+            found = int(self.conn.execute("SELECT id FROM counter_ids WHERE namespace=? AND counter=?",
+                                          (namespace, counter)).fetchone()[0])
+        _IDS[key] = found
+        _NAMES[(str(self.path), found)] = (namespace, counter)
+        return found
+
+    def names(self, cid: int) -> tuple[str, str]:
+        """(namespace, counter) of an id."""
+        found = _NAMES.get((str(self.path), cid))
+        if found is None:
+            with self.lock:
+                row = self.conn.execute("SELECT namespace, counter FROM counter_ids WHERE id=?", (cid,)).fetchone()
+            found = _NAMES[(str(self.path), cid)] = (row[0], row[1])
+        return found
+
+    def counters(self, namespace: str) -> list[str]:
+        with self.lock:
+            return [r[0] for r in self.conn.execute("SELECT counter FROM counter_ids WHERE namespace=?", (namespace,))]
 
     # --- events -----------------------------------------------------------------------
     def write_batch(self, events: Sequence[EventRow], triggers: Iterable[tuple[str, str]] = ()) -> None:
@@ -131,21 +174,22 @@ class SqliteStore:
                 conn.execute("ROLLBACK")
                 raise
 
-    def event_exists(self, key: tuple[str, str, int, int, int, str]) -> bool:
+    def event_exists(self, key: tuple[int, int, int, int, bytes]) -> bool:
         with self.lock:
             row = self.conn.execute(
-                "SELECT 1 FROM events WHERE namespace=? AND counter=? AND time_bucket=? AND event_bucket=?"
-                " AND event_time=? AND event_id=?", key).fetchone()
+                "SELECT 1 FROM events WHERE cid=? AND time_bucket=? AND event_bucket=? AND event_time=? AND event_id=?",
+                key).fetchone()
         return row is not None
 
     def aggregate(self, namespace: str, counter: str, lo_us: int, hi_us: int, bucket_us: int) -> tuple[int, bool, int]:
         """Events in ``(lo_us, hi_us]``: (sum since the last clear, whether a clear was seen, events read)."""
-        args = (namespace, counter, lo_us // bucket_us, hi_us // bucket_us, lo_us, hi_us)
-        where = ("namespace=? AND counter=? AND time_bucket BETWEEN ? AND ? AND event_time>? AND event_time<=?")
+        cid = self.cid(namespace, counter)
+        args = (cid, lo_us // bucket_us, hi_us // bucket_us, lo_us, hi_us)
+        where = "cid=? AND time_bucket BETWEEN ? AND ? AND event_time>? AND event_time<=?"
         with self.lock:
             clear = self.conn.execute(f"SELECT MAX(event_time) FROM events WHERE {where} AND kind=1", args).fetchone()[0]
             if clear is not None:
-                args = (namespace, counter, clear // bucket_us, hi_us // bucket_us, clear, hi_us)
+                args = (cid, clear // bucket_us, hi_us // bucket_us, clear, hi_us)
             total, n = self.conn.execute(f"SELECT COALESCE(SUM(delta),0), COUNT(*) FROM events WHERE {where} AND kind=0",
                                          args).fetchone()
         return int(total), clear is not None, int(n)
@@ -154,8 +198,9 @@ class SqliteStore:
         """Delete events older than ``before_us`` that every rollup of the namespace has covered."""
         with self.lock:
             cur = self.conn.execute(
-                "DELETE FROM events WHERE namespace=? AND event_time<? AND event_time <= COALESCE("
-                "(SELECT last_rollup_ts FROM rollups r WHERE r.namespace=events.namespace AND r.counter=events.counter), -1)",
+                "DELETE FROM events WHERE cid IN (SELECT id FROM counter_ids WHERE namespace=?) AND event_time<? "
+                "AND event_time <= COALESCE((SELECT r.last_rollup_ts FROM rollups r JOIN counter_ids c "
+                "ON r.namespace=c.namespace AND r.counter=c.counter WHERE c.id=events.cid), -1)",
                 (namespace, before_us))
             return cur.rowcount
 
@@ -163,7 +208,8 @@ class SqliteStore:
         with self.lock:
             if namespace is None:
                 return int(self.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
-            return int(self.conn.execute("SELECT COUNT(*) FROM events WHERE namespace=?", (namespace,)).fetchone()[0])
+            return int(self.conn.execute("SELECT COUNT(*) FROM events WHERE cid IN "
+                                         "(SELECT id FROM counter_ids WHERE namespace=?)", (namespace,)).fetchone()[0])
 
     # --- rollups (count and checkpoint: one row, written together) ----------------------
     def get_rollup(self, namespace: str, counter: str) -> tuple[int, int]:

@@ -33,8 +33,7 @@ class EventLogDesign:
         time.sleep(self.config.lag_us / 1e6 + 0.01)
         if self.engine.queues is not None:
             self.engine.queues.drain()
-        for (counter,) in self.engine.read_store.conn.execute(
-                "SELECT DISTINCT counter FROM events WHERE namespace=?", (NAMESPACE,)).fetchall():
+        for counter in self.engine.read_store.counters(NAMESPACE):
             self.engine.rollup(NAMESPACE, counter)
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ GetCount writes a new one.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
@@ -29,9 +30,9 @@ def serve_rollups(db: str, *, poll_s: float = 0.02, redis_url: str | None = None
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print("rollup worker ready", flush=True)
+    parent = os.getppid()
     assert engine.queues is not None
-    while not stopping:
+    while not stopping and os.getppid() == parent:  # orphaned (parent killed with -9): leave too
         taken = engine.store.take_triggers(1000)
         for namespace, counter in taken:  # due once the events behind the trigger are immutable
             engine.queues.trigger(namespace, counter, engine.namespace(namespace).lag_us / 1e6)

@@ -60,14 +60,19 @@ def run_server(config: ServeConfig) -> None:
     SqliteStore(config.db).close()  # create the schema once, before workers race to
     worker = None
     if config.rollup_process:
+        import subprocess
+
         argv = [sys.executable, "-m", "learnbackend.counter.rollup_worker", str(config.db)]
-        worker = spawn(argv + (["--redis", config.redis_url] if config.redis_url else []))
+        # Same process group as the server (a kill -9 of the group takes it too); it also exits
+        # by itself when orphaned.
+        worker = subprocess.Popen(argv + (["--redis", config.redis_url] if config.redis_url else []),
+                                  env={**os.environ, "LEARNBACKEND_COUNTER_CHILD": "1"})
     try:
         uvicorn.run("learnbackend.counter.service:app_from_env", factory=True, host=HOST, port=config.port,
                     workers=config.workers, log_level="warning", access_log=False)
     finally:
         if worker is not None:
-            stop(worker)
+            stop(worker)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -133,6 +138,20 @@ def subprocess_stdout() -> int:
     return subprocess.STDOUT
 
 
+def _exit_with_parent() -> None:
+    """Started by the lab (load, tests): stop when the lab process is gone, even after its kill -9."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="counter-parent-watch", daemon=True).start()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="learnbackend-counter-server")
     parser.add_argument("db", type=Path)
@@ -141,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rollup-process", action="store_true")
     parser.add_argument("--redis", default=None)
     args = parser.parse_args(argv)
+    if os.environ.get("LEARNBACKEND_COUNTER_CHILD"):
+        _exit_with_parent()
     run_server(ServeConfig(args.db, args.port, args.workers, args.rollup_process, args.redis))
     return 0
 

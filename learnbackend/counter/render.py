@@ -100,8 +100,12 @@ def _sparkline(values: list[float]) -> str:
 
 def render_chaos(env: Any, report: Any) -> None:
     out = env.out
-    out.print(table(["design", "faults", "acknowledged", "count reported", "error"],
-                    [[r.design, r.faults, r.acknowledged, r.reported, f"{r.reported - r.acknowledged:+,}"] for r in report.rows],
-                    title=f"chaos: {report.increments} increments per design, seed {report.seed}"))
+    faults = report.rows[0].faults if report.rows else ""
+    out.print(f"[bold]chaos[/bold]: {report.increments} increments per design, seed {report.seed}")
+    out.print(f"[dim]faults, all at once: {escape(faults)}; the client retries with the same token until acknowledged[/dim]")
+    t = table(["design", "acknowledged", "count reported", "error", "kill -9", "late, refused"],
+              [[r.design, r.acknowledged, r.reported, f"{r.reported - r.acknowledged:+,}", r.kills, r.refused]
+               for r in report.rows])
+    out.print(t)
     for note in report.notes:
         out.print(f"[dim]{escape(note)}[/dim]")

@@ -116,7 +116,7 @@ def main() -> int:
     args = parser.parse_args()
     figures: dict[str, object] = {"machine": f"{platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}",
                                   "loadavg_before": os.getloadavg()[0]}
-    figures["inprocess"] = bench_inprocess(100_000 if args.quick else 300_000, 10_000)
+    figures["inprocess"] = bench_inprocess(100_000 if args.quick else 300_000, 20_000)
     figures["http"] = bench_http(3.0 if args.quick else 8.0, 64, args.workers)
     figures["rollup_lag"] = bench_rollup_lag(10 if args.quick else 30)
     if args.json:

@@ -153,6 +153,7 @@ def create_app(db_path: str, *, redis_url: str | None = None, rollup: str = "thr
     app = FastAPI(title="learnbackend counter", version="1",
                   description="Netflix-style distributed counter: AddCount, AddAndGetCount, GetCount, ClearCount.")
     app.state.engine = engine
+    app.state.committer = committer
     app.add_middleware(BodyLimit)
 
     @app.exception_handler(LearnBackendError)
@@ -217,7 +218,15 @@ def create_app(db_path: str, *, redis_url: str | None = None, rollup: str = "thr
     return app
 
 
-def app_from_env() -> FastAPI:
+def create_asgi(db_path: str, *, redis_url: str | None = None, rollup: str = "thread") -> Any:
+    """The served ASGI app: the FastAPI app behind the lean AddCount path."""
+    from learnbackend.counter.fastpath import FastAdd
+
+    app = create_app(db_path, redis_url=redis_url, rollup=rollup)
+    return FastAdd(app, app.state.engine, app.state.committer, MAX_BODY)
+
+
+def app_from_env() -> Any:
     """Factory for ``uvicorn --factory`` with several workers (settings from the environment)."""
-    return create_app(os.environ["LEARNBACKEND_COUNTER_DB"], redis_url=os.environ.get("LEARNBACKEND_COUNTER_REDIS") or None,
+    return create_asgi(os.environ["LEARNBACKEND_COUNTER_DB"], redis_url=os.environ.get("LEARNBACKEND_COUNTER_REDIS") or None,
                       rollup=os.environ.get("LEARNBACKEND_COUNTER_ROLLUP", "thread"))

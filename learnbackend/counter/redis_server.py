@@ -6,7 +6,9 @@ killed on ``stop()``. Never touches a system Redis.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -47,18 +49,52 @@ def redis_available() -> bool:
     return shutil.which("redis-server") is not None
 
 
+PREFIX = "learnbackend-counter-redis-"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def reap_orphans() -> int:
+    """Kill redis-servers left by a lab process that died without cleaning up (kill -9); returns how many."""
+    reaped = 0
+    for directory in Path(tempfile.gettempdir()).glob(PREFIX + "*"):
+        try:
+            owner = int((directory / "owner.pid").read_text())
+            server = int((directory / "server.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if _alive(owner):
+            continue
+        if _alive(server):
+            os.kill(server, signal.SIGKILL)
+            reaped += 1
+        shutil.rmtree(directory, ignore_errors=True)
+    return reaped
+
+
 def start_redis(timeout: float = 10.0) -> RedisServer:
     """Start redis-server on a free 127.0.0.1 port and wait until it answers PING."""
+    reap_orphans()
     binary = shutil.which("redis-server")
     if binary is None:
         raise EnvironmentMissing("redis-server is not installed.",
                                  fix="Install it: apt-get install redis-server (or run .ci/setup-redis.sh).")
-    directory = Path(tempfile.mkdtemp(prefix="learnbackend-counter-redis-"))
+    directory = Path(tempfile.mkdtemp(prefix=PREFIX))
+    (directory / "owner.pid").write_text(str(os.getpid()))
     port = free_port()
     process = subprocess.Popen(
         [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
          "--dir", str(directory), "--protected-mode", "yes", "--daemonize", "no", "--loglevel", "warning"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    (directory / "server.pid").write_text(str(process.pid))
     server = RedisServer(process, port, directory)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

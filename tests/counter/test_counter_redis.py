@@ -51,3 +51,26 @@ def test_eventual_counter_with_redis_cache(redis_url, tmp_path):
         assert isinstance(eng.cache, RedisCache) and eng.cache.get("ev", "y")[0] == 3
     finally:
         eng.close()
+
+
+def test_a_redis_left_by_a_killed_lab_is_reaped(redis_url):
+    import subprocess
+    import sys
+
+    from learnbackend.counter.redis_server import reap_orphans
+
+    code = "from learnbackend.counter.redis_server import start_redis; s = start_redis(); print(s.process.pid, flush=True); input()"
+    owner = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    server_pid = int(owner.stdout.readline())
+    owner.kill()  # kill -9: no cleanup ran, the redis-server is orphaned
+    owner.wait()
+    assert reap_orphans() >= 1
+    time.sleep(0.2)
+    import os
+
+    try:
+        os.kill(server_pid, 0)
+        alive = subprocess.run(["ps", "-o", "stat=", "-p", str(server_pid)], capture_output=True, text=True).stdout
+        assert alive.strip().startswith("Z") or not alive.strip(), "the orphaned redis-server must be gone"
+    except ProcessLookupError:
+        pass

@@ -165,13 +165,18 @@ def experiment(
     seed: Annotated[int, typer.Option(help="Random seed (fixed by default: reproducible).")] = 7,
     redis: Annotated[Optional[str], typer.Option(help="Redis URL (default: start a throw-away redis-server).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw figures as JSON.")] = False,
+    predict: Annotated[bool, typer.Option("--predict", help="First answer the lesson's prediction questions.")] = False,
+    answer: Annotated[Optional[list[str]], typer.Option(help="Answer a prediction without prompting (repeatable).")] = None,
 ) -> None:
     """Run one experiment: progress bar, result table, plot, and what it means."""
-    from learnbackend.counter.experiments import run_experiment
+    from learnbackend.counter.experiments import EXPERIMENTS, run_experiment
     from learnbackend.counter.processes import stop_all
-    from learnbackend.counter.render import render_experiment
+    from learnbackend.counter.render import render_experiment, render_predictions
 
     env = env_of(ctx)
+    predictions: list[Any] = []
+    if (predict or answer) and experiment_id.upper() in EXPERIMENTS:
+        predictions = _ask_predictions(env, experiment_id, answer)
     try:
         with _progress(env, not as_json) as bar:
             task = bar.add_task(experiment_id.upper(), total=1.0)
@@ -181,9 +186,42 @@ def experiment(
     finally:
         stop_all()
     if as_json:
-        _print_json(env, result.to_dict())
+        data = result.to_dict()
+        if predictions:
+            data["predictions"] = [{"id": p.exercise_id, "chosen": p.chosen, "correct": p.correct} for p in predictions]
+        _print_json(env, data)
     else:
         render_experiment(env, result)
+        if predictions:
+            render_predictions(env, predictions)
+
+
+def _ask_predictions(env: Any, experiment_id: str, answers: Optional[list[str]]) -> list[Any]:
+    """Ask (or take from --answer) each prediction, record it in the progress store, before the run."""
+    from rich.markup import escape
+
+    from learnbackend.counter.guide import predictions_for
+    from learnbackend.ui.prompts import ScriptedPrompter, prompter_for
+
+    predictions = predictions_for(env.catalog(), experiment_id)
+    if predictions and not answers and not env.interactive:
+        from learnbackend.errors import NoTerminal
+
+        raise NoTerminal(f"counter experiment {experiment_id.upper()} --predict")
+    if not predictions:
+        env.err.print(f"[dim]No prediction questions for {experiment_id.upper()}; running it.[/dim]")
+        return []
+    prompter = (ScriptedPrompter(answers, source="--answer") if answers
+                else prompter_for(env, f"counter experiment {experiment_id.upper()} --predict"))
+    if not answers:
+        env.out.print("[bold]Predict first.[/bold] Answer before the experiment runs; the results will tell.")
+    store = env.progress()
+    for p in predictions:
+        if not answers:
+            env.out.print(f"\n{escape(p.prompt)}")
+        p.chosen = p.choices[prompter.select("Your prediction:", p.choices)]
+        store.record("counter", p.exercise_id, "passed" if p.correct else "failed", detail={"chosen": p.chosen})
+    return predictions
 
 
 @app.command()

@@ -109,3 +109,22 @@ def render_chaos(env: Any, report: Any) -> None:
     out.print(t)
     for note in report.notes:
         out.print(f"[dim]{escape(note)}[/dim]")
+
+
+def render_predictions(env: Any, predictions: list[Any]) -> None:
+    """After the run: each prediction, whether it held, and why."""
+    out = env.out
+    right = sum(p.correct for p in predictions)
+    out.print(f"\n[bold]Your predictions: {right} of {len(predictions)} held.[/bold]")
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(width=2)
+    grid.add_column()
+    for p in predictions:
+        mark = "[green]✓[/green]" if p.correct else "[red]✗[/red]"
+        grid.add_row(mark, escape(" ".join(p.prompt.split())))
+        grid.add_row("", f"you said: {escape(p.chosen)}")
+        if not p.correct:
+            grid.add_row("", f"[green]measured:[/green] {escape(p.answer)}")
+        grid.add_row("", f"[dim]{escape(' '.join(p.explanation.split()))}[/dim]")
+        grid.add_row("", "")
+    out.print(grid)

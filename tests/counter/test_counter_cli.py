@@ -60,3 +60,13 @@ def test_load_rejects_bad_options_and_status_without_service():
     assert run_cli("counter", "load", "--retry", "sometimes").exit_code == 2
     result = run_cli("counter", "status", "--url", "http://127.0.0.1:9")
     assert result.exit_code == 3 and "counter serve" in result.stderr
+
+
+def test_guided_experiment_records_predictions():
+    result = run_cli("counter", "experiment", "E6", "--scale", "0.2", "--json",
+                     "--answer", "Far fewer than 6,000 - a hot counter waiting in the queue is rolled up once for many triggers")
+    assert result.exit_code == 0, result.stderr
+    assert result.json["predictions"] == [{"id": "counter-windows/predict-e6-coalescing", "chosen": result.json[
+        "predictions"][0]["chosen"], "correct": True}]
+    no_terminal = run_cli("counter", "experiment", "E6", "--predict")
+    assert no_terminal.exit_code == 2 and "no terminal" in no_terminal.stderr

@@ -20,8 +20,18 @@ from learnbackend.apps import env_of
 from learnbackend.errors import ExitCode, LearnBackendError
 
 
+#: The order of `learnbackend --help`: the four modules, then workspaces and CI, then the rest.
+COMMAND_ORDER = ("quiz", "git", "containers", "counter", "init", "check", "watch", "next", "list", "hint",
+                 "reset", "assignment", "grade", "lessons", "progress", "doctor")
+
+
 class RootGroup(TyperGroup):
     """Turns every error raised below into one message and one exit code."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        names = super().list_commands(ctx)
+        rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
+        return sorted(names, key=lambda name: rank.get(name, len(rank)))
 
     def invoke(self, ctx: Any) -> Any:
         try:

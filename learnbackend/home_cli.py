@@ -39,13 +39,15 @@ def _menu(env: Environment, overview: object) -> None:
         if last:
             actions.append((f"Continue where you left off ({last})", _continue_args(last)))
         actions += [
-            ("Roadmap quiz: a session across all branches", ["quiz", "start"]),
-            ("Roadmap quiz: review what is due", ["quiz", "review"]),
-            ("Roadmap mind map with your mastery", ["quiz", "map"]),
-            ("Git sandbox: levels", ["git", "levels"]),
-            ("Containers lab: what your machine can run", ["containers", "doctor"]),
-            ("Counter lab: experiments", ["counter", "experiments"]),
-            ("Progress", ["progress"]),
+            ("Roadmap quiz: pick a branch and play", ["quiz"]),
+            ("Roadmap quiz: your mind map", ["quiz", "map"]),
+            ("Git sandbox: build the next level", ["git", "start"]),
+            ("Git sandbox: open the recording shell in the current level", ["git", "shell"]),
+            ("Git sandbox: all levels", ["git", "levels"]),
+            ("Containers lab: what this machine can run", ["containers", "doctor"]),
+            ("Containers lab: measure bare process vs container vs VM", ["containers", "compare"]),
+            ("Counter lab: the experiments", ["counter", "experiments"]),
+            ("Your progress", ["progress"]),
             ("Check the environment (doctor)", ["doctor"]),
             ("Quit", []),
         ]
@@ -57,7 +59,7 @@ def _menu(env: Environment, overview: object) -> None:
 
 
 def _continue_args(module: str) -> list[str]:
-    return {"roadmap": ["quiz", "start"], "git": ["git", "status"], "containers": ["containers", "doctor"],
+    return {"roadmap": ["quiz", "start"], "git": ["git", "start"], "containers": ["containers", "doctor"],
             "counter": ["counter", "experiments"]}.get(module, ["progress"])
 
 

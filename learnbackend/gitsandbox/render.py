@@ -69,8 +69,8 @@ def started(env: Environment, view: Started, *, rebuilt: bool = False) -> None:
     """The goal of a freshly built level and where to work on it."""
     env.out.print(_title(view.ref))
     env.out.print(Panel(Markdown(view.ref.level.goal), title="Goal", title_align="left", border_style="cyan"))
-    verb = "Rebuilt" if rebuilt else "Built"
-    where = Text(f"{verb} the level. Your repository: ", style="muted")
+    verb = "Rebuilt the level" if rebuilt else "Resumed the level as you left it" if view.resumed else "Built the level"
+    where = Text(f"{verb}. Your repository: ", style="muted")
     where.append(str(view.sandbox.work), style="code")
     env.out.print(where)
     guide = Table.grid(padding=(0, 2))

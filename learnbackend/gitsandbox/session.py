@@ -68,6 +68,8 @@ class Started:
     sandbox: Sandbox
     #: Run from the `git shell` of this very sandbox: the shell's directory was replaced.
     inside_its_shell: bool = False
+    #: The level was already in progress and was kept as it is (not rebuilt).
+    resumed: bool = False
 
 
 @dataclass
@@ -122,6 +124,10 @@ def start(env: Environment, name: str | None = None) -> Started:
         else:
             statuses = store.statuses(module=MODULE)
             ref = next((r for r in levels if statuses.get(r.key) != "passed"), levels[0])
+            root = sandbox_root(env.home, ref.key)
+            # Never throw away work in progress: the same level, still intact, is resumed.
+            if store.get_value(CURRENT) == ref.key and is_owned(root) and (root / "work" / ".git").is_dir():
+                return Started(ref, Sandbox(root), resumed=True)
         sandbox = build(ref.level, sandbox_root(env.home, ref.key), ref.key)
         store.set_value(CURRENT, ref.key)
         store.set_value(_hints_key(ref.key), 0)

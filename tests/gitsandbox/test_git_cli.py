@@ -144,3 +144,19 @@ def test_reset_from_inside_the_levels_shell(isolated_env: Path, monkeypatch: pyt
     result = run_cli("git", "reset")
     assert result.exit_code == 0, result.stderr
     assert f"cd {work}" in result.stdout.replace("\n", "").replace("  ", " ")
+
+
+def test_start_without_a_level_resumes_work_in_progress_instead_of_rebuilding() -> None:
+    import os
+
+    first = run_cli("git", "start")
+    assert first.exit_code == 0, first.stderr
+    home = Path(os.environ["LEARNBACKEND_HOME"])
+    [work] = [p for p in home.glob("git/*/*/work") if (p / ".git").is_dir()]
+    (work / "scratch.txt").write_text("my work in progress\n")
+    again = run_cli("git", "start")
+    assert again.exit_code == 0
+    assert "Resumed the level as you left it" in again.stdout
+    assert (work / "scratch.txt").read_text() == "my work in progress\n"
+    porcelain = subprocess.run(["git", "status", "--porcelain"], cwd=work, capture_output=True, text=True).stdout
+    assert "scratch.txt" in porcelain

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from learnbackend.counter.cache import MemoryCache, RollupCache
-from learnbackend.counter.eventlog import EventLog, GroupCommitWriter
+from learnbackend.counter.eventlog import EventLog, GroupCommitWriter, LateEvent
 from learnbackend.counter.namespaces import MAX_DELTA, NamespaceConfig, check_config, check_delta, check_name
 from learnbackend.counter.rollup import RollupResult, accurate_count, rollup_counter
 from learnbackend.counter.rollup_queue import RollupQueues
@@ -79,7 +79,8 @@ class CounterEngine:
             self.cache = RedisCache(client)
         self._namespaces = self.store.namespaces()
         durable = self.options.rollup == "process"
-        self.writer = (GroupCommitWriter(self.store, durable_triggers=durable, on_commit=self._after_commit)
+        self.writer = (GroupCommitWriter(self.store, durable_triggers=durable, on_commit=self._after_commit,
+                                         oldest=self.oldest_accepted, late_error=self.late_error)
                        if self.options.group_commit else None)
         self.queues = (RollupQueues(self._rollup_by_name, queues=self.options.queues, batch=self.options.batch,
                                     coalesce_s=self.options.coalesce_s, capacity=self.options.capacity)
@@ -112,11 +113,28 @@ class CounterEngine:
             return self._best_effort(config.name, counter, delta, kind)
         return self.log.admit(config, counter, kind, delta, token or new_token(self.clock()))
 
-    def write_rows(self, rows: list[EventRow]) -> None:
-        """Write prepared rows in one transaction, then trigger their rollups."""
+    def write_rows(self, rows: list[EventRow]) -> list[int]:
+        """Write prepared rows in one transaction, then trigger their rollups; returns refused (late) indexes."""
         pairs = [self.store.names(cid) for cid in {r[0] for r in rows}]
-        self.store.write_batch(rows, pairs if self.options.rollup == "process" else ())
+        refused = self.store.write_batch(rows, pairs if self.options.rollup == "process" else (),
+                                         oldest=self.oldest_accepted())
         self._after_commit(pairs)
+        return refused
+
+    def oldest_accepted(self) -> Callable[[int], int]:
+        """For write_batch: counter id -> oldest event time its namespace still accepts, read at commit time."""
+        cache: dict[int, int] = {}
+
+        def oldest(cid: int) -> int:
+            found = cache.get(cid)
+            if found is None:
+                if not cache:
+                    cache[-1] = self.clock()  # one "now" per transaction
+                config = self.namespace(self.store.names(cid)[0])
+                found = cache[cid] = cache[-1] - config.accept_us
+            return found
+
+        return oldest
 
     def submit_add(self, namespace: str, counter: str, delta: int, token: Token | None = None, *,
                    kind: int = ADD) -> Future[None] | int:
@@ -126,8 +144,8 @@ class CounterEngine:
             return row
         if row is not None and self.writer is not None:
             return self.writer.submit(row)
-        if row is not None:
-            self.write_rows([row])
+        if row is not None and self.write_rows([row]):
+            raise self.late_error()
         done: Future[None] = Future()
         done.set_result(None)
         return done
@@ -174,9 +192,15 @@ class CounterEngine:
                 ids[(config.name, counter)] = row[0]
         pairs = set(ids)
         rows.sort()  # key order: each B-tree page is touched once per batch, not once per row
-        self.store.write_batch(rows, pairs if self.options.rollup == "process" else ())  # type: ignore[arg-type]
+        refused = self.store.write_batch(rows, pairs if self.options.rollup == "process" else (),  # type: ignore[arg-type]
+                                         oldest=self.oldest_accepted())
         self._after_commit(list(pairs))
-        return len(rows)
+        return len(rows) - len(refused)
+
+    @staticmethod
+    def late_error() -> LateEvent:
+        return LateEvent("Event rejected: it became older than the accept limit before it could be written.",
+                         fix="Retry with a fresh token (a new generation time).")
 
     def add_and_get_count(self, namespace: str, counter: str, delta: int, token: Token | None = None) -> int:
         """AddAndGetCount: the write, then the value including it (read-your-write)."""

@@ -84,8 +84,12 @@ class GroupCommitWriter:
     """
 
     def __init__(self, store: SqliteStore, *, max_batch: int = 2048, durable_triggers: bool = False,
-                 on_commit: Callable[[list[tuple[str, str]]], None] | None = None) -> None:
+                 on_commit: Callable[[list[tuple[str, str]]], None] | None = None,
+                 oldest: Callable[[], Callable[[int], int]] | None = None,
+                 late_error: Callable[[], Exception] | None = None) -> None:
         self.store = store
+        self.oldest = oldest
+        self.late_error = late_error
         self.max_batch = max_batch
         self.durable_triggers = durable_triggers
         self.on_commit = on_commit
@@ -128,14 +132,18 @@ class GroupCommitWriter:
         rows = [row for row, _ in batch]
         pairs = [self.store.names(cid) for cid in {r[0] for r in rows}]
         try:
-            self.store.write_batch(rows, pairs if self.durable_triggers else ())
+            refused = set(self.store.write_batch(rows, pairs if self.durable_triggers else (),
+                                                 oldest=self.oldest() if self.oldest else None))
         except Exception as exc:  # the store failed: every waiting request gets the error
             for _, fut in batch:
                 fut.set_exception(exc)
             return
         self.batches += 1
-        self.events += len(rows)
-        for _, fut in batch:
-            fut.set_result(None)
+        self.events += len(rows) - len(refused)
+        for i, (_, fut) in enumerate(batch):
+            if i in refused and self.late_error is not None:
+                fut.set_exception(self.late_error())
+            else:
+                fut.set_result(None)
         if self.on_commit is not None:
             self.on_commit(pairs)

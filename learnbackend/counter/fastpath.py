@@ -84,6 +84,9 @@ class FastAdd:
         except LearnBackendError:
             return await self.app(scope, replay, send)  # FastAPI shapes the error the documented way
         if row is not None and not isinstance(row, int):
-            await self.committer.submit(row)
+            try:
+                await self.committer.submit(row)
+            except LearnBackendError:  # became late while queued: FastAPI answers with the documented 409
+                return await self.app(scope, replay, send)
         await send({"type": "http.response.start", "status": 200, "headers": OK_HEADERS})
         await send({"type": "http.response.body", "body": OK_BODY})

@@ -122,15 +122,19 @@ class LoopGroupCommit:
     def flush(self) -> None:
         batch, self.pending, self.scheduled = self.pending, [], False
         try:
-            self.engine.write_rows([row for row, _ in batch])
+            refused = set(self.engine.write_rows([row for row, _ in batch]))
         except Exception as exc:
             for _, fut in batch:
                 if not fut.done():
                     fut.set_exception(exc)
             return
         self.batches += 1
-        for _, fut in batch:
-            if not fut.done():
+        for i, (_, fut) in enumerate(batch):
+            if fut.done():
+                continue
+            if i in refused:
+                fut.set_exception(self.engine.late_error())  # became late while queued: never acknowledged
+            else:
                 fut.set_result(None)
 
 

@@ -12,7 +12,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from learnbackend.counter.namespaces import NamespaceConfig
@@ -158,14 +158,32 @@ class SqliteStore:
             return [r[0] for r in self.conn.execute("SELECT counter FROM counter_ids WHERE namespace=?", (namespace,))]
 
     # --- events -----------------------------------------------------------------------
-    def write_batch(self, events: Sequence[EventRow], triggers: Iterable[tuple[str, str]] = ()) -> None:
-        """Append events (duplicates ignored by the idempotency key) and triggers in ONE transaction."""
+    def write_batch(self, events: Sequence[EventRow], triggers: Iterable[tuple[str, str]] = (), *,
+                    oldest: Callable[[int], int] | None = None) -> list[int]:
+        """Append events (duplicates ignored by the idempotency key) and triggers in ONE transaction.
+
+        ``oldest(cid)`` gives, at commit time, the oldest event time still accepted
+        for that counter: a row that became late while waiting to be written (a stall,
+        a slow store) is refused here, inside the write lock, so no rollup can have
+        passed it. Returns the indexes of the refused rows (not written).
+        """
         if self.store_delay_s:
             time.sleep(self.store_delay_s)
+        refused: list[int] = []
         with self.lock:
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
+                if oldest is not None and events:
+                    limits = {cid: oldest(cid) for cid in {row[0] for row in events}}
+                    if min(row[3] for row in events) < max(limits.values()):  # else: nothing can be late
+                        keep = []
+                        for i, row in enumerate(events):
+                            if row[3] < limits[row[0]] and not self.event_exists(row[:5]):
+                                refused.append(i)
+                            else:
+                                keep.append(row)
+                        events = keep
                 conn.executemany(INSERT_EVENT, events)
                 if triggers:
                     conn.executemany(INSERT_TRIGGER, triggers)
@@ -173,6 +191,7 @@ class SqliteStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+        return refused
 
     def event_exists(self, key: tuple[int, int, int, int, bytes]) -> bool:
         with self.lock:

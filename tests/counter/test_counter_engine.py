@@ -130,3 +130,16 @@ def test_rollup_queues_route_coalesce_and_apply_back_pressure():
     stats = queues.stats
     assert stats.coalesced > 0 and stats.dropped > 0
     assert stats.rollups == len(seen) < stats.triggers
+
+
+def test_an_event_that_turns_late_before_its_commit_is_refused_not_lost(tmp_path):
+    from learnbackend.counter.counters import CounterEngine, EngineOptions
+
+    slow = CounterEngine(tmp_path / "slow.db", options=EngineOptions(store_delay_s=0.3))
+    try:
+        slow.create_namespace(NamespaceConfig("tight", accept_limit_s=0.1, skew_margin_s=0.0))
+        with pytest.raises(LateEvent):
+            slow.add_count("tight", "x", 1)  # admitted at once, but the slow store commits 0.3 s later
+        assert slow.store.count_events("tight") == 0
+    finally:
+        slow.close()

@@ -53,6 +53,7 @@ class EngineOptions:
     rollup: str = "thread"  # thread | process (durable triggers, rolled up elsewhere) | off
     group_commit: bool = True
     store_delay_s: float = 0.0
+    retention_check_s: float = 60.0  # how often events past their namespace's retention are purged
 
 
 class CounterEngine:
@@ -82,6 +83,9 @@ class CounterEngine:
         self.writer = (GroupCommitWriter(self.store, durable_triggers=durable, on_commit=self._after_commit,
                                          oldest=self.oldest_accepted, late_error=self.late_error)
                        if self.options.group_commit else None)
+        self._stop_retention = threading.Event()
+        if self.options.rollup != "off" and self.options.retention_check_s > 0:
+            threading.Thread(target=self._retention_loop, name="counter-retention", daemon=True).start()
         self.queues = (RollupQueues(self._rollup_by_name, queues=self.options.queues, batch=self.options.batch,
                                     coalesce_s=self.options.coalesce_s, capacity=self.options.capacity)
                        if self.options.rollup == "thread" else None)
@@ -252,6 +256,19 @@ class CounterEngine:
         self.cache.put(namespace, counter, result.count, result.last_rollup_ts)
         return result
 
+    def purge_expired(self, now: int | None = None) -> int:
+        """Delete events older than their namespace's retention (only those already rolled up)."""
+        now = self.clock() if now is None else now
+        return sum(self.store.purge_events(config.name, now - int(config.retention_s * US))
+                   for config in self.store.namespaces().values())
+
+    def _retention_loop(self) -> None:
+        while not self._stop_retention.wait(self.options.retention_check_s):
+            try:
+                self.purge_expired()
+            except Exception:
+                pass  # busy or closing: the next round will do it
+
     def _rollup_by_name(self, namespace: str, counter: str) -> None:
         self.rollup(namespace, counter)
 
@@ -273,6 +290,7 @@ class CounterEngine:
             return value
 
     def close(self) -> None:
+        self._stop_retention.set()
         if self.queues is not None:
             self.queues.stop()
         if self.writer is not None:

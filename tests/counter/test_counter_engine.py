@@ -143,3 +143,24 @@ def test_an_event_that_turns_late_before_its_commit_is_refused_not_lost(tmp_path
         assert slow.store.count_events("tight") == 0
     finally:
         slow.close()
+
+
+def test_retention_sweeps_old_events_and_old_replays_stay_refused(tmp_path):
+    from learnbackend.counter.counters import CounterEngine, EngineOptions
+
+    eng = CounterEngine(tmp_path / "r.db", options=EngineOptions(retention_check_s=0.05, coalesce_s=0.0))
+    try:
+        eng.create_namespace(NamespaceConfig("short", accept_limit_s=0.05, skew_margin_s=0.0, retention_s=0.3))
+        token = new_token()
+        eng.add_count("short", "x", 1, token)
+        time.sleep(0.1)
+        eng.rollup("short", "x")
+        deadline = time.monotonic() + 5
+        while eng.store.count_events("short") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert eng.store.count_events("short") == 0, "the retention sweep deletes rolled-up events past retention"
+        with pytest.raises(LateEvent):
+            eng.add_count("short", "x", 1, token)  # its event is gone, so the replay is refused, never recounted
+        assert eng.rollup("short", "x").count == 1
+    finally:
+        eng.close()

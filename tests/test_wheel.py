@@ -16,8 +16,9 @@ from conftest import REPO
 @pytest.mark.slow
 def test_wheel_installed_in_a_fresh_venv_lists_the_lessons(tmp_path: Path) -> None:
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist), str(REPO)],
-                   check=True, capture_output=True, text=True, timeout=300)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(dist),
+                            str(REPO)], capture_output=True, text=True, timeout=300)
+    assert built.returncode == 0, built.stdout + built.stderr
     [wheel] = list(dist.glob("learnbackend-*.whl"))
     # A fresh venv; the dependencies come from this interpreter's site-packages so the test needs no
     # network, but learnbackend itself comes only from the wheel (not the source tree).

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from learnbackend.errors import EnvironmentMissing
+from learnbackend.liveness import process_alive
 
 LABEL = "learnbackend"
 RUN_LABEL = "learnbackend.run"
@@ -112,15 +113,7 @@ def run_alive(run_id: str) -> bool:
         pid = int(run_id.split("-", 1)[0])
     except ValueError:
         return False
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return pid == os.getpid() or process_alive(pid)
 
 
 def reap(client: Any, *, other_runs_only: bool = True) -> CleanReport:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from learnbackend.errors import EnvironmentMissing
+from learnbackend.liveness import process_alive
 
 
 def free_port() -> int:
@@ -52,14 +53,7 @@ def redis_available() -> bool:
 PREFIX = "learnbackend-counter-redis-"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+_alive = process_alive
 
 
 def reap_orphans() -> int:

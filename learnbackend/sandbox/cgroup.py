@@ -15,6 +15,8 @@ import signal
 import time
 from pathlib import Path
 
+from learnbackend.liveness import process_alive
+
 PREFIX = "learnbackend-sandbox-"
 _V1_ROOT = Path("/sys/fs/cgroup/pids")
 _V2_CANDIDATES = (Path("/sys/fs/cgroup"), Path("/sys/fs/cgroup/unified"))
@@ -123,14 +125,7 @@ class PidsCgroup:
                 time.sleep(0.02)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
+_alive = process_alive
 
 
 def reap_leftovers(parent: Path) -> int:

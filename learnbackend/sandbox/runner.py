@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import IO
 
 from learnbackend.errors import EnvironmentMissing
+from learnbackend.liveness import process_alive
 from learnbackend.sandbox import isolation
 from learnbackend.sandbox.cgroup import PidsCgroup
 
@@ -135,12 +136,8 @@ def _reap_temp_dirs() -> None:
         owner = entry.name[len(TMP_PREFIX):].split("-")[0]
         if not owner.isdigit() or not entry.is_dir():
             continue
-        try:
-            os.kill(int(owner), 0)
-        except ProcessLookupError:
+        if not process_alive(int(owner)):
             shutil.rmtree(entry, ignore_errors=True)
-        except OSError:
-            continue
 
 
 def _base_env(tmp: Path, env: dict[str, str] | None) -> dict[str, str]:

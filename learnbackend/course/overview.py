@@ -18,8 +18,8 @@ MODULE_TITLES = {
 MODULE_COMMANDS = {
     "roadmap": "learnbackend quiz",
     "git": "learnbackend git start",
-    "containers": "learnbackend containers",
-    "counter": "learnbackend counter",
+    "containers": "learnbackend containers doctor",
+    "counter": "learnbackend counter experiments",
 }
 
 

@@ -105,14 +105,15 @@ def progress(env: Environment, overview: CourseOverview, *, as_json: bool) -> No
     if as_json:
         print_json(env, overview.to_dict())
         return
-    table = Table(title="Your progress", title_justify="left")
-    table.add_column("module")
-    table.add_column("done")
-    table.add_column("passed", justify="right")
-    table.add_column("attempts", justify="right")
-    table.add_column("start with", style="code")
+    from rich import box
+
+    table = Table(title="Your progress", title_justify="left", box=box.SIMPLE_HEAD)
+    table.add_column("module", no_wrap=True)
+    table.add_column("done", no_wrap=True)
+    table.add_column("passed", justify="right", no_wrap=True)
+    table.add_column("start with", style="code", no_wrap=True)
     for m in overview.modules:
-        table.add_row(m.title, _bar(m.percent), f"{m.passed}/{m.exercises}", str(m.attempts), m.command)
+        table.add_row(m.title, _bar(m.percent, width=10), f"{m.passed}/{m.exercises}", m.command)
     env.out.print(table)
     env.out.print(Text(f"Stored in {overview.progress_path}", style="muted"))
 

@@ -58,6 +58,19 @@ def test_two_processes_writing_at_once_lose_nothing(tmp_path: Path) -> None:
         assert store.warnings == []
 
 
+def test_processes_creating_the_store_at_the_same_moment_all_succeed(tmp_path: Path) -> None:
+    # Switching a new file to WAL needs an exclusive lock that SQLite does not wait for:
+    # many rounds of two processes opening a brand-new file at once must all succeed.
+    for round_ in range(15):
+        path = tmp_path / f"race-{round_}.sqlite3"
+        writers = [_spawn(WRITER, str(path), tag, "20") for tag in ("a", "b", "c")]
+        for w in writers:
+            out, _ = w.communicate(timeout=120)
+            assert w.returncode == 0 and "done" in out
+        with ProgressStore.open(path) as store:
+            assert len(store.attempts(module="roadmap")) == 60
+
+
 def test_kill_9_mid_write_never_corrupts(tmp_path: Path) -> None:
     path = tmp_path / "progress.sqlite3"
     for _round in range(3):

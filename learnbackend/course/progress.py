@@ -95,7 +95,7 @@ class ProgressStore:
         try:
             db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
             # A damaged file usually fails here; a subtly damaged one fails quick_check.
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _enable_wal(db, timeout)
             if mode.lower() != "wal":  # e.g. a network filesystem: still safe, just slower
                 db.execute("PRAGMA journal_mode = DELETE")
             db.execute("PRAGMA synchronous = FULL")
@@ -254,6 +254,28 @@ class ProgressStore:
         ):
             result.setdefault(module, {"passed": 0, "failed": 0, "started": 0, "attempts": 0})["attempts"] = count
         return result
+
+
+def _enable_wal(db: sqlite3.Connection, timeout: float) -> str:
+    """Switch to WAL; returns the journal mode in force.
+
+    Switching modes needs an exclusive lock and SQLite does not always wait for it
+    (two processes creating the file at once get "database is locked" at once),
+    so we retry until ``timeout``. Once WAL is set it persists in the file.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        try:
+            current = db.execute("PRAGMA journal_mode").fetchone()[0]
+            if str(current).lower() == "wal":
+                return "wal"
+            return str(db.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 @contextmanager

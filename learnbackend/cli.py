@@ -7,31 +7,78 @@ Docker SDK or any engine. Errors are mapped to exit codes here, in one place.
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
+import typer.main
 from typer.core import TyperGroup
 
 from learnbackend import __version__
 from learnbackend.apps import env_of
 from learnbackend.errors import ExitCode, LearnBackendError
 
+#: Every sub-command, in the order of `learnbackend --help`: name -> (module, attribute).
+#: The attribute is a Typer sub-app or a command function; nothing is imported or built
+#: until that command is used, so `--help` stays about as fast as importing Typer.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "quiz": ("learnbackend.roadmap.cli", "app"),
+    "git": ("learnbackend.gitsandbox.cli", "app"),
+    "containers": ("learnbackend.containers.cli", "app"),
+    "counter": ("learnbackend.counter.cli", "app"),
+    "init": ("learnbackend.workspace.cli", "init"),
+    "check": ("learnbackend.workspace.cli", "check"),
+    "watch": ("learnbackend.workspace.cli", "watch"),
+    "next": ("learnbackend.workspace.cli", "next_exercise"),
+    "list": ("learnbackend.workspace.cli", "list_exercises"),
+    "hint": ("learnbackend.workspace.cli", "hint"),
+    "reset": ("learnbackend.workspace.cli", "reset"),
+    "assignment": ("learnbackend.assignment.cli", "app"),
+    "grade": ("learnbackend.assignment.cli", "grade"),
+    "lessons": ("learnbackend.course.cli", "lessons_app"),
+    "progress": ("learnbackend.course.cli", "progress_app"),
+    "doctor": ("learnbackend.course.cli", "doctor"),
+}
 
-#: The order of `learnbackend --help`: the four modules, then workspaces and CI, then the rest.
-COMMAND_ORDER = ("quiz", "git", "containers", "counter", "init", "check", "watch", "next", "list", "hint",
-                 "reset", "assignment", "grade", "lessons", "progress", "doctor")
+
+def _target(name: str) -> Any:
+    module_name, attribute = COMMANDS[name]
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def _short_help(target: Any) -> str:
+    """The first sentence of a sub-app's help or a command's docstring, without building it."""
+    text = target.info.help if isinstance(target, typer.Typer) else (target.__doc__ or "")
+    first = (text or "").strip().split("\n\n")[0].replace("\n", " ")
+    return first
 
 
 class RootGroup(TyperGroup):
-    """Turns every error raised below into one message and one exit code."""
+    """Builds sub-commands lazily, and turns every error raised below into one message and one exit code."""
 
     def list_commands(self, ctx: Any) -> list[str]:
-        names = super().list_commands(ctx)
-        rank = {name: i for i, name in enumerate(COMMAND_ORDER)}
-        return sorted(names, key=lambda name: rank.get(name, len(rank)))
+        return [*COMMANDS, *(n for n in super().list_commands(ctx) if n not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        target = _target(cmd_name)
+        if not isinstance(target, typer.Typer):
+            single = typer.Typer(rich_markup_mode=None, add_completion=False)
+            single.command(cmd_name)(target)
+            target = single
+        command = typer.main.get_command(target)
+        command.name = cmd_name
+        return command
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        rows = [(name, _short_help(_target(name))) for name in COMMANDS]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -108,42 +155,6 @@ def root(
         from learnbackend.home_cli import home
 
         home(env)
-
-
-def _mount() -> None:
-    from learnbackend.course import cli as course_cli
-    from learnbackend.roadmap import cli as roadmap_cli
-
-    app.add_typer(roadmap_cli.app, name="quiz")
-    app.add_typer(course_cli.lessons_app, name="lessons")
-    app.add_typer(course_cli.progress_app, name="progress")
-    app.command("doctor")(course_cli.doctor)  # type: ignore[type-var]
-
-    # The git workflow sandbox (issue 3).
-    from learnbackend.gitsandbox import cli as git_cli
-
-    app.add_typer(git_cli.app, name="git")
-
-    # Workspaces, CI checks, assignments and grading (issue 6).
-    from learnbackend.assignment import cli as assignment_cli
-    from learnbackend.workspace import cli as workspace_cli
-
-    for command_name, command in workspace_cli.COMMANDS.items():
-        app.command(command_name)(command)
-    app.add_typer(assignment_cli.app, name="assignment")
-    app.command("grade")(assignment_cli.grade)
-
-    from learnbackend.containers import cli as containers_cli
-
-    app.add_typer(containers_cli.app, name="containers")
-
-    # The distributed-counter lab (issue 5).
-    from learnbackend.counter import cli as counter_cli
-
-    app.add_typer(counter_cli.app, name="counter")
-
-
-_mount()
 
 
 def main(argv: list[str] | None = None) -> int:

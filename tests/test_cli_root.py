@@ -82,3 +82,20 @@ def test_debug_shows_the_traceback_and_keeps_the_exit_code() -> None:
     debug = run_cli("--debug", "lessons", "show", "nope")
     assert debug.exit_code == 2
     assert "Traceback (most recent call last)" in debug.stderr and "NotFoundError" in debug.stderr
+
+
+def test_help_builds_no_sub_command() -> None:
+    # Building a Typer sub-app into Click commands is what made --help slow: only the root may be built.
+    code = (
+        "import typer.main\n"
+        "built = []\n"
+        "original = typer.main.get_command\n"
+        "def counting(app):\n    built.append(app.info.name)\n    return original(app)\n"
+        "typer.main.get_command = counting\n"
+        "from learnbackend.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(len(built))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "1"
+    assert "counter" in done.stdout and "containers" in done.stdout

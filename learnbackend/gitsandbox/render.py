@@ -84,6 +84,9 @@ def started(env: Environment, view: Started, *, rebuilt: bool = False) -> None:
     if view.inside_its_shell:
         env.out.print(Text(f"You are in this level's shell, whose directory was just replaced: run  cd {view.sandbox.work}",
                            style="warn"))
+    elif view.inside_other_shell:
+        env.out.print(Text("You are still in the shell of another level: type `exit`, then run  "
+                           "learnbackend git shell", style="warn"))
 
 
 def _file_lines(entries: list[FileEntry], empty: str) -> Text:
@@ -175,14 +178,15 @@ def status(env: Environment, view: StatusView, *, as_json: bool) -> None:
         grid.add_row(*(Text(label, style="muted", justify="center") for label in
                        ("git add ▶", "git commit ▶", "git push ▶", "◀ git fetch / pull")))
     else:
-        # A U-shaped flow: working ▶ staging, down to the local repository, then ▶ the remote.
+        # A U-shaped flow: working ▶ staging, down (commit) to the local repository right under
+        # the staging area, then ◀ (push) to the remote on the left.
         grid = Table.grid(expand=True)
         grid.add_column(ratio=1, overflow="ellipsis", no_wrap=True)
         grid.add_column(width=12, justify="center")
         grid.add_column(ratio=1, overflow="ellipsis", no_wrap=True)
         grid.add_row(working, Text("\ngit add\n▶", style="muted", justify="center"), staged)
         grid.add_row(Text(""), Text(""), Text("▼ git commit", style="muted", justify="center"))
-        grid.add_row(local, Text("\ngit push\n▶\n◀\ngit fetch\ngit pull", style="muted", justify="center"), remote)
+        grid.add_row(remote, Text("\ngit push\n◀\n▶\ngit fetch\ngit pull", style="muted", justify="center"), local)
     env.out.print(grid)
     if areas.merging:
         env.out.print(Text("A merge is in progress: fix the conflicts, `git add` them, then `git commit`.", style="warn"))

@@ -70,6 +70,8 @@ class Started:
     inside_its_shell: bool = False
     #: The level was already in progress and was kept as it is (not rebuilt).
     resumed: bool = False
+    #: Run from the `git shell` of another level: that shell still works on the other repository.
+    inside_other_shell: bool = False
 
 
 @dataclass
@@ -127,13 +129,16 @@ def start(env: Environment, name: str | None = None) -> Started:
             root = sandbox_root(env.home, ref.key)
             # Never throw away work in progress: the same level, still intact, is resumed.
             if store.get_value(CURRENT) == ref.key and is_owned(root) and (root / "work" / ".git").is_dir():
-                return Started(ref, Sandbox(root), resumed=True)
+                shell_of = os.environ.get("LEARNBACKEND_GIT_SANDBOX")
+                return Started(ref, Sandbox(root), resumed=True,
+                               inside_other_shell=bool(shell_of) and shell_of != str(root))
         sandbox = build(ref.level, sandbox_root(env.home, ref.key), ref.key)
         store.set_value(CURRENT, ref.key)
         store.set_value(_hints_key(ref.key), 0)
         store.record(MODULE, ref.key, "started")
-    inside = os.environ.get("LEARNBACKEND_GIT_SANDBOX") == str(sandbox.root)
-    return Started(ref, sandbox, inside)
+    shell_of = os.environ.get("LEARNBACKEND_GIT_SANDBOX")
+    inside = shell_of == str(sandbox.root)
+    return Started(ref, sandbox, inside, inside_other_shell=bool(shell_of) and not inside)
 
 
 def current(env: Environment, catalog: Catalog | None = None) -> tuple[LevelRef, Sandbox]:
@@ -141,7 +146,7 @@ def current(env: Environment, catalog: Catalog | None = None) -> tuple[LevelRef,
     with env.progress() as store:
         key = store.get_value(CURRENT)
     if not key:
-        raise UsageError("No git level is started yet.", fix="Run `learnbackend git start` (or `git levels` to choose).")
+        raise UsageError("No git level is started yet.", fix="Run `learnbackend git start` (or `learnbackend git levels` to choose).")
     ref = find_level(catalog or git_catalog(env), key)
     sandbox = Sandbox(sandbox_root(env.home, ref.key))
     if not is_owned(sandbox.root) or not (sandbox.work / ".git").is_dir() or not sandbox.remote.is_dir():

@@ -63,13 +63,15 @@ def load(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Load the counter service (or Redis) with a live dashboard, then report."""
-    from learnbackend.counter.load import LoadConfig, check_config, run_load
+    from learnbackend.counter.load import LoadConfig, check_config, ensure_reachable, run_load
     from learnbackend.counter.render import load_dashboard, render_load_report
 
     env = env_of(ctx)
     config = LoadConfig(url or "http://127.0.0.1:0", concurrency, rate, duration, counters, skew, retry,
                         namespace=namespace, seed=seed)
     check_config(config)
+    if url is not None:
+        ensure_reachable(url)
     import shutil
     import tempfile
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from learnbackend.counter.client import CounterClient, RedisIncrClient, RequestFailed
 from learnbackend.counter.experiments.common import percentile
-from learnbackend.errors import UsageError
+from learnbackend.errors import EnvironmentMissing, UsageError
 
 RETRY_POLICIES = ("none", "same-token", "new-token")
 
@@ -87,6 +87,29 @@ def check_config(config: LoadConfig) -> LoadConfig:
     if not config.url.startswith(("http://", "redis://")):
         raise UsageError(f"Unsupported target {config.url!r}.", fix="Use http://127.0.0.1:PORT or redis://127.0.0.1:PORT.")
     return config
+
+
+def ensure_reachable(url: str, timeout: float = 2.0) -> None:
+    """Raise EnvironmentMissing unless something accepts TCP connections at ``url``.
+
+    Without this, a wrong --url produced a full report of connection errors and exit code 0.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    default_port = 6379 if parts.scheme == "redis" else 80
+    try:
+        port = parts.port or default_port
+    except ValueError as exc:
+        raise UsageError(f"Bad target {url!r} ({exc}).", fix="Use http://127.0.0.1:PORT or redis://127.0.0.1:PORT.") from None
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout):
+            pass
+    except OSError as exc:
+        fix = ("Start Redis, or load the counter service instead (omit --url)." if parts.scheme == "redis"
+               else "Start one (learnbackend counter serve), or omit --url to let load start its own.")
+        raise EnvironmentMissing(f"Nothing answers at {url} ({exc}).", fix=fix) from None
 
 
 def run_load(config: LoadConfig, on_tick: Callable[[Snapshot], None] | None = None) -> LoadReport:

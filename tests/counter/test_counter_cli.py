@@ -60,6 +60,9 @@ def test_load_rejects_bad_options_and_status_without_service():
     assert run_cli("counter", "load", "--retry", "sometimes").exit_code == 2
     result = run_cli("counter", "status", "--url", "http://127.0.0.1:9")
     assert result.exit_code == 3 and "counter serve" in result.stderr
+    nothing_there = run_cli("counter", "load", "--url", "http://127.0.0.1:9", "-d", "1")
+    assert nothing_there.exit_code == 3 and "Nothing answers" in nothing_there.stderr
+    assert run_cli("counter", "load", "--url", "http://127.0.0.1:99999").exit_code == 2
 
 
 def test_guided_experiment_records_predictions():

@@ -83,7 +83,7 @@ def replay_and_check(key: str, level: GitLevel, solution_text: str, *, timeout: 
         if log.timed_out:
             result = ExerciseResult(key, "error", f"the replay did not finish within {timeout:g} s", [], duration, MODULE)
         elif not commands:
-            result = ExerciseResult(key, "failed", "the solution has no commands yet", [], duration, MODULE)
+            result = ExerciseResult(key, "failed", "the solution has no commands yet: write your git commands in it, one per line (its comments say how)", [], duration, MODULE)
         else:
             result = from_conditions(key, evaluate(level, sandbox), module=MODULE, duration_s=duration)
         result.details["replay"] = log.to_dict()

@@ -134,7 +134,7 @@ def readme_text(manifest: Manifest, selection: Selection) -> str:
         "learnbackend watch     # re-checks the current exercise whenever you save (h hint, l list, n next, q quit)",
         "learnbackend check     # checks every exercise (exit 0 when all pass)",
         "learnbackend list      # every exercise and its status",
-        "learnbackend next      # the next exercise to do",
+        "learnbackend next      # move on to the next unsolved exercise",
         "learnbackend hint      # a hint for the current exercise",
         "learnbackend reset ID  # start an exercise over",
         "```",

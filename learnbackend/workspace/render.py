@@ -33,7 +33,8 @@ def created(env: Environment, ws: CreatedWorkspace) -> None:
         due = f", due {m.scoring.due.isoformat()}" if m.scoring.due else ""
         env.out.print(Text(f"Assignment {m.scoring.assignment}: {m.scoring.title} (pass mark {m.scoring.pass_mark:g} %{due})."))
     first = m.exercises[0]
-    env.out.print(Text.assemble("Start with ", (f"{first.path}/", "code"), "; read ", ("README.md", "code"), " first."))
+    env.out.print(Text.assemble("Read ", ("README.md", "code"), " (how to work) first, then start with ",
+                                (f"{first.path}/", "code"), "."))
     env.out.print(Text.assemble("Then: ", (f"cd {ws.root} && learnbackend watch", "key"),
                                 (" (re-checks as you save), or ", ""), ("learnbackend check", "key"), "."))
 
@@ -111,8 +112,10 @@ def current_exercise(env: Environment, state: ExerciseState | None, total: int, 
         return
     verb = "Next" if moved else "Current"
     env.out.print(Text.assemble(f"{verb} exercise ({state.number}/{total}): ", (state.spec.id, "title"), "  ", mark(state.status)))
-    env.out.print(Text.assemble("  Work in ", (state.spec.path + "/", "code"), "; check it with ",
-                                (f"learnbackend check --only {state.spec.id}", "key"), " or keep ", ("learnbackend watch", "key"), " running."))
+    # One command per line, so that a narrow terminal never breaks a command in two.
+    env.out.print(Text.assemble("  Work in ", (state.spec.path + "/", "code"), "; check it with"))
+    env.out.print(Text.assemble("  ", (f"learnbackend check --only {state.spec.id}", "key")))
+    env.out.print(Text.assemble("  or keep ", ("learnbackend watch", "key"), " running."))
 
 
 def hints(env: Environment, spec_id: str, shown: list[str], total: int) -> None:

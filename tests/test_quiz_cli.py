@@ -71,6 +71,13 @@ def test_stdin_running_out_stops_early_and_keeps_what_was_answered(tmp_path: Pat
                                        "expected": result.json["results"][0]["expected"]}]
 
 
+def test_empty_stdin_without_terminal_is_exit_2_not_an_empty_summary() -> None:
+    result = run_cli("--lessons", GOOD, "quiz", "start", "--branch", "tiny", input="")
+    assert result.exit_code == 2
+    assert "no terminal" in result.stderr and "--answers FILE" in result.stderr
+    assert "0/0 right" not in result.stdout
+
+
 def test_unreadable_answer_is_exit_2_and_loses_earlier_answers_nothing(tmp_path: Path) -> None:
     answers = _answers(tmp_path, {"fixture-tiny/pick-one": "Right one", "fixture-tiny/pick-many": "7, 9"})
     result = run_cli("--lessons", GOOD, "quiz", "start", "--answers", answers)

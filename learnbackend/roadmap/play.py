@@ -99,6 +99,7 @@ class ScriptedAnswers:
     def __init__(self, by_id: dict[str, Any] | None = None, lines: Iterator[str] | None = None) -> None:
         self.by_id = by_id
         self.lines = lines
+        self.read_any = False
 
     def answer(self, item: Presented) -> Response | None:
         if self.by_id is not None:
@@ -109,7 +110,13 @@ class ScriptedAnswers:
             assert self.lines is not None
             raw = next(self.lines, None)
             if raw is None:
+                if not self.read_any:
+                    # Nothing at all on stdin (e.g. < /dev/null, or cron): say so instead of an empty summary.
+                    raise UsageError("The quiz needs answers, but there is no terminal to ask on and stdin is empty.",
+                                     fix="Run it in a terminal, pass --answers FILE (question id: answer), "
+                                         "or pipe one answer per line.")
                 return None  # stdin ended: stop the session here
+            self.read_any = True
             raw = raw.rstrip("\n")
         if isinstance(raw, (int, float)):
             raw = str(raw)

@@ -69,14 +69,17 @@ def plan_note(console: Console, plan: SessionPlan) -> None:
 
 def summary(console: Console, result: SessionResult, total: int) -> None:
     answered = len(result.feedback)
-    table = Table(title=f"{result.mode.capitalize()} session: {', '.join(result.branches) or 'all branches'}",
-                  title_justify="left")
-    table.add_column("question", style="code")
-    table.add_column("")
-    table.add_column("score", justify="right")
-    for fb in result.feedback:
-        table.add_row(fb.qid, Text("✓", style="ok") if fb.correct else Text("✗", style="fail"), f"{fb.score:.2f}")
-    console.print(table)
+    # The title on its own line: as a table title it wrapped to the (narrow) table's width.
+    console.print(Text(f"{result.mode.capitalize()} session: {', '.join(result.branches) or 'all branches'}",
+                       style="bold"))
+    if answered:
+        table = Table()
+        table.add_column("question", style="code")
+        table.add_column("")
+        table.add_column("score", justify="right")
+        for fb in result.feedback:
+            table.add_row(fb.qid, Text("✓", style="ok") if fb.correct else Text("✗", style="fail"), f"{fb.score:.2f}")
+        console.print(table)
     line = Text(f"{result.correct}/{answered} right", style="bold")
     if result.stopped_early:
         line.append(f" (stopped after {answered} of {total})", style="muted")
@@ -84,9 +87,10 @@ def summary(console: Console, result: SessionResult, total: int) -> None:
     if result.placement_passed is True:
         console.print(Text("Placement passed: this branch is marked as known. Review keeps it fresh.", style="ok"))
     elif result.placement_passed is False:
-        console.print(Text("Placement not passed (80% needed): practise this branch with `learnbackend quiz start --branch ...`.",
-                           style="warn"))
-    console.print(Text("See your mind map: learnbackend quiz map · review later: learnbackend quiz review", style="muted"))
+        branch = result.feedback[0].qid.split("/")[0].removeprefix("roadmap-") if result.feedback else "NAME"
+        console.print(Text(f"Placement not passed (80% needed). Practise this branch:\n"
+                           f"  learnbackend quiz start --branch {branch}", style="warn"))
+    console.print(Text("Mind map: learnbackend quiz map · review later: learnbackend quiz review", style="muted"))
 
 
 def _bar(percent: int, width: int = 12) -> Text:

@@ -248,6 +248,13 @@ def checked(env: Environment, view: CheckView, *, as_json: bool) -> None:
     env.out.print(Text("Stuck? learnbackend git hint  ·  see the areas: learnbackend git status", style="muted"))
 
 
+def _why_it_failed(output: str) -> str:
+    """The line of git's output that says why a command failed (its first error, else its last line)."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    line = next((line for line in lines if line.startswith(("fatal:", "error:", "! ["))), lines[-1])
+    return " ".join(line.split())
+
+
 def replayed(env: Environment, ref: LevelRef, result: ExerciseResult, *, as_json: bool) -> None:
     """The result of replaying a solution file."""
     if as_json:
@@ -260,7 +267,10 @@ def replayed(env: Environment, ref: LevelRef, result: ExerciseResult, *, as_json
     table.add_column("command")
     table.add_column("exit", justify="right")
     for step in steps:
-        table.add_row(str(step["line"]), Text(step["command"]), Text(str(step["exit_code"]),
+        command = Text(step["command"])
+        if step.get("output"):
+            command.append("\n" + _why_it_failed(step["output"]), style="muted")
+        table.add_row(str(step["line"]), command, Text(str(step["exit_code"]),
                       style="ok" if step["exit_code"] == 0 else "warn"))
     env.out.print(table)
     if result.passed:

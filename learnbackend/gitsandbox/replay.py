@@ -49,7 +49,10 @@ class ReplayLog:
         return {
             "timed_out": self.timed_out,
             "duration_s": round(self.duration_s, 3),
-            "steps": [{"line": s.line_no, "command": s.line, "exit_code": s.exit_code} for s in self.steps],
+            # The output only of failed commands: it says why (e.g. a pathspec that matched no file).
+            "steps": [{"line": s.line_no, "command": s.line, "exit_code": s.exit_code,
+                       **({"output": s.output.strip()} if s.exit_code != 0 and s.output.strip() else {})}
+                      for s in self.steps],
         }
 
 

@@ -116,6 +116,16 @@ def test_replay_a_solution_file(tmp_path: Path) -> None:
     assert refused.exit_code == 2 and "Refused line 1" in refused.stderr
 
 
+def test_replay_says_why_a_command_failed(tmp_path: Path) -> None:
+    need_git()
+    typo = tmp_path / "typo.txt"
+    typo.write_text("git add note.md\n")
+    shown = run_cli("git", "replay", "stage-a-file", str(typo))
+    assert shown.exit_code == 1 and "fatal: pathspec 'note.md' did not match any files" in shown.stdout
+    as_json = run_cli("git", "replay", "stage-a-file", str(typo), "--json")
+    assert "did not match" in as_json.json["details"]["replay"]["steps"][0]["output"]
+
+
 def test_handler_materializes_and_checks_a_workspace(tmp_path: Path) -> None:
     from learnbackend.course.handlers import handler_for
 

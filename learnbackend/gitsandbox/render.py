@@ -241,6 +241,8 @@ def checked(env: Environment, view: CheckView, *, as_json: bool) -> None:
             nxt.append(f"learnbackend git start {view.next_level.number}", style="code")
             nxt.append(f"  ({view.next_level.level.title})", style="muted")
             env.out.print(nxt)
+        else:
+            env.out.print(Text("Every git level is passed. Well done!", style="ok"))
         return
     met = sum(c.passed for c in result.conditions)
     env.out.print(Text(f"✗ Not yet: {met} of {len(result.conditions)} conditions met.", style="fail"))

@@ -195,7 +195,9 @@ def check(env: Environment) -> CheckView:
             store.set_value(_solution_key(ref.key), transcript)
             statuses = store.statuses(module=MODULE)
             levels = all_levels(catalog)
-            view.next_level = next((r for r in levels if r.number > ref.number and statuses.get(r.key) != "passed"), None)
+            # The next level not passed yet, wrapping around to the ones skipped earlier.
+            todo = [r for r in levels if r.key != ref.key and statuses.get(r.key) != "passed"]
+            view.next_level = next((r for r in todo if r.number > ref.number), todo[0] if todo else None)
     return view
 
 

@@ -31,7 +31,7 @@ def _progress(env: Any, enabled: bool) -> Any:
 @app.command()
 def serve(
     ctx: typer.Context,
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8700,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8700,
     workers: Annotated[int, typer.Option(min=1, max=16, help="API worker processes.")] = 1,
     rollup_process: Annotated[bool, typer.Option("--rollup-process", help="Roll up in a separate process.")] = False,
     redis: Annotated[Optional[str], typer.Option(help="Redis URL for best-effort counters and the rollup cache.")] = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.markup import escape
@@ -16,10 +17,20 @@ REFERENCE = [
 ]
 
 
+_FIGURE = re.compile(r"^[+\-−±~≈]?[\d.,]+\s*(%|ms|s|x|×|MiB|KiB)?$")
+
+
+def _is_figure(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) or bool(_FIGURE.match(str(value).strip()))
+
+
 def table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> Table:
+    """Figures right-aligned; a column of words (design names, yes/no, types) left-aligned."""
     t = Table(title=title, header_style="bold", show_lines=False)
     for i, col in enumerate(columns):
-        t.add_column(escape(col), justify="left" if i == 0 else "right")
+        cells = [row[i] for row in rows if i < len(row) and str(row[i]).strip() not in ("", "-", "—")]
+        numeric = i > 0 and any(_is_figure(v) for v in cells)
+        t.add_column(escape(col), justify="right" if numeric or (i > 0 and not cells) else "left")
     for row in rows:
         t.add_row(*[escape(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)) for v in row])
     return t

@@ -70,10 +70,10 @@ class CheckFailed(LearnBackendError):
 class NoTerminal(UsageError):
     """An interactive prompt was needed but there is no terminal to ask on."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, *, fix: str | None = None) -> None:
         super().__init__(
             f"{what} needs an answer, but there is no terminal to ask on.",
-            fix="Run it in a terminal, or pass the answers with flags or an answers file.",
+            fix=fix or "Run it in a terminal, or pass the answers with flags or an answers file.",
         )
 
 

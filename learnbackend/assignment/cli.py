@@ -62,7 +62,11 @@ def create(
     draft = AssignmentDraft(name=name, title=title, pass_mark=-1.0 if pass_mark is None else pass_mark, exercises=list(exercise or []),
                             lessons=list(lesson or []), points=points, due=due, lesson_dirs=list(lessons_dir or []))
     if not (draft.name and draft.title and draft.pass_mark >= 0 and (draft.exercises or draft.lessons)):
-        draft = pick(prompter_for(env, "Creating an assignment"), cached_catalog(dirs), draft)
+        missing = [flag for flag, given in (("--exercise or --lesson", draft.exercises or draft.lessons),
+                                            ("--name", draft.name), ("--title", draft.title),
+                                            ("--pass-mark", draft.pass_mark >= 0)) if not given]
+        fix = f"Run it in a terminal, or also pass {', '.join(missing)}."
+        draft = pick(prompter_for(env, "Creating an assignment", fix=fix), cached_catalog(dirs), draft)
     render.valid(env, write_assignment(draft, output, extra_lesson_dirs=env.extra_lesson_dirs, force=force), created=True)
 
 

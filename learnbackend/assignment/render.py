@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from learnbackend.workspace.render import MARKS
+from learnbackend.workspace.render import MARKS, due_text
 
 if TYPE_CHECKING:
     from learnbackend.assignment.grade import Roster
@@ -32,7 +32,7 @@ def valid(env: Environment, loaded: Any, *, created: bool = False) -> None:
     shown = os.path.relpath(loaded.path)
     env.out.print(Text.assemble((f"{verb} ", "ok"), (shown if not shown.startswith("..") else str(loaded.path), "bold"), f" ({a.name})"))
     env.out.print(Text(f"  {len(loaded.tasks)} exercises, {loaded.max_points:g} points, pass mark {a.pass_mark:g} %"
-                                + (f", due {a.due_utc().isoformat()}" if a.due else "") + "."))
+                                + (f", due {due_text(a.due_utc())}" if a.due else "") + "."))
     if created:
         env.out.print(Text.assemble("Learners start with ", (f"learnbackend init DIR --assignment {loaded.path.name}", "key"), "."))
 
@@ -41,7 +41,7 @@ def roster(env: Environment, data: Roster) -> None:
     """The roster: one row per student, exercises as numbered status columns with a legend."""
     title = f"Roster: {data.assignment}" if data.assignment else "Roster"
     if data.due:
-        title += f" (due {data.due.isoformat()})"
+        title += f" (due {due_text(data.due)})"
     table = Table(title=title, header_style="bold", title_style="title")
     table.add_column("student")
     table.add_column("points", justify="right")

@@ -124,21 +124,22 @@ class ScriptedPrompter:
 class NoTerminalPrompter:
     """Refuses every prompt with a clear message: never waits for input that cannot come."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, *, fix: str | None = None) -> None:
         self._what = what
+        self._fix = fix
 
     def select(self, message: str, choices: list[str], *, default: int | None = None,
                keys: list[str] | None = None) -> int:
-        raise NoTerminal(self._what)
+        raise NoTerminal(self._what, fix=self._fix)
 
     def checkbox(self, message: str, choices: list[str]) -> list[int]:
-        raise NoTerminal(self._what)
+        raise NoTerminal(self._what, fix=self._fix)
 
     def text(self, message: str) -> str:
-        raise NoTerminal(self._what)
+        raise NoTerminal(self._what, fix=self._fix)
 
     def confirm(self, message: str, *, default: bool = False) -> bool:
-        raise NoTerminal(self._what)
+        raise NoTerminal(self._what, fix=self._fix)
 
 
 def match_choice(raw: str, choices: list[str]) -> int | None:
@@ -156,11 +157,11 @@ def match_choice(raw: str, choices: list[str]) -> int | None:
     return None
 
 
-def prompter_for(env: Environment, what: str) -> Prompter:
-    """A real prompter on a terminal, otherwise one that refuses clearly."""
+def prompter_for(env: Environment, what: str, *, fix: str | None = None) -> Prompter:
+    """A real prompter on a terminal, otherwise one that refuses clearly (``fix`` names the flags to use)."""
     if env.interactive:
         return QuestionaryPrompter()
-    return NoTerminalPrompter(what)
+    return NoTerminalPrompter(what, fix=fix)
 
 
 def confirm(env: Environment, message: str, *, what: str) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from rich.console import RenderableType
@@ -20,6 +21,13 @@ MARKS = {"passed": ("✓", "ok"), "failed": ("✗", "fail"), "error": ("!", "err
          "pending": ("·", "muted")}
 
 
+def due_text(due: datetime) -> str:
+    """A due date as a learner reads it: '2026-12-01 23:59 UTC' (short enough not to wrap)."""
+    if due.tzinfo is not None:
+        due = due.astimezone(timezone.utc)
+    return due.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def mark(status: str) -> Text:
     symbol, style = MARKS.get(status, ("?", "muted"))
     return Text(f"{symbol} {status}", style=style)
@@ -30,8 +38,9 @@ def created(env: Environment, ws: CreatedWorkspace) -> None:
     env.out.print(Text.assemble(("Created workspace ", ""), (str(ws.root), "title"),
                                 (f" with {len(m.exercises)} exercises ({sum(e.points for e in m.exercises):g} points).", "")))
     if m.scoring.assignment:
-        due = f", due {m.scoring.due.isoformat()}" if m.scoring.due else ""
-        env.out.print(Text(f"Assignment {m.scoring.assignment}: {m.scoring.title} (pass mark {m.scoring.pass_mark:g} %{due})."))
+        due = f", due {due_text(m.scoring.due)}" if m.scoring.due else ""
+        env.out.print(Text(f"Assignment {m.scoring.assignment}: {m.scoring.title}"))
+        env.out.print(Text(f"  pass mark {m.scoring.pass_mark:g} %{due}."))
     first = m.exercises[0]
     env.out.print(Text.assemble("Read ", ("README.md", "code"), " (how to work) first, then start with ",
                                 (f"{first.path}/", "code"), "."))

@@ -123,6 +123,8 @@ def test_create_with_flags_writes_a_valid_file(tmp_path: Path) -> None:
 def test_create_without_flags_and_without_a_terminal_refuses_clearly(tmp_path: Path) -> None:
     result = run_cli("assignment", "create", str(tmp_path / "x.yaml"))
     assert result.exit_code == 2 and "terminal" in result.stderr and not (tmp_path / "x.yaml").exists()
+    partly = run_cli("assignment", "create", str(tmp_path / "x.yaml"), "--lesson", "git-local", "--name", "w")
+    assert partly.exit_code == 2 and "also pass --title, --pass-mark" in partly.stderr
     with pytest.raises(NoTerminal):
         pick(NoTerminalPrompter("Creating an assignment"), cached_catalog([]), AssignmentDraft("", "", -1))
 

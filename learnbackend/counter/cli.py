@@ -171,11 +171,12 @@ def experiment(
     answer: Annotated[Optional[list[str]], typer.Option(help="Answer a prediction without prompting (repeatable).")] = None,
 ) -> None:
     """Run one experiment: progress bar, result table, plot, and what it means."""
-    from learnbackend.counter.experiments import EXPERIMENTS, run_experiment
+    from learnbackend.counter.experiments import EXPERIMENTS, check_experiment, run_experiment
     from learnbackend.counter.processes import stop_all
     from learnbackend.counter.render import render_experiment, render_predictions
 
     env = env_of(ctx)
+    check_experiment(experiment_id, scale)  # before any prompt or progress bar
     predictions: list[Any] = []
     if (predict or answer) and experiment_id.upper() in EXPERIMENTS:
         predictions = _ask_predictions(env, experiment_id, answer)
@@ -236,6 +237,10 @@ def status(ctx: typer.Context,
     from learnbackend.errors import EnvironmentMissing
 
     env = env_of(ctx)
+    if not url.startswith(("http://", "https://")):
+        from learnbackend.errors import UsageError
+
+        raise UsageError(f"--url must be an http:// address (got {url!r}).", fix="For example: --url http://127.0.0.1:8700")
     try:
         health = httpx.get(url + "/healthz", timeout=2).json()
         namespaces = httpx.get(url + "/v1/namespaces", timeout=2).json()

@@ -82,8 +82,12 @@ class LoadReport:
 def check_config(config: LoadConfig) -> LoadConfig:
     if config.retry not in RETRY_POLICIES:
         raise UsageError(f"Unknown retry policy {config.retry!r}.", fix=f"Use one of: {', '.join(RETRY_POLICIES)}.")
-    if not 1 <= config.concurrency <= 1024 or config.duration <= 0 or config.counters < 1 or config.rate < 0:
-        raise UsageError("--concurrency must be 1..1024, --duration > 0, --counters >= 1, --rate >= 0.")
+    for bad, message in ((not 1 <= config.concurrency <= 1024, f"--concurrency must be 1..1024 (got {config.concurrency})."),
+                         (config.duration <= 0, f"--duration must be more than 0 seconds (got {config.duration:g})."),
+                         (config.counters < 1, f"--counters must be at least 1 (got {config.counters})."),
+                         (config.rate < 0, f"--rate must be 0 (as fast as possible) or more (got {config.rate:g}).")):
+        if bad:
+            raise UsageError(message)
     if not config.url.startswith(("http://", "redis://")):
         raise UsageError(f"Unsupported target {config.url!r}.", fix="Use http://127.0.0.1:PORT or redis://127.0.0.1:PORT.")
     return config

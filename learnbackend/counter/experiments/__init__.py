@@ -39,14 +39,21 @@ EXPERIMENTS: dict[str, ExperimentInfo] = {e.id: e for e in [
 ]}
 
 
-def run_experiment(experiment_id: str, *, scale: float = 1.0, seed: int = 7, progress: Progress | None = None,
-                   redis_url: str | None = None) -> ExperimentResult:
-    """Run one experiment; ``scale`` multiplies its durations and sizes (1.0 = a few seconds)."""
+def check_experiment(experiment_id: str, scale: float = 1.0) -> ExperimentInfo:
+    """The experiment's entry, or a UsageError for an unknown id or a scale out of range."""
     info = EXPERIMENTS.get(experiment_id.upper())
     if info is None:
         raise UsageError(f"Unknown experiment {experiment_id!r}.", fix=f"Use one of: {', '.join(EXPERIMENTS)}.")
     if scale <= 0 or scale > 100:
-        raise UsageError("--scale must be between 0 and 100.")
+        raise UsageError(f"--scale must be more than 0 and at most 100 (got {scale:g}).",
+                         fix="1 = a few seconds; 0.2 for a quick look, 3 for steadier figures.")
+    return info
+
+
+def run_experiment(experiment_id: str, *, scale: float = 1.0, seed: int = 7, progress: Progress | None = None,
+                   redis_url: str | None = None) -> ExperimentResult:
+    """Run one experiment; ``scale`` multiplies its durations and sizes (1.0 = a few seconds)."""
+    info = check_experiment(experiment_id, scale)
     module_name, _, function = info.target.partition(":")
     module = importlib.import_module(f"learnbackend.counter.experiments.{module_name}")
     result: ExperimentResult = getattr(module, function)(scale=scale, seed=seed,

@@ -212,9 +212,10 @@ def clean(env: Environment, report: CleanReport, *, engine_missing: str, as_json
                            style="warn"))
     if not report.total:
         env.out.print("Nothing to clean: the lab left no container, image or VM behind.")
-    for label, items in (("containers", report.containers), ("images", report.images),
-                         ("VMs (QEMU PIDs)", [str(p) for p in report.vms])):
+    for one, many, items in (("container", "containers", report.containers), ("image", "images", report.images),
+                             ("VM (QEMU PID)", "VMs (QEMU PIDs)", [str(p) for p in report.vms])):
         if items:
+            label = one if len(items) == 1 else many
             env.out.print(Text(f"Removed {len(items)} {label}: ", style="ok").append(", ".join(items)))
     if report.skipped:
         env.out.print(Text(f"Left {len(report.skipped)} container(s) of a learnbackend command still running "

@@ -79,9 +79,13 @@ def find_root(start: Path) -> Path:
     for candidate in (start, *start.parents):
         if (candidate / MANIFEST_NAME).is_file():
             return candidate
+    if not start.exists():
+        raise NotFoundError(f"{start} does not exist.",
+                            fix="Pass the directory of a workspace created with `learnbackend init DIR`.")
     raise NotFoundError(
         f"{start} is not inside a learnbackend workspace (no {MANIFEST_NAME} found).",
-        fix="Create one with `learnbackend init DIR`, or pass the workspace directory.",
+        fix="cd into your workspace, or pass it (`learnbackend check DIR`, `-w DIR` for the other commands); "
+            "create one with `learnbackend init DIR`.",
     )
 
 

@@ -78,11 +78,14 @@ def quiz_menu(ctx: typer.Context) -> None:
         branches = mastery_map(env.catalog(), store)
         import time
 
-        due_now = sum(1 for _card, due in store.cards().values() if due <= time.time())
+        due_at = {qid: due for qid, (_card, due) in store.cards().items()}
     prompter = QuestionaryPrompter()
     labels = ["All branches"] + [f"{b.title} ({b.percent}% known)" for b in branches]
     picked = prompter.select("Which branch?", labels)
     chosen = None if picked == 0 else [branches[picked - 1].lesson_id]
+    # Count what is due in the chosen branch only: the review below is limited to it.
+    prefix = "" if chosen is None else chosen[0] + "/"
+    due_now = sum(1 for qid, due in due_at.items() if qid.startswith(prefix) and due <= time.time())
     modes = ["Practise (10 questions, unseen and missed first)", f"Review what is due ({due_now} due now)"]
     if chosen:
         modes.append("Placement test (test out of this branch)")

@@ -104,7 +104,8 @@ class QuizEngine:
         names = [e.lesson.title for e in lessons]
         all_items = [item for entry in lessons for item in _presented(entry, rng)]
         if mode == "review":
-            return self._plan_review(all_items, names, seed, count, now)
+            scope = " ".join(f"--branch {e.lesson.id.removeprefix('roadmap-')}" for e in lessons) if branches else ""
+            return self._plan_review(all_items, names, seed, count, now, scope)
         if mode == "placement":
             if not branches or len(lessons) != 1:
                 raise UsageError("A placement test is for one branch.", fix="Pass --branch NAME (e.g. --branch databases).")
@@ -132,7 +133,7 @@ class QuizEngine:
         return SessionPlan(mode, branches, items, seed)
 
     def _plan_review(self, items: list[Presented], names: list[str], seed: int, count: int | None,
-                     now: float | None) -> SessionPlan:
+                     now: float | None, scope: str = "") -> SessionPlan:
         now = time.time() if now is None else now
         cards = self.store.cards()
         due = [(cards[p.qid][1], p) for p in items if p.qid in cards and cards[p.qid][1] <= now]
@@ -144,6 +145,9 @@ class QuizEngine:
             if upcoming:
                 wait = min(upcoming) - now
                 note = f"Nothing is due. The next question is due in {_human(wait)}."
+            elif scope:
+                note = (f"Nothing is due in {', '.join(names)} yet: answer some of its questions first "
+                        f"(learnbackend quiz start {scope}).")
             else:
                 note = "Nothing is due yet: answer some questions first (learnbackend quiz start)."
         return SessionPlan("review", names, chosen, seed, note)

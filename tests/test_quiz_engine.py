@@ -96,6 +96,7 @@ def test_review_returns_what_is_due(catalog, store) -> None:  # type: ignore[no-
     engine = QuizEngine(catalog, store)
     assert engine.plan("review").items == []
     assert "answer some questions first" in engine.plan("review").note
+    assert "quiz start --branch fixture-tiny" in engine.plan("review", branches=["fixture-tiny"]).note
     item = _item(catalog, "fixture-tiny/type-it")
     engine.record(item, grade(item, "500"), mode="practice")  # wrong: due again soon
     right = _item(catalog, "fixture-tiny/pick-one")

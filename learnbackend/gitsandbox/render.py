@@ -123,7 +123,8 @@ def _local(areas: AreaSnapshot) -> Text:
                 text.append(f" = {branch.upstream}", style="muted")
             else:
                 moves = [f"↑{branch.ahead}" if branch.ahead else "", f"↓{branch.behind}" if branch.behind else ""]
-                text.append(f" {' '.join(filter(None, moves))} vs {branch.upstream}", style="warn")
+                # On a line of its own: in an 80-column terminal it would be cut off after the sha.
+                text.append(f"\n    {' '.join(filter(None, moves))} vs {branch.upstream}", style="warn")
     if areas.log:
         text.append("\ncommits on HEAD:", style="muted")
         for commit in areas.log:

@@ -122,3 +122,13 @@ def test_map_draws_every_branch() -> None:
     for branch in ("Fundamentals", "Languages", "Databases", "APIs", "Hosting", "DevOps"):
         assert branch in result.stdout, branch
     assert result.stdout.index("Fundamentals") < result.stdout.index("DevOps")
+
+
+def test_wrong_order_is_shown_as_letters_with_the_expected_order_spelt_out(tmp_path: Path) -> None:
+    answers = _answers(tmp_path, {"fixture-tiny/put-in-order": "four, three, two, one"})
+    result = run_cli("--lessons", GOOD, "quiz", "start", "--answers", answers)
+    assert result.exit_code == 0, result.stderr
+    assert "You answered: " in result.stdout and " → " in result.stdout
+    expected_line = next(line for line in result.stdout.splitlines() if "Expected:" in line)
+    assert [len(part.strip()) for part in expected_line.split("Expected:")[1].split("→")] == [1, 1, 1, 1]  # letters
+    assert ") one" in result.stdout and ") four" in result.stdout

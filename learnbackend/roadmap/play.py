@@ -157,7 +157,7 @@ def run_session(engine: QuizEngine, plan: SessionPlan, source: Any, console: Con
         engine.record(item, fb, mode=plan.mode)
         result.feedback.append(fb)
         if console is not None:
-            render.feedback(console, fb)
+            render.feedback(console, fb, item)
     return engine.finish(plan, result)
 
 

@@ -48,9 +48,32 @@ def hint(console: Console, text: str) -> None:
     console.print(Text("Hint: ", style="key") + Text(text))
 
 
-def feedback(console: Console, fb: Feedback) -> None:
+def _letters(item: Presented, order: list[str]) -> str | None:
+    """An order as the panel's letters (d → a → c), or None if an entry is not one of the options."""
+    if any(entry not in item.options for entry in order):
+        return None
+    return " → ".join(chr(ord("a") + item.options.index(entry)) for entry in order)
+
+
+def feedback(console: Console, fb: Feedback, item: Presented | None = None) -> None:
+    given_letters = expected_letters = None
+    listing: Table | None = None
+    if item is not None and item.kind == "order" and not fb.correct:
+        expected = fb.expected.split(" → ")
+        given_letters, expected_letters = _letters(item, fb.given.split(" → ")), _letters(item, expected)
     if fb.correct:
         head = Text("✓ Right.", style="ok")
+    elif item is not None and given_letters and expected_letters:
+        # Ordering: whole sentences joined by arrows were a wall of text; letters compare at a glance.
+        head = Text("✗ Not quite.", style="fail")
+        head.append(f"  You answered: {given_letters}", style="muted")
+        head.append("\n  Expected:     ", style="bold")
+        head.append(expected_letters)
+        listing = Table.grid(padding=(0, 1))
+        listing.add_column(no_wrap=True)
+        listing.add_column()
+        for entry in expected:
+            listing.add_row(f"{chr(ord('a') + item.options.index(entry))})", entry)
     else:
         head = Text("✗ Not quite.", style="fail")
         head.append(f"  You answered: {fb.given}", style="muted")
@@ -59,6 +82,10 @@ def feedback(console: Console, fb: Feedback) -> None:
     for note in fb.notes:
         head.append(f"\n  {note}", style="warn")
     console.print(head)
+    if listing is not None:
+        from rich.padding import Padding
+
+        console.print(Padding(listing, (0, 0, 0, 4)))
     console.print(Panel(Markdown(fb.explanation), title="Why", title_align="left", border_style="muted"))
 
 

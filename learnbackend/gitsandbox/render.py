@@ -289,7 +289,7 @@ def entering_shell(env: Environment, spec: ShellSpec) -> None:
     """Printed before the subshell starts."""
     env.out.print(_title(spec.ref))
     env.out.print(Panel(Markdown(spec.ref.level.goal), title="Goal", title_align="left", border_style="cyan"))
-    env.out.print(Text(f"Opening a shell in {spec.cwd}; type `exit` to come back.", style="muted"))
+    env.out.print(Text(f"Opening a shell in {spec.cwd}", style="muted"))
 
 
 def left_shell(env: Environment, spec: ShellSpec, code: int) -> None:

@@ -286,5 +286,5 @@ if ! command -v learnbackend >/dev/null 2>&1; then alias learnbackend='{python} 
 alias check='learnbackend git check'
 alias hint='learnbackend git hint'
 alias areas='learnbackend git status'
-echo "Your git commands are recorded. Shortcuts: check, hint, areas (the four areas). 'exit' leaves."
+echo "Your git commands are recorded. Shortcuts: check, hint, areas (the four areas). Type 'exit' to come back."
 """

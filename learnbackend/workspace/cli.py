@@ -157,7 +157,7 @@ def hint(
         state = current(store, manifest)
         spec = manifest.exercise(exercise) if exercise else (state.spec if state else manifest.exercises[-1])
         shown, total = reveal_hint(store, manifest, workspace_catalog(manifest, env.extra_lesson_dirs), spec)
-    render.hints(env, spec.id, shown, total)
+    render.hints(env, spec.id, shown, total, again=f"learnbackend hint {exercise}" if exercise else "learnbackend hint")
 
 
 def reset(

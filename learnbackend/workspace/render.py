@@ -127,12 +127,17 @@ def current_exercise(env: Environment, state: ExerciseState | None, total: int, 
     env.out.print(Text.assemble("  or keep ", ("learnbackend watch", "key"), " running."))
 
 
-def hints(env: Environment, spec_id: str, shown: list[str], total: int) -> None:
+def hints(env: Environment, spec_id: str, shown: list[str], total: int, *, again: str = "learnbackend hint") -> None:
     env.out.print(Text.assemble("Hints for ", (spec_id, "title"), f" ({len(shown)} of {total}):"))
+    # A grid, so that a long hint wraps under its own text rather than under its number.
+    table = Table.grid(padding=(0, 1))
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column()
     for number, hint in enumerate(shown, start=1):
-        env.out.print(Text(f"  {number}. {hint}", style="warn"))
+        table.add_row(Text(f"  {number}.", style="warn"), Text(hint, style="warn"))
+    env.out.print(table)
     if len(shown) < total:
-        env.out.print(Text("  Run `learnbackend hint` again for the next one.", style="muted"))
+        env.out.print(Text(f"  Run `{again}` again for the next one.", style="muted"))
 
 
 def reset_done(env: Environment, spec_id: str, path: str, count: int) -> None:

@@ -54,8 +54,11 @@ def doctor(env: Environment, report: dict[str, Any], *, as_json: bool) -> None:
         env.out.print(Text(f"\nYou are already virtualized: this runs {where}.", style="title"))
         for signal in virt.signals:
             env.out.print(Text(f"  • {signal}", style="muted"))
-        env.out.print("  So every figure the lab measures includes one more layer than it names: a \"bare process\" "
-                      "here is a process in a VM, and a VM here is a VM inside a VM.")
+        from rich.padding import Padding
+
+        # Padded, not prefixed with spaces: the wrapped lines keep the indent.
+        env.out.print(Padding(Text("So every figure the lab measures includes one more layer than it names: a \"bare "
+                                   "process\" here is a process in a VM, and a VM here is a VM inside a VM."), (0, 0, 0, 2)))
     else:
         env.out.print(Text(f"\nNo sign of virtualization: this looks like real hardware (kernel {report['kernel']}).",
                            style="ok"))

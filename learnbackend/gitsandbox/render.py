@@ -70,7 +70,7 @@ def started(env: Environment, view: Started, *, rebuilt: bool = False) -> None:
     env.out.print(_title(view.ref))
     env.out.print(Panel(Markdown(view.ref.level.goal), title="Goal", title_align="left", border_style="cyan"))
     verb = "Rebuilt the level" if rebuilt else "Resumed the level as you left it" if view.resumed else "Built the level"
-    where = Text(f"{verb}. Your repository: ", style="muted")
+    where = Text(f"{verb}. Your repository:\n  ", style="muted")
     where.append(str(view.sandbox.work), style="code")
     env.out.print(where)
     guide = Table.grid(padding=(0, 2))

@@ -141,4 +141,5 @@ def hints(env: Environment, spec_id: str, shown: list[str], total: int, *, again
 
 
 def reset_done(env: Environment, spec_id: str, path: str, count: int) -> None:
-    env.out.print(Text.assemble("Reset ", (spec_id, "title"), f": {count} starting file(s) written to ", (path + "/", "code"), "."))
+    env.out.print(Text.assemble("Reset ", (spec_id, "title"), "."))
+    env.out.print(Text.assemble(f"  {count} starting file(s) written to ", (path + "/", "code"), "."))

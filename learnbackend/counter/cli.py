@@ -25,7 +25,8 @@ def _progress(env: Any, enabled: bool) -> Any:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                    TimeElapsedColumn(), console=env.err, transient=True, disable=not enabled)
+                    TimeElapsedColumn(), console=env.err, transient=True,
+                    disable=not (enabled and env.err.is_terminal))  # off a terminal it only left a blank line
 
 
 @app.command()

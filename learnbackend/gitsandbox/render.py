@@ -56,10 +56,20 @@ def levels(env: Environment, rows: list[LevelRow], *, as_json: bool) -> None:
     table.add_column("level", style="code", no_wrap=True)
     table.add_column("title")
     table.add_column("progress", no_wrap=True)
+    # Under 100 columns, full ids squeeze the titles into many lines: the lesson becomes a heading row.
+    narrow = env.out.width < 100
+    lesson = None
     for row in rows:
         label, style = _STATE.get(row.state, (row.state, ""))
         number = Text(("▶ " if row.current else "") + str(row.ref.number), style="key" if row.current else "")
-        table.add_row(number, row.ref.key, row.ref.level.title, Text(label, style=style))
+        name = row.ref.key
+        if narrow:
+            row_lesson, _, name = row.ref.key.partition("/")
+            if row_lesson != lesson:
+                lesson = row_lesson
+                table.add_row("", Text(f"{lesson}/", style="bold"), "", "")
+            name = f"  {name}"
+        table.add_row(number, name, row.ref.level.title, Text(label, style=style))
     env.out.print(table)
     passed = sum(r.state == "passed" for r in rows)
     env.out.print(Text(f"{passed} of {len(rows)} passed. Start one with: learnbackend git start NUMBER", style="muted"))

@@ -35,6 +35,13 @@ def test_levels_lists_every_level_with_progress() -> None:
     assert text.exit_code == 0 and "git-local/stage-a-file" in text.stdout and "0 of" in text.stdout
 
 
+def test_levels_at_80_columns_keep_each_title_on_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEARNBACKEND_WIDTH", "80")
+    text = run_cli("git", "levels")
+    assert text.exit_code == 0 and "git-local/" in text.stdout and "Untracked → staged: git add " in text.stdout
+    assert max(len(line) for line in text.stdout.splitlines()) <= 80
+
+
 def test_play_a_level_start_status_hint_check(isolated_env: Path) -> None:
     need_git()
     started = run_cli("git", "start", "1")

@@ -44,8 +44,8 @@ def created(env: Environment, ws: CreatedWorkspace) -> None:
     first = m.exercises[0]
     env.out.print(Text.assemble("Read ", ("README.md", "code"), " (how to work) first, then start with ",
                                 (f"{first.path}/", "code"), "."))
-    env.out.print(Text.assemble("Then: ", (f"cd {ws.root} && learnbackend watch", "key"),
-                                (" (re-checks as you save), or ", ""), ("learnbackend check", "key"), "."))
+    env.out.print(Text.assemble("Then: ", (f"cd {ws.root} && learnbackend watch", "key"), " (re-checks as you save)"))
+    env.out.print(Text.assemble("   or: ", ("learnbackend check", "key"), " (checks everything once)"))
 
 
 def outcome_lines(outcome: Outcome, *, verbose: bool) -> list[RenderableType]:

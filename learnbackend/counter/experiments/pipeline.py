@@ -56,7 +56,10 @@ def run_e6(*, scale: float, seed: int, progress: Progress, redis_url: str | None
 
 
 def run_e7(*, scale: float, seed: int, progress: Progress, redis_url: str | None) -> ExperimentResult:
-    sizes = [0, 1_000, 5_000, 20_000, int(60_000 * scale)]
+    # Increasing sizes ending at the scaled top: at scale < 1/3 a fixed 20,000 came after the (smaller) top,
+    # which was then labelled 18,000 while 20,000 events were read.
+    top = max(1_000, int(60_000 * scale))
+    sizes = [size for size in (0, 1_000, 5_000, 20_000) if size < top] + [top]
     rate = 1000  # events/s: turns "events since the last rollup" into "seconds since the last rollup"
     rows, points = [], []
     with workdir() as root:

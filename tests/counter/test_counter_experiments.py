@@ -66,6 +66,11 @@ def test_e7_accurate_read_cost_grows_with_the_unrolled_window():
     assert r.rows[-1][2] == 0 and r.rows[-1][3] == r.rows[-2][3], "after a rollup: same count, nothing to scan"
 
 
+def test_e7_small_scale_rows_read_what_they_say():
+    r = run_experiment("E7", scale=0.05)
+    assert [row[0] for row in r.rows[:-1]] == [row[2] for row in r.rows[:-1]] == [0, 1_000, 3_000]
+
+
 def test_e8_only_the_immutable_window_converges():
     r = run_experiment("E8", scale=0.5)
     assert r.figures["missing_mutable"] > 0

@@ -96,7 +96,7 @@ def shell(ctx: typer.Context) -> None:
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     finally:
         signal.signal(signal.SIGINT, previous)
-    render.left_shell(env, spec, code)
+    render.left_shell(env, spec, code, passed=session.is_passed(env, spec.ref))
 
 
 @app.command("solution")

@@ -302,10 +302,14 @@ def entering_shell(env: Environment, spec: ShellSpec) -> None:
     env.out.print(Text(f"Opening a shell in {spec.cwd}", style="muted"))
 
 
-def left_shell(env: Environment, spec: ShellSpec, code: int) -> None:
-    """Printed when the learner leaves the subshell."""
-    text = Text("Left the level's shell. Check your work with ", style="muted")
-    text.append("learnbackend git check", style="code")
+def left_shell(env: Environment, spec: ShellSpec, code: int, *, passed: bool = False) -> None:
+    """Printed when the learner leaves the subshell: what to do next."""
+    if passed:
+        text = Text("Left the level's shell; it is passed. All levels: ", style="muted")
+        text.append("learnbackend git levels", style="code")
+    else:
+        text = Text("Left the level's shell. Check your work with ", style="muted")
+        text.append("learnbackend git check", style="code")
     env.out.print(text)
 
 

@@ -104,6 +104,12 @@ class CheckView:
     transcript: list[str] = field(default_factory=list)
 
 
+def is_passed(env: Environment, ref: LevelRef) -> bool:
+    """Whether the learner has passed this level (at any time)."""
+    with env.progress() as store:
+        return store.statuses(module=MODULE).get(ref.key) == "passed"
+
+
 def list_levels(env: Environment) -> list[LevelRow]:
     """Every level with the learner's progress on it."""
     catalog = git_catalog(env)

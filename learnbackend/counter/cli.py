@@ -29,6 +29,18 @@ def _progress(env: Any, enabled: bool) -> Any:
                     disable=not (enabled and env.err.is_terminal))  # off a terminal it only left a blank line
 
 
+def _check_redis(url: str | None) -> None:
+    """Refuse a --redis that is not redis:// or does not answer, before any design process starts."""
+    if url is None:
+        return
+    from learnbackend.counter.load import ensure_reachable
+    from learnbackend.errors import UsageError
+
+    if not url.startswith("redis://"):
+        raise UsageError(f"--redis must be a redis:// URL (got {url!r}).", fix="For example: --redis redis://127.0.0.1:6379")
+    ensure_reachable(url)
+
+
 @app.command()
 def serve(
     ctx: typer.Context,
@@ -133,6 +145,7 @@ def chaos(
             from learnbackend.errors import UsageError
 
             raise UsageError("Fault fractions must be in [0, 1).")
+    _check_redis(redis)
     config = ChaosConfig(increments, lost_requests, lost_acks, duplicates, kill, skew, seed=seed)
     try:
         with _progress(env, not as_json) as bar:
@@ -178,6 +191,7 @@ def experiment(
 
     env = env_of(ctx)
     check_experiment(experiment_id, scale)  # before any prompt or progress bar
+    _check_redis(redis)
     predictions: list[Any] = []
     if (predict or answer) and experiment_id.upper() in EXPERIMENTS:
         predictions = _ask_predictions(env, experiment_id, answer)

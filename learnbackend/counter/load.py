@@ -111,7 +111,7 @@ def ensure_reachable(url: str, timeout: float = 2.0) -> None:
         with socket.create_connection((parts.hostname or "127.0.0.1", port), timeout=timeout):
             pass
     except OSError as exc:
-        fix = ("Start Redis, or load the counter service instead (omit --url)." if parts.scheme == "redis"
+        fix = ("Start Redis there, or leave the option out: the lab then starts what it needs." if parts.scheme == "redis"
                else "Start one (learnbackend counter serve), or omit --url to let load start its own.")
         raise EnvironmentMissing(f"Nothing answers at {url} ({exc}).", fix=fix) from None
 

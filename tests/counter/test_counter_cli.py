@@ -63,6 +63,9 @@ def test_load_rejects_bad_options_and_status_without_service():
     nothing_there = run_cli("counter", "load", "--url", "http://127.0.0.1:9", "-d", "1")
     assert nothing_there.exit_code == 3 and "Nothing answers" in nothing_there.stderr
     assert run_cli("counter", "load", "--url", "http://127.0.0.1:99999").exit_code == 2
+    no_redis = run_cli("counter", "chaos", "--redis", "redis://127.0.0.1:9")
+    assert no_redis.exit_code == 3 and "Nothing answers" in no_redis.stderr and "Traceback" not in no_redis.stderr
+    assert run_cli("counter", "experiment", "E1", "--redis", "http://127.0.0.1:9").exit_code == 2
 
 
 def test_guided_experiment_records_predictions():

@@ -225,7 +225,9 @@ def _ask_predictions(env: Any, experiment_id: str, answers: Optional[list[str]])
     if predictions and not answers and not env.interactive:
         from learnbackend.errors import NoTerminal
 
-        raise NoTerminal(f"counter experiment {experiment_id.upper()} --predict")
+        raise NoTerminal(f"counter experiment {experiment_id.upper()} --predict",
+                         fix=f"Run it in a terminal, pass --answer TEXT once per question ({len(predictions)} here), "
+                             "or leave out --predict.")
     if not predictions:
         env.err.print(f"[dim]No prediction questions for {experiment_id.upper()}; running it.[/dim]")
         return []
@@ -237,7 +239,8 @@ def _ask_predictions(env: Any, experiment_id: str, answers: Optional[list[str]])
     for p in predictions:
         if not answers:
             env.out.print(f"\n{escape(p.prompt)}")
-        p.chosen = p.choices[prompter.select("Your prediction:", p.choices)]
+        # Scripted answers name the question in their error message; on a terminal it is printed just above.
+        p.chosen = p.choices[prompter.select(" ".join(p.prompt.split()) if answers else "Your prediction:", p.choices)]
         store.record("counter", p.exercise_id, "passed" if p.correct else "failed", detail={"chosen": p.chosen})
     return predictions
 

@@ -124,3 +124,15 @@ def test_map_renders_in_a_terminal(args: list[str]) -> None:
     child.expect(pexpect.EOF)
     text = ANSI.sub("", child.before or "")
     assert "Backend roadmap" in text and "DevOps" in text
+
+
+def test_ctrl_d_at_a_typed_answer_exits_130_not_an_internal_error(tmp_path: Path) -> None:
+    seed = next(s for s in range(50) if _planned(tmp_path, s)[0] == "type-it")
+    child = _spawn("--lessons", GOOD, "quiz", "start", "--branch", "tiny", "--seed", str(seed))
+    child.expect(r"Your answer \(\? for a hint\)")
+    child.sendcontrol("d")
+    child.expect("Interrupted")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    assert "Internal error" not in (child.before or "")

@@ -8,7 +8,7 @@ answers, :class:`NoTerminal` is raised instead of hanging.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from learnbackend.errors import NoTerminal, UsageError
 
@@ -36,6 +36,14 @@ def _answered(value: object) -> object:
     return value
 
 
+def _ask(question: Any) -> object:
+    """Ask; Ctrl-D (EOFError from prompt_toolkit) ends the session like Ctrl-C instead of an internal error."""
+    try:
+        return question.unsafe_ask()
+    except EOFError:
+        raise KeyboardInterrupt from None
+
+
 class QuestionaryPrompter:
     """Arrow-key prompts on a real terminal."""
 
@@ -51,22 +59,22 @@ class QuestionaryPrompter:
             keys = [str(i + 1) for i in range(len(choices))]
         options = [self._q.Choice(title=c, value=i, shortcut_key=keys[i] if keys else True)
                    for i, c in enumerate(choices)]
-        chosen = self._q.select(
+        chosen = _ask(self._q.select(
             message, choices=options, default=options[default] if default is not None else None,
             use_shortcuts=bool(keys), instruction="(arrows or key, then Enter)",
-        ).unsafe_ask()
+        ))
         return int(_answered(chosen))  # type: ignore[call-overload]
 
     def checkbox(self, message: str, choices: list[str]) -> list[int]:
         options = [self._q.Choice(title=c, value=i) for i, c in enumerate(choices)]
-        chosen = self._q.checkbox(message, choices=options, instruction="(Space to pick, Enter when done)").unsafe_ask()
+        chosen = _ask(self._q.checkbox(message, choices=options, instruction="(Space to pick, Enter when done)"))
         return list(_answered(chosen))  # type: ignore[call-overload]
 
     def text(self, message: str) -> str:
-        return str(_answered(self._q.text(message).unsafe_ask()))
+        return str(_answered(_ask(self._q.text(message))))
 
     def confirm(self, message: str, *, default: bool = False) -> bool:
-        return bool(_answered(self._q.confirm(message, default=default).unsafe_ask()))
+        return bool(_answered(_ask(self._q.confirm(message, default=default))))
 
 
 class ScriptedPrompter:

@@ -66,7 +66,9 @@ class TerminalAnswers:
                     continue
                 return options[index]
             if q.kind == "multiple":
-                picked = self.prompter.checkbox("Pick every right answer:", labels + extra())
+                # Checkboxes have no shortcut keys: the letters in the titles match the panel.
+                lettered = [f"{chr(ord('a') + i)}) {label}" for i, label in enumerate(labels)]
+                picked = self.prompter.checkbox("Pick every right answer:", lettered + extra())
                 if len(options) in picked:
                     render.hint(self.console, q.hint)
                     hinted = True

@@ -54,11 +54,11 @@ def outcome_lines(outcome: Outcome, *, verbose: bool) -> list[RenderableType]:
                          (f"  {outcome.points:g}/{outcome.max_points:g} pt", "muted"))
     lines: list[RenderableType] = [line]
     if result.status != "passed" or verbose:
-        lines.append(Padding(Text(result.message.strip(), style="muted" if result.passed else ""), (0, 0, 0, 4)))
+        lines.append(Padding(Text(result.message.strip(), style="muted" if result.passed else ""), (0, 0, 0, 4), expand=False))
     for c in result.conditions:
         if c.passed:
             continue
-        lines.append(Padding(Text.assemble(("✗ ", "fail"), (c.description or c.id, "fail")), (0, 0, 0, 4)))
+        lines.append(Padding(Text.assemble(("✗ ", "fail"), (c.description or c.id, "fail")), (0, 0, 0, 4), expand=False))
         grid = Table.grid(padding=(0, 1))
         grid.add_column(no_wrap=True)
         grid.add_column(overflow="fold")
@@ -66,7 +66,7 @@ def outcome_lines(outcome: Outcome, *, verbose: bool) -> list[RenderableType]:
         grid.add_row("actual:", Text(repr(c.actual)))
         if c.hint:
             grid.add_row(Text("hint:", style="warn"), Text(c.hint, style="warn"))
-        lines.append(Padding(grid, (0, 0, 0, 6)))
+        lines.append(Padding(grid, (0, 0, 0, 6), expand=False))
     return lines
 
 

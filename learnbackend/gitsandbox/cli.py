@@ -138,9 +138,17 @@ def replay(
 
 
 @app.command("clean")
-def clean(ctx: typer.Context) -> None:
-    """Delete every level sandbox learnbackend created (your progress is kept)."""
+def clean(
+    ctx: typer.Context,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete every level sandbox learnbackend created, after a confirmation (your progress is kept)."""
     from learnbackend.gitsandbox import render, session
+    from learnbackend.ui.prompts import confirm
 
     env = env_of(ctx)
+    if not yes and not confirm(env, "Delete every git level sandbox, with any work in progress in them?",
+                               what="git clean"):
+        env.out.print("Nothing was deleted.")
+        return
     render.cleaned(env, session.clean(env))

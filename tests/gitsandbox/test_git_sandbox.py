@@ -71,7 +71,9 @@ def test_the_cli_touches_nothing_outside_its_sandboxes(tmp_path: Path, monkeypat
     assert run_cli("git", "replay", "stage-a-file", str(solution)).exit_code == 0
     refused = run_cli("git", "start", "commit-staged")
     assert refused.exit_code == 2 and "not created by learnbackend" in refused.stderr
-    assert run_cli("git", "clean").exit_code == 0
+    refused = run_cli("git", "clean")  # no terminal to confirm on: refused, nothing deleted
+    assert refused.exit_code == 2 and "--yes" in refused.stderr
+    assert run_cli("git", "clean", "--yes").exit_code == 0
 
     assert tree_state(tmp_path, skip=(home,)) == before_outside
     created = {"progress.sqlite3", "progress.sqlite3-wal", "progress.sqlite3-shm", "git/git-local/stage-a-file"}

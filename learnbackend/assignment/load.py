@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from learnbackend.assignment.model import FORMAT_VERSION, Assignment, AssignmentExercise
 from learnbackend.course.catalog import Catalog, LoadedLesson, format_problems
+from learnbackend.course.validate import describe_loc
 from learnbackend.course.yamlsource import Loc, SourceProblem, YamlSource, load_yaml
 from learnbackend.errors import ContentError
 from learnbackend.workspace.catalogcache import load_catalog_cached
@@ -52,21 +53,7 @@ class LoadedAssignment:
 
 
 def _where(loc: Loc, data: Any) -> str:
-    parts: list[str] = []
-    node = data
-    for part in loc:
-        if isinstance(part, int):
-            label = f"[{part}]"
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-            if isinstance(node, dict):
-                name = node.get("id") or node.get("lesson")
-                if isinstance(name, str):
-                    label += f" ({name})"
-            parts.append(label)
-        else:
-            node = node.get(part) if isinstance(node, dict) else None
-            parts.append(("." if parts else "") + str(part))
-    return "".join(parts) or "(top level)"
+    return describe_loc(loc, data, name_keys=("id", "lesson"))
 
 
 def _model_problems(source: YamlSource, exc: ValidationError, prefix: Loc = ()) -> list[SourceProblem]:

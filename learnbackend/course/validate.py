@@ -10,12 +10,15 @@ from pydantic import TypeAdapter, ValidationError
 from learnbackend.course.models import FORMAT_VERSION, MODULES, Exercise, Lesson, Pack
 from learnbackend.course.yamlsource import Loc, SourceProblem, YamlSource
 
-
 _EXERCISE_ADAPTER: TypeAdapter[Any] = TypeAdapter(Exercise)
 
 
-def _describe_loc(loc: Loc, data: Any) -> str:
-    """A readable location: ``exercises[3] (dns-ttl).answer`` rather than a tuple."""
+def describe_loc(loc: Loc, data: Any, name_keys: tuple[str, ...] = ("id",)) -> str:
+    """A readable location: ``exercises[3] (dns-ttl).answer`` rather than a tuple.
+
+    A list item is labelled with the first of ``name_keys`` it has; union tags that
+    pydantic puts in locations (not keys of the file) are left out.
+    """
     parts: list[str] = []
     node = data
     for part in loc:
@@ -23,8 +26,9 @@ def _describe_loc(loc: Loc, data: Any) -> str:
             label = f"[{part}]"
             if isinstance(node, list) and part < len(node):
                 node = node[part]
-                if isinstance(node, dict) and isinstance(node.get("id"), str):
-                    label += f" ({node['id']})"
+                name = next((node[k] for k in name_keys if isinstance(node, dict) and isinstance(node.get(k), str)), None)
+                if name is not None:
+                    label += f" ({name})"
             else:
                 node = None
             parts.append(label)
@@ -56,7 +60,7 @@ def _pydantic_problems(source: YamlSource, exc: ValidationError, prefix: Loc = (
         elif error["type"] == "union_tag_not_found":
             field = str(error.get("ctx", {}).get("discriminator", "'kind'")).strip("'")
             message = f"{field} is missing"
-        problems.append(SourceProblem(source.path, source.line_of(loc), f"{_describe_loc(loc, source.data)}: {message}"))
+        problems.append(SourceProblem(source.path, source.line_of(loc), f"{describe_loc(loc, source.data)}: {message}"))
     return problems
 
 

@@ -24,10 +24,10 @@ def home(env: Environment) -> None:
     if not env.interactive:
         env.out.print(Text("Run `learnbackend --help` for every command; `learnbackend quiz` to start.", style="muted"))
         return
-    _menu(env, overview)
+    _menu(env)
 
 
-def _menu(env: Environment, overview: object) -> None:
+def _menu(env: Environment) -> None:
     """Loop: pick an action, run it, come back; leave with Quit or Ctrl-C."""
     from learnbackend.ui.prompts import QuestionaryPrompter
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,13 +10,11 @@ from typing import Any
 
 import pytest
 
+from learnbackend.context import engines_required
+
 REPO = Path(__file__).resolve().parent.parent
 LESSONS = REPO / "lessons"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def engines_required() -> bool:
-    return os.environ.get("LEARNBACKEND_REQUIRE_ENGINES", "") not in ("", "0", "false", "no")
 
 
 def need(condition: bool, reason: str) -> None:
@@ -70,12 +66,3 @@ def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = N
         return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
 
 
-@pytest.fixture
-def cli() -> Any:
-    return run_cli
-
-
-def learnbackend_bin() -> list[str]:
-    """How to launch the real console script in a subprocess."""
-    exe = shutil.which("learnbackend")
-    return [exe] if exe else [os.sys.executable, "-m", "learnbackend"]  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ templates, test files) is an asset referenced by a lesson.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,11 +151,3 @@ def format_problems(problems: Iterable[SourceProblem]) -> str:
             line += f" ({problem.fix})"
         lines.append(line)
     return "\n".join(lines)
-
-
-def iter_exercises(catalog: Catalog, module: str | None = None) -> Iterator[tuple[LoadedLesson, Any]]:
-    for entry in catalog.lessons:
-        if module and entry.lesson.module != module:
-            continue
-        for exercise in entry.lesson.exercises:
-            yield entry, exercise

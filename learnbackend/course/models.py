@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 #: The newest lesson format this version understands.
 FORMAT_VERSION = 1
@@ -113,19 +120,11 @@ class FreeText(QuestionBase):
     accept: list[Text] = Field(min_length=1, max_length=10, description="Accepted answers.")
 
 
-Question = Annotated[
-    Union[SingleChoice, MultipleChoice, Ordering, FreeText],
-    Field(discriminator="kind"),
-]
-QUESTION_KINDS = (SingleChoice, MultipleChoice, Ordering, FreeText)
-
 # --- the union of every exercise kind -------------------------------------------------
 # Module-specific kinds are imported here so that one schema describes every file.
 from learnbackend.containers.content import ContainerSpecExercise  # noqa: E402
-from learnbackend.gitsandbox.models import GitLevel  # noqa: E402
 from learnbackend.counter.content import CodeExercise  # noqa: E402
-
-_EXERCISE_TYPES: tuple[type[BaseModel], ...] = (*QUESTION_KINDS, ContainerSpecExercise, GitLevel, CodeExercise)
+from learnbackend.gitsandbox.models import GitLevel  # noqa: E402
 
 Exercise = Annotated[
     Union[SingleChoice, MultipleChoice, Ordering, FreeText, ContainerSpecExercise, GitLevel, CodeExercise],

@@ -26,9 +26,3 @@ def review(card_data: dict[str, Any] | None, *, correct: bool, easy: bool = Fals
     rating = Rating.Again if not correct else Rating.Easy if easy else Rating.Good
     card, _log = _SCHEDULER.review_card(card, rating, review_datetime=when or now_utc())
     return dict(card.to_dict()), card.due.timestamp()
-
-
-def retrievability(card_data: dict[str, Any], when: datetime | None = None) -> float:
-    """The probability (0..1) the learner still remembers the answer now."""
-    card = Card.from_dict(card_data)  # type: ignore[arg-type]
-    return float(_SCHEDULER.get_card_retrievability(card, current_datetime=when or now_utc()))

@@ -7,13 +7,13 @@ lab's safety rules, and compares what happened with what was expected.
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from learnbackend.containers.content import ContainerSpecExercise, Expectation, Trial
 from learnbackend.containers.runner import RunOutcome
+from learnbackend.course.handlers import copy_starter
 from learnbackend.course.results import ConditionResult, ExerciseResult, from_conditions
 from learnbackend.errors import EnvironmentMissing
 
@@ -66,10 +66,7 @@ class ContainerSpecHandler:
 
     def materialize(self, entry: LoadedLesson, exercise: ContainerSpecExercise, dest: Path) -> list[Path]:
         """Copy the spec to complete (with its TODOs) into the workspace."""
-        target = dest / exercise.file
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(entry.directory / exercise.starter, target)
-        return [target]
+        return copy_starter(entry, exercise.starter, exercise.file, dest)
 
     def check(self, entry: LoadedLesson | None, exercise: ContainerSpecExercise, workdir: Path, *,
               timeout: float = 120.0) -> ExerciseResult:

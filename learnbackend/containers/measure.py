@@ -112,13 +112,20 @@ def measure_bare(runs: int, on_step: Step) -> ModelFigures:
     busybox = vm.find_busybox()
     argv = [str(busybox), *BARE_SCRIPT] if busybox else ["/bin/sh", *BARE_SCRIPT[1:]]
     figures = ModelFigures("bare", "bare process", note=f"{argv[0]} {argv[1]}", memory_what="RSS")
+    return _measure_process(figures, argv, runs, on_step, "bare process",
+                            lambda status, err: f"{argv[0]} failed: {err}")
+
+
+def _measure_process(figures: ModelFigures, argv: list[str], runs: int, on_step: Step, step: str,
+                     why: Callable[[int, str], str]) -> ModelFigures:
+    """Launch ``argv`` ``runs`` times: time to its first byte and its RSS; unavailable on the first failure."""
     for _ in range(runs):
         seconds, rss, status, err = _first_byte(argv)
         if status != 0:
-            return figures.unavailable(f"{argv[0]} failed: {err}")
+            return figures.unavailable(why(status, err))
         figures.launch_ms.append(seconds * 1000)
         figures.memory_kib.append(rss)
-        on_step("bare process")
+        on_step(step)
     return figures
 
 
@@ -131,14 +138,8 @@ def measure_namespaces(runs: int, on_step: Step) -> ModelFigures:
         return figures.unavailable("unshare (util-linux) or busybox is not installed")
     argv = [unshare, "--user", "--map-root-user", "--pid", "--net", "--uts", "--mount-proc", "--fork",
             str(busybox), *BARE_SCRIPT]
-    for _ in range(runs):
-        seconds, rss, status, err = _first_byte(argv)
-        if status != 0:
-            return figures.unavailable(f"unshare refused: {err or 'exit ' + str(status)}")
-        figures.launch_ms.append(seconds * 1000)
-        figures.memory_kib.append(rss)
-        on_step("namespaces")
-    return figures
+    return _measure_process(figures, argv, runs, on_step, "namespaces",
+                            lambda status, err: f"unshare refused: {err or 'exit ' + str(status)}")
 
 
 def container_memory_kib(client: Any, container: Any) -> tuple[float | None, str]:

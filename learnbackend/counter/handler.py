@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from learnbackend.counter.content import CodeExercise
+from learnbackend.course.handlers import copy_starter
 from learnbackend.course.results import ConditionResult, ExerciseResult, from_conditions
 
 if TYPE_CHECKING:
@@ -61,10 +62,7 @@ class CodeHandler:
 
     def materialize(self, entry: LoadedLesson, exercise: CodeExercise, dest: Path) -> list[Path]:
         """Copy the starter file (with its TODOs) into the workspace."""
-        target = dest / exercise.file
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(entry.directory / exercise.starter, target)
-        return [target]
+        return copy_starter(entry, exercise.starter, exercise.file, dest)
 
     def check(self, entry: LoadedLesson, exercise: CodeExercise, workdir: Path, *,
               timeout: float = 60.0) -> ExerciseResult:

@@ -40,6 +40,16 @@ HANDLERS: dict[str, str] = {
 }
 
 
+def copy_starter(entry: LoadedLesson, starter: str, file: str, dest: Path) -> list[Path]:
+    """The usual ``materialize``: copy the lesson's starter file (with its TODOs) to ``dest/file``."""
+    import shutil
+
+    target = dest / file
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(entry.directory / starter, target)
+    return [target]
+
+
 def handler_for(kind: str) -> Handler:
     try:
         target = HANDLERS[kind]

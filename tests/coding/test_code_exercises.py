@@ -1,4 +1,4 @@
-"""The code exercises: each reference solution passes, each starter fails, checked in a sandbox subprocess."""
+"""The bundled code exercises: each reference solution passes every test, each untouched starter fails every test."""
 
 from __future__ import annotations
 
@@ -25,10 +25,12 @@ def test_solution_passes_and_starter_fails(exercise_id, tmp_path):
     exercise = next(ex for ex in all_exercises if ex.id == exercise_id)
     handler = handler_for("code")
     files = handler.materialize(entry, exercise, tmp_path)
-    assert [p.name for p in files] == [exercise.file] and "TODO" in files[0].read_text()
+    assert [p.name for p in files] == [exercise.file, "TASK.md"] and "TODO" in files[0].read_text()
+    assert exercise.prompt.strip() in files[1].read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([exercise.file, "TASK.md"])  # no tests, no solution
     unsolved = handler.check(entry, exercise, tmp_path, timeout=60)
     assert unsolved.status == "failed", unsolved.message
-    assert any(not c.passed and c.actual for c in unsolved.conditions)
+    assert unsolved.score == 0.0 and all(not c.passed and c.actual for c in unsolved.conditions), unsolved.conditions
     shutil.copyfile(entry.directory / exercise.solution, tmp_path / exercise.file)
     solved = handler.check(entry, exercise, tmp_path, timeout=60)
     assert solved.status == "passed", solved.message
@@ -51,3 +53,4 @@ def test_a_learner_loop_is_stopped_by_the_timeout(tmp_path):
     (tmp_path / exercise.file).write_text("while True:\n    pass\n")
     result = handler_for("code").check(entry, exercise, tmp_path, timeout=3)
     assert result.status == "error" and "did not finish" in result.message
+    assert result.score == 0.0

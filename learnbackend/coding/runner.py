@@ -1,0 +1,146 @@
+"""Run an exercise's tests in the checker against the learner's module in sandboxed workers.
+
+Each test gets a fresh worker (a new sandboxed process that imports the
+learner's file): no state, patch or crash carries from one test to the next.
+The next test's worker is started while the current test runs, so its start-up
+overlaps. The verdict of each test is what its assertions, evaluated here on
+decoded plain values, say; nothing the worker prints or writes is read.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from learnbackend.coding.protocol import LearnerError, LearnerExited, ProtocolError, WorkerTimeout
+from learnbackend.coding.remote import using
+from learnbackend.coding.session import WorkerSession
+from learnbackend.coding.testfile import TestCase
+
+#: A learner's file larger than this is refused (a source file, not a data dump).
+MAX_SOURCE_BYTES = 1024 * 1024
+
+
+@dataclass
+class TestOutcome:
+    """One test's verdict."""
+
+    case: TestCase
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class RunOutcome:
+    """Every test's verdict, or why the run could not complete."""
+
+    outcomes: list[TestOutcome] = field(default_factory=list)
+    #: Set when the learner's module does not import (every test then fails with it).
+    import_error: str | None = None
+    #: Set when the time budget ran out; the tests after it did not run.
+    timed_out: bool = False
+    stderr_tail: str = ""
+    duration_s: float = 0.0
+
+
+class SourceRefused(Exception):
+    """The learner's file is not a regular file of sane size in the workspace."""
+
+
+def read_learner_file(path: Path) -> bytes:
+    """The learner's source: a regular file (not followed through a symlink), at most 1 MB."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise SourceRefused(f"{path.name} cannot be opened ({exc.strerror}); it must be a regular file, "
+                            "not a symbolic link") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise SourceRefused(f"{path.name} is not a regular file")
+        if info.st_size > MAX_SOURCE_BYTES:
+            raise SourceRefused(f"{path.name} is larger than {MAX_SOURCE_BYTES // 1024} KB")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(MAX_SOURCE_BYTES + 1)[:MAX_SOURCE_BYTES]
+    finally:
+        os.close(fd)
+
+
+def _describe_error(exc: LearnerError) -> str:
+    where = f" (at {exc.where[-1]})" if getattr(exc, "where", None) else ""
+    text = str(exc)
+    return f"your code raised {exc.type_name}" + (f": {text}" if text else "") + where
+
+
+def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_s: float) -> RunOutcome:
+    """Run ``tests`` against ``source`` (saved as ``module_file`` in a fresh directory) within ``budget_s``."""
+    started = time.monotonic()
+    deadline = started + budget_s
+    outcome = RunOutcome()
+    run_dir = Path(tempfile.mkdtemp(prefix="learnbackend-code-"))
+    sessions: list[WorkerSession] = []
+    try:
+        # Only the learner's file: the reference solution and the tests are never in the worker's reach.
+        (run_dir / module_file).write_bytes(source)
+        run_dir.chmod(0o755)
+        (run_dir / module_file).chmod(0o644)
+
+        def spawn() -> WorkerSession:
+            session = WorkerSession(run_dir, module_file, deadline=deadline)
+            sessions.append(session)
+            return session
+
+        upcoming = spawn()
+        for index, case in enumerate(tests):
+            session = upcoming
+            if index + 1 < len(tests):
+                upcoming = spawn()
+            try:
+                state = session.ready()
+                if "import_error" in state or "exited" in state:
+                    outcome.import_error = _import_problem(state, session)
+                    break
+                with using(session):
+                    case.function()
+                outcome.outcomes.append(TestOutcome(case, True))
+            except AssertionError as exc:
+                outcome.outcomes.append(TestOutcome(case, False, str(exc) or "an assertion failed"))
+            except WorkerTimeout:
+                outcome.timed_out = True
+                outcome.stderr_tail = session.stderr_tail()
+                break
+            except (LearnerExited, ProtocolError) as exc:
+                outcome.outcomes.append(TestOutcome(case, False, str(exc)))
+            except LearnerError as exc:
+                outcome.outcomes.append(TestOutcome(case, False, _describe_error(exc)))
+            except Exception as exc:  # e.g. comparing a None the learner returned with an int
+                outcome.outcomes.append(TestOutcome(case, False, f"{type(exc).__name__}: {exc}"[:400]))
+            finally:
+                session.close()
+        if outcome.import_error is not None:
+            outcome.outcomes = [TestOutcome(case, False, outcome.import_error) for case in tests]
+    finally:
+        for session in sessions:
+            try:
+                session.close()
+            except Exception:  # noqa: S110 - cleanup of a worker that is already gone
+                pass
+        shutil.rmtree(run_dir, ignore_errors=True)
+    outcome.duration_s = time.monotonic() - started
+    return outcome
+
+
+def _import_problem(state: dict[str, object], session: WorkerSession) -> str:
+    if "exited" in state:
+        return f"your module exited while it was imported ({str(state['exited'])[:200]})"
+    error = state.get("import_error")
+    if not isinstance(error, dict):
+        return "your module could not be imported"
+    where = error.get("where")
+    at = f" (at {where[-1]})" if isinstance(where, list) and where else ""
+    return f"your module does not import: {str(error.get('type'))[:100]}: {str(error.get('message'))[:300]}{at}"

@@ -1,0 +1,163 @@
+"""One sandboxed worker process holding the learner's module, and the requests the tests make to it."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import select
+import sys
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from learnbackend.coding import protocol
+from learnbackend.coding.protocol import LearnerExited, ProtocolError, RemoteFunction, WorkerTimeout
+
+#: Limits of one worker (one test): enough for the exercises, small enough for two cores.
+MEMORY_MB = 512
+MAX_PROCS = 16
+MAX_FILE_MB = 10
+
+
+@lru_cache(maxsize=1)
+def worker_source() -> str:
+    """The worker script, passed with ``-c`` so that nothing of it lies in the learner's directory."""
+    return (Path(__file__).with_name("worker.py")).read_text(encoding="utf-8")
+
+
+def _start_sandboxed() -> Any:
+    try:
+        from learnbackend.sandbox.runner import start_sandboxed  # type: ignore[attr-defined]
+    except ImportError:  # until the sandbox's interactive API lands (branch `sandbox`)
+        from learnbackend.coding._sandbox_shim import start_sandboxed
+    return start_sandboxed
+
+
+class WorkerSession:
+    """A worker that imported the learner's module; ``getattr``/``call`` on its objects, until ``close``."""
+
+    def __init__(self, run_dir: Path, module_file: str, *, deadline: float) -> None:
+        self.deadline = deadline
+        self.nonce = secrets.token_hex(16)
+        self._next_id = 1
+        self._buffer = bytearray()
+        self._callables: set[tuple[int, str]] = set()
+        self._state: dict[str, Any] | None = None
+        self.result: Any = None
+        argv = [sys.executable, "-I", "-S", "-c", worker_source(), module_file]
+        self.proc = _start_sandboxed()(
+            argv, cwd=run_dir, timeout=max(0.5, deadline - time.monotonic()) + 1.0, memory_mb=MEMORY_MB,
+            max_procs=MAX_PROCS, max_file_mb=MAX_FILE_MB, env=None, network=False, readable=[run_dir])
+        self._fd = self.proc.stdout.fileno()
+        self._send({"nonce": self.nonce})
+
+    # --- frames -----------------------------------------------------------------------
+
+    def _send(self, message: dict[str, Any]) -> None:
+        try:
+            self.proc.stdin.write(protocol.frame(message))
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            raise self._exited("before it read the next request") from None
+
+    def _receive(self) -> dict[str, Any]:
+        while True:
+            if len(self._buffer) >= protocol.HEADER.size:
+                (size,) = protocol.HEADER.unpack_from(self._buffer)
+                if size > protocol.MAX_FRAME:
+                    raise ProtocolError("the worker sent a message larger than 16 MB")
+                end = protocol.HEADER.size + size
+                if len(self._buffer) >= end:
+                    payload = bytes(self._buffer[protocol.HEADER.size:end])
+                    del self._buffer[:end]
+                    message = protocol.parse_payload(payload)
+                    if message.get("n") != self.nonce:
+                        raise ProtocolError("the worker sent a message without this run's nonce")
+                    return message
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise WorkerTimeout("the learner's code did not answer in time")
+            ready, _, _ = select.select([self._fd], [], [], remaining)
+            if not ready:
+                continue
+            chunk = os.read(self._fd, 1 << 20)
+            if not chunk:
+                raise self._exited("while running")
+            self._buffer += chunk
+
+    def _exited(self, when: str) -> LearnerExited:
+        result = self.close()
+        reason = getattr(result, "killed_reason", None)
+        code = getattr(result, "exit_code", None)
+        if getattr(result, "timed_out", False):
+            return WorkerTimeout("the learner's code did not answer in time")  # type: ignore[return-value]
+        what = f"stopped by the sandbox: {reason}" if reason else f"exit code {code}"
+        tail = (getattr(result, "stderr", "") or "").strip().splitlines()[-1:]
+        return LearnerExited(f"your code exited {when} ({what})" + (f"; last output: {tail[0][:200]}" if tail else ""))
+
+    # --- the protocol -----------------------------------------------------------------
+
+    def ready(self) -> dict[str, Any]:
+        """The worker's first message: ``ready``, ``import_error`` or ``exited`` (read once)."""
+        if self._state is None:
+            try:
+                self._state = self._receive()
+            except LearnerExited as exc:
+                self._state = {"exited": str(exc)}
+        return self._state
+
+    def _request(self, message: dict[str, Any]) -> dict[str, Any]:
+        state = self.ready()
+        if state.get("ready") is not True:
+            raise LearnerExited("your module did not import")
+        request_id = self._next_id
+        self._next_id += 1
+        self._send({"id": request_id, **message})
+        reply = self._receive()
+        if reply.get("id") != request_id:
+            raise ProtocolError("the worker answered another question than the one asked")
+        if "exited" in reply:
+            raise LearnerExited(f"your code exited (sys.exit({str(reply['exited'])[:100]}))")
+        if "error" in reply:
+            error = reply["error"]
+            if not isinstance(error, dict):
+                raise ProtocolError("the worker sent a malformed error")
+            where = error.get("where")
+            raise protocol.learner_error(str(error.get("type", "Exception"))[:100], str(error.get("message", ""))[:2000],
+                                         [str(w)[:200] for w in where][:5] if isinstance(where, list) else [])
+        return reply
+
+    def getattr(self, handle: int, name: str) -> Any:
+        """An attribute of a worker object: a plain value, or a callable proxy for methods and classes."""
+        if (handle, name) in self._callables:
+            return RemoteFunction(self, handle, name)
+        reply = self._request({"op": "getattr", "target": handle, "name": name})
+        if reply.get("callable") is True:
+            self._callables.add((handle, name))
+            return RemoteFunction(self, handle, name)
+        if "ok" not in reply:
+            raise ProtocolError("the worker sent an answer without a value")
+        return protocol.decode(reply["ok"], self)
+
+    def call(self, handle: int, name: str | None, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call a worker object (or its method ``name``) with plain-data arguments; the decoded result."""
+        message = {"op": "call", "target": handle, "name": name, "args": protocol.encode(list(args), self),
+                   "kwargs": protocol.encode(dict(kwargs), self)}
+        reply = self._request(message)
+        if "ok" not in reply:
+            raise ProtocolError("the worker sent an answer without a value")
+        return protocol.decode(reply["ok"], self)
+
+    def close(self) -> Any:
+        """Stop the worker (it is never reused) and return its SandboxResult."""
+        if self.result is None:
+            try:
+                self.proc.kill()
+            finally:
+                self.result = self.proc.finish(1.0)
+        return self.result
+
+    def stderr_tail(self, lines: int = 5) -> str:
+        result = self.close()
+        return "\n".join((result.stderr or "").strip().splitlines()[-lines:])

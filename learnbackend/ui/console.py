@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import IO
+from typing import IO, cast
 
 from rich.console import Console
 from rich.theme import Theme
@@ -79,5 +79,5 @@ def make_console(*, stderr: bool = False, width: int | None = None) -> Console:
     env_width = os.environ.get("LEARNBACKEND_WIDTH")
     if width is None and env_width and env_width.isdigit():
         width = int(env_width)
-    return Console(file=TrimmedStream(stderr=stderr), stderr=stderr, theme=THEME, width=width, highlight=False,
+    return Console(file=cast("IO[str]", TrimmedStream(stderr=stderr)), stderr=stderr, theme=THEME, width=width, highlight=False,
                    soft_wrap=False)

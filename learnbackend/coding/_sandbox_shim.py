@@ -55,7 +55,7 @@ class SandboxedProcess:
         try:
             self._proc = subprocess.Popen(
                 argv, cwd=cwd, env=_base_env(self._tmp, env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, start_new_session=True, preexec_fn=self._setup, close_fds=True,  # noqa: PLW1509
+                stderr=subprocess.PIPE, start_new_session=True, preexec_fn=self._setup, close_fds=True,
             )
         except BaseException:
             self._cleanup()

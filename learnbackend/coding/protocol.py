@@ -76,7 +76,7 @@ def learner_error(type_name: str, message: str, where: list[str]) -> LearnerErro
         _ERROR_CLASSES[type_name] = cls
     try:
         error = cls(message)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a built-in whose constructor wants other arguments
         error = LearnerError(message)
     error.type_name = type_name
     error.where = where
@@ -86,7 +86,7 @@ def learner_error(type_name: str, message: str, where: list[str]) -> LearnerErro
 class RemoteObject:
     """An object that lives in the learner's worker: attribute reads and calls become requests."""
 
-    __slots__ = ("_session", "_handle", "_type")
+    __slots__ = ("_handle", "_session", "_type")
 
     def __init__(self, session: WorkerSession, handle: int, type_name: str) -> None:
         object.__setattr__(self, "_session", session)
@@ -111,7 +111,7 @@ class RemoteObject:
 class RemoteFunction:
     """A callable attribute of a learner object (a method, function or class): calling it is one request."""
 
-    __slots__ = ("_session", "_handle", "_name")
+    __slots__ = ("_handle", "_name", "_session")
 
     def __init__(self, session: WorkerSession, handle: int, name: str) -> None:
         self._session, self._handle, self._name = session, handle, name

@@ -24,7 +24,7 @@ from learnbackend.coding.protocol import LearnerError, RemoteObject, WorkerGone
 if TYPE_CHECKING:
     from learnbackend.coding.session import WorkerSession
 
-__all__ = ["learner", "raises", "LearnerError", "RemoteObject"]
+__all__ = ["LearnerError", "RemoteObject", "learner", "raises"]
 
 _current: list[WorkerSession] = []
 

@@ -118,7 +118,7 @@ def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_
                 outcome.outcomes.append(TestOutcome(case, False, str(exc)))
             except LearnerError as exc:
                 outcome.outcomes.append(TestOutcome(case, False, _describe_error(exc)))
-            except Exception as exc:  # e.g. comparing a None the learner returned with an int
+            except Exception as exc:  # noqa: BLE001 - e.g. a test compares a None the learner returned with an int
                 outcome.outcomes.append(TestOutcome(case, False, f"{type(exc).__name__}: {exc}"[:400]))
             finally:
                 session.close()
@@ -128,7 +128,7 @@ def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_
         for session in sessions:
             try:
                 session.close()
-            except Exception:  # noqa: S110 - cleanup of a worker that is already gone
+            except Exception:  # noqa: BLE001, S110 - cleanup of a worker that is already gone
                 pass
         shutil.rmtree(run_dir, ignore_errors=True)
     outcome.duration_s = time.monotonic() - started

@@ -25,7 +25,7 @@ _LIMIT = 200
 def _short_repr(value: Any) -> str:
     try:
         text = repr(value)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a repr that fails is shown by its type
         text = f"<{type(value).__name__}>"
     return text if len(text) <= _LIMIT else text[: _LIMIT - 3] + "..."
 
@@ -98,8 +98,8 @@ def load_tests(path: Path, *, hidden: bool = False) -> list[TestCase]:
     namespace: dict[str, Any] = {"__name__": f"learnbackend_tests_{path.stem}", "__file__": str(path),
                                  "__builtins__": builtins, "_lb_explain": explain}
     try:
-        exec(compile(tree, str(path), "exec"), namespace)  # noqa: S102 - the instructor's own test file
-    except Exception as exc:
+        exec(compile(tree, str(path), "exec"), namespace)
+    except Exception as exc:  # noqa: BLE001 - any error of the instructor's file is reported
         raise ContentError(f"The tests {path} fail to load: {type(exc).__name__}: {exc}",
                            fix="test files import only `learnbackend.coding.remote` and the standard library, "
                                "and reach the learner's names through `learner.NAME` inside test functions") from None

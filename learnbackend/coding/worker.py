@@ -127,19 +127,19 @@ class Worker:
             args = self.decode(request.get("args", []))
             kwargs = {str(k): v for k, v in self.decode(request.get("kwargs", {"$dict": []})).items()}
             return {"ok": self.encode(fn(*args, **kwargs))}
-        raise ValueError("unknown operation %r" % (op,))
+        raise ValueError(f"unknown operation {op!r}")
 
 
 def _describe(exc):
     try:
         message = str(exc)[:2000]
-    except BaseException:
+    except BaseException:  # noqa: BLE001 - learner code: anything may fail
         message = "(the exception's message could not be read)"
     try:
         frames = traceback.extract_tb(exc.__traceback__)
         learner = [f for f in frames if f.filename.endswith(".py") and not f.filename.startswith("<")]
-        where = ["%s:%s in %s" % (os.path.basename(f.filename), f.lineno, f.name) for f in learner[-3:]]
-    except BaseException:
+        where = [f"{os.path.basename(f.filename)}:{f.lineno} in {f.name}" for f in learner[-3:]]
+    except BaseException:  # noqa: BLE001 - learner code: anything may fail
         where = []
     return {"type": type(exc).__name__[:100], "message": message, "where": where}
 
@@ -163,7 +163,7 @@ def main():
         worker.handles[0] = module
     except SystemExit as exc:
         ready = {"n": nonce, "exited": str(exc.code)}
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - every import failure is reported
         ready = {"n": nonce, "import_error": _describe(exc)}
     _write_frame(proto_out, ready)
     if "ready" not in ready or ready.get("ready") is not True:
@@ -179,7 +179,7 @@ def main():
         except SystemExit as exc:
             _write_frame(proto_out, {"n": nonce, "id": request.get("id"), "exited": str(exc.code)})
             return
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - every learner failure is an answer
             reply = {"error": _describe(exc)}
         reply["n"] = nonce
         reply["id"] = request.get("id")

@@ -146,6 +146,7 @@ def _describe(exc):
 
 def main():
     proto_in, proto_out = _setup_fds()
+    sys.dont_write_bytecode = True
     path = sys.argv[1]
     worker = Worker(path)
     hello = _read_frame(proto_in)

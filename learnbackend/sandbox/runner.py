@@ -229,7 +229,7 @@ class SandboxedProcess:
         self._proc, self._cleanup = proc, cleanup
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         self.stdin = proc.stdin
-        self.stdout = io.BufferedReader(proc.stdout)  # type: ignore[arg-type]
+        self.stdout = io.BufferedReader(proc.stdout)  # type: ignore[arg-type,type-var]
         self._timeout, self._limits, self._private_network = timeout, limits, private_network
         self._watched, self._disk_budget = watched, disk_budget
         self._disk_before = _disk_usage(watched)
@@ -325,7 +325,7 @@ class SandboxedProcess:
         )
         return self._finished
 
-    def __enter__(self) -> SandboxedProcess:
+    def __enter__(self) -> SandboxedProcess:  # noqa: PYI034
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -239,5 +239,8 @@ def test_finish_with_its_own_timeout_and_the_context_manager_kill(tmp_path: Path
     assert result.timed_out and "0.2 s" in (result.killed_reason or "")
     with start_sandboxed([PY, "-c", code], cwd=tmp_path, timeout=30) as running:
         assert running.stdout.readline() == b"up\n"
+        os.kill(running.pid, 0)
     # left without finish(): __exit__ killed it and removed its private temporary directory
-    assert not any(Path(p).exists() for p in [running._cleanup.tmp])
+    with pytest.raises(ProcessLookupError):
+        os.kill(running.pid, 0)
+    assert pidfile.read_text() and not running._cleanup.tmp.exists()

@@ -20,6 +20,7 @@ a ``killed_reason`` that says so in plain words.
 
 from __future__ import annotations
 
+import io
 import itertools
 import math
 import os
@@ -89,7 +90,8 @@ class _Capture(threading.Thread):
 
     def run(self) -> None:
         try:
-            while chunk := self.stream.read1(65536):  # type: ignore[attr-defined]
+            read = getattr(self.stream, "read1", self.stream.read)
+            while chunk := read(65536):
                 room = self.limit - len(self.data)
                 if room > 0:
                     self.data += chunk[:room]
@@ -209,8 +211,171 @@ def _reason(*, timed_out: bool, timeout: float, returncode: int, stderr: str, li
     return "; ".join(parts) or None
 
 
+class SandboxedProcess:
+    """One running sandboxed program with pipes to talk to it; a context manager that kills and cleans up.
+
+    ``stdin`` is a pipe to the program (unbuffered), ``stdout`` a pipe from it (a buffered
+    reader whose ``readline``/``read1`` return what is available). stderr is captured in the
+    background, bounded. A watchdog thread enforces the run's deadline and disk budget even
+    while the caller is blocked reading ``stdout``: the program is killed and the read sees EOF.
+    :meth:`finish` ends the run and returns its :class:`SandboxResult`.
+    """
+
+    stdin: IO[bytes]
+    stdout: IO[bytes]
+
+    def __init__(self, proc: subprocess.Popen[bytes], *, cleanup: _Cleanup, timeout: float, limits: dict[str, int],
+                 watched: list[Path], disk_budget: int, private_network: bool) -> None:
+        self._proc, self._cleanup = proc, cleanup
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        self.stdin = proc.stdin
+        self.stdout = io.BufferedReader(proc.stdout)  # type: ignore[arg-type,type-var]
+        self._timeout, self._limits, self._private_network = timeout, limits, private_network
+        self._watched, self._disk_budget = watched, disk_budget
+        self._disk_before = _disk_usage(watched)
+        self._start = time.monotonic()
+        self._deadline = self._start + timeout
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._finished: SandboxResult | None = None
+        self.timed_out = self._disk_hit = False
+        self._stderr = _Capture(proc.stderr, OUTPUT_LIMIT)
+        self._stderr.start()
+        self._stdout_rest: _Capture | None = None
+        self._watchdog = threading.Thread(target=self._watch, daemon=True)
+        self._watchdog.start()
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    def _watch(self) -> None:
+        """Kill the run at its deadline or when it writes more than its disk budget."""
+        next_disk_check, disk_interval = self._start, 0.05
+        while self._proc.poll() is None and not self._stopped:
+            now = time.monotonic()
+            if now >= self._deadline:
+                self.timed_out = True
+                self.kill()
+                return
+            if now >= next_disk_check:
+                t0 = time.monotonic()
+                if _disk_usage(self._watched) - self._disk_before > self._disk_budget:
+                    self._disk_hit = True
+                    self.kill()
+                    return
+                # A big directory is walked less often, so the watchdog costs at most ~10 %.
+                next_disk_check = time.monotonic() + max(disk_interval, 10 * (time.monotonic() - t0))
+            try:
+                self._proc.wait(timeout=min(0.05, max(0.001, self._deadline - now)))
+            except subprocess.TimeoutExpired:
+                pass
+
+    def kill(self) -> None:
+        """Kill every process of the run now (idempotent; the result says how it ended)."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._cleanup.stop(self._proc)
+
+    def finish(self, timeout: float | None = None) -> SandboxResult:
+        """Close stdin, wait for the program (at most ``timeout`` s, never past the run's deadline), kill
+        everything it left, clean up and return what happened. ``stdout`` holds what the caller did not read."""
+        if self._finished is not None:
+            return self._finished
+        try:
+            try:
+                self.stdin.close()
+            except OSError:
+                pass
+            if self._stdout_rest is None:
+                self._stdout_rest = _Capture(self.stdout, OUTPUT_LIMIT)
+                self._stdout_rest.start()
+            end = self._deadline if timeout is None else min(self._deadline, time.monotonic() + timeout)
+            while self._proc.poll() is None and not self._stopped:
+                try:
+                    self._proc.wait(timeout=max(0.001, min(0.05, end - time.monotonic())))
+                except subprocess.TimeoutExpired:
+                    pass
+                if time.monotonic() >= end and self._proc.poll() is None:
+                    self.timed_out = True
+                    break
+        finally:
+            # Also on Ctrl-C: nothing the learner started outlives the run.
+            self.kill()
+            returncode = self._proc.wait()
+            duration = time.monotonic() - self._start
+            self._watchdog.join(timeout=5)
+            self._stderr.join(timeout=5)
+            if self._stdout_rest is not None:
+                self._stdout_rest.join(timeout=5)
+            procs_hit = self._cleanup.procs_hit()
+            self._cleanup.remove()
+        stderr = self._stderr.text()
+        timed_out, disk_hit = self.timed_out, self._disk_hit
+        waited = self._timeout if timeout is None else min(self._timeout, timeout)
+        reason = _reason(timed_out=timed_out, timeout=waited, returncode=returncode, stderr=stderr,
+                         procs_hit=procs_hit, disk_hit=disk_hit, limits=self._limits)
+        self._finished = SandboxResult(
+            exit_code=None if timed_out or disk_hit or returncode < 0 else returncode,
+            stdout=self._stdout_rest.text() if self._stdout_rest is not None else "", stderr=stderr,
+            timed_out=timed_out, killed_reason=reason, duration_s=round(duration, 3),
+            network_isolated=self._private_network,
+        )
+        return self._finished
+
+    def __enter__(self) -> SandboxedProcess:  # noqa: PYI034
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+        if self._finished is None:
+            try:
+                self.finish(timeout=0)
+            except Exception:  # noqa: BLE001 - cleanup on the way out must not mask the caller's exception
+                self._cleanup.remove()
+
+
+class _Cleanup:
+    """What one run owns outside its processes: a cgroup, a dedicated uid, a private temporary directory."""
+
+    def __init__(self, group: PidsCgroup | None, uid: int | None, tmp: Path) -> None:
+        self.group, self.uid, self.tmp = group, uid, tmp
+        self._removed = False
+
+    def stop(self, proc: subprocess.Popen[bytes]) -> None:
+        _stop(proc, self.group, self.uid)
+
+    def procs_hit(self) -> bool:
+        return self.group.limit_hit() if self.group is not None else False
+
+    def remove(self) -> None:
+        if self._removed:
+            return
+        self._removed = True
+        if self.group is not None:
+            self.group.remove()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def start_sandboxed(argv: list[str], *, cwd: Path, timeout: float = 30.0, memory_mb: int = 512, max_procs: int = 64,
+                    max_file_mb: int = 50, env: dict[str, str] | None = None, network: bool = False,
+                    readable: list[Path] | None = None) -> SandboxedProcess:
+    """Start ``argv`` in ``cwd`` in a sandbox and return it running, with pipes to talk to it.
+
+    Same limits as :func:`run_sandboxed`; the deadline (``timeout``) kills the program even
+    while the caller waits on its output. ``readable`` lists extra host paths the program may
+    read (an interpreter's library, a worker script). Use it as a context manager, or call
+    :meth:`SandboxedProcess.finish`.
+    """
+    return _start(argv, cwd=Path(cwd), timeout=timeout, memory_mb=memory_mb, max_procs=max_procs,
+                  max_file_mb=max_file_mb, env=env, network=network, readable=readable)
+
+
 def run_sandboxed(argv: list[str], *, cwd: Path, timeout: float = 30.0, memory_mb: int = 512, max_procs: int = 64,
-                  max_file_mb: int = 50, env: dict[str, str] | None = None, network: bool = False) -> SandboxResult:
+                  max_file_mb: int = 50, env: dict[str, str] | None = None, network: bool = False,
+                  readable: list[Path] | None = None) -> SandboxResult:
     """Run ``argv`` in ``cwd`` in a sandbox and return what happened; never raises for the program's behaviour.
 
     ``max_file_mb`` caps each file written and the total growth of ``cwd`` plus the
@@ -220,17 +385,27 @@ def run_sandboxed(argv: list[str], *, cwd: Path, timeout: float = 30.0, memory_m
     unprivileged user (used as root without cgroups) may not run ``argv[0]``.
     """
     return _run(argv, cwd=Path(cwd), timeout=timeout, memory_mb=memory_mb, max_procs=max_procs,
-                max_file_mb=max_file_mb, env=env, network=network)
+                max_file_mb=max_file_mb, env=env, network=network, readable=readable)
 
 
 def _run(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_procs: int, max_file_mb: int,
-         env: dict[str, str] | None, network: bool, process_strategy: str | None = None) -> SandboxResult:
+         env: dict[str, str] | None, network: bool, process_strategy: str | None = None,
+         readable: list[Path] | None = None) -> SandboxResult:
     """:func:`run_sandboxed`, with the process-cap strategy selectable (tests exercise each one)."""
+    with _start(argv, cwd=cwd, timeout=timeout, memory_mb=memory_mb, max_procs=max_procs, max_file_mb=max_file_mb,
+                env=env, network=network, process_strategy=process_strategy, readable=readable) as running:
+        return running.finish()
+
+
+def _start(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_procs: int, max_file_mb: int,
+           env: dict[str, str] | None, network: bool, process_strategy: str | None = None,
+           readable: list[Path] | None = None) -> SandboxedProcess:
     if not cwd.is_dir():
         raise FileNotFoundError(f"sandbox working directory {cwd} does not exist")
     _reap_temp_dirs()
     tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))
     group, nproc, uid = _plan_processes(max_procs, process_strategy)
+    cleanup = _Cleanup(group, uid, tmp)
     if uid is not None:
         os.chown(tmp, uid, uid)
     private_network = not network and isolation.network_isolation_available()
@@ -238,22 +413,16 @@ def _run(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_proc
         memory_mb=memory_mb, max_file_mb=max_file_mb, cpu_seconds=max(1, math.ceil(timeout) + 1),
         nproc=nproc, cgroup_procs=group.join_path() if group else None, private_network=private_network, run_as=uid,
     )
-    watched = [cwd, tmp]
-    disk_before = _disk_usage(watched)
-    disk_budget = max_file_mb * 1024 * 1024
-    start = time.monotonic()
-    timed_out = disk_hit = False
     try:
         # preexec_fn is the only way to enter namespaces, a cgroup and limits between fork and exec;
         # ChildSetup only makes system calls with modules imported beforehand (safe in a threaded parent).
         proc = subprocess.Popen(
-            argv, cwd=cwd, env=_base_env(tmp, env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            argv, cwd=cwd, env=_base_env(tmp, env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, start_new_session=True, preexec_fn=setup, close_fds=True,  # noqa: PLW1509
+            bufsize=0,
         )
     except BaseException as exc:
-        if group is not None:
-            group.remove()
-        shutil.rmtree(tmp, ignore_errors=True)
+        cleanup.remove()
         if uid is not None and isinstance(exc, PermissionError):
             raise EnvironmentMissing(
                 f"The sandbox runs learner code as an unprivileged user here (no cgroup for a process limit), "
@@ -262,52 +431,9 @@ def _run(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_proc
                     "or run where the cgroup pids controller is writable.",
             ) from None
         raise
-    readers = [_Capture(proc.stdout, OUTPUT_LIMIT), _Capture(proc.stderr, OUTPUT_LIMIT)]  # type: ignore[arg-type]
-    for reader in readers:
-        reader.start()
-    procs_hit = False
-    try:
-        try:
-            next_disk_check, disk_interval = start, 0.05
-            while proc.poll() is None:
-                now = time.monotonic()
-                if now - start >= timeout:
-                    timed_out = True
-                    break
-                if now >= next_disk_check:
-                    t0 = time.monotonic()
-                    if _disk_usage(watched) - disk_before > disk_budget:
-                        disk_hit = True
-                        break
-                    # A big directory is walked less often, so the watchdog costs at most ~10 %.
-                    next_disk_check = time.monotonic() + max(disk_interval, 10 * (time.monotonic() - t0))
-                try:
-                    proc.wait(timeout=0.05)
-                except subprocess.TimeoutExpired:
-                    pass
-        finally:
-            # Also on Ctrl-C: nothing the learner started outlives the run.
-            _stop(proc, group, uid)
-        returncode = proc.wait()
-        duration = time.monotonic() - start
-        for reader in readers:
-            reader.join(timeout=5)
-        procs_hit = group.limit_hit() if group is not None else False
-    finally:
-        if group is not None:
-            group.remove()
-        shutil.rmtree(tmp, ignore_errors=True)
-    stderr = readers[1].text()
-    killed_by_us = timed_out or disk_hit
-    reason = _reason(
-        timed_out=timed_out, timeout=timeout, returncode=returncode, stderr=stderr, procs_hit=procs_hit,
-        disk_hit=disk_hit, limits={"procs": max_procs, "disk": max_file_mb, "cpu": setup.cpu_seconds, "memory": memory_mb},
-    )
-    return SandboxResult(
-        exit_code=None if killed_by_us or returncode < 0 else returncode,
-        stdout=readers[0].text(), stderr=stderr, timed_out=timed_out, killed_reason=reason,
-        duration_s=round(duration, 3), network_isolated=private_network,
-    )
+    limits = {"procs": max_procs, "disk": max_file_mb, "cpu": setup.cpu_seconds, "memory": memory_mb}
+    return SandboxedProcess(proc, cleanup=cleanup, timeout=timeout, limits=limits, watched=[cwd, tmp],
+                            disk_budget=max_file_mb * 1024 * 1024, private_network=private_network)
 
 
 def _stop(proc: subprocess.Popen[bytes], group: PidsCgroup | None, uid: int | None) -> None:

@@ -204,3 +204,43 @@ def test_the_uid_fallback_says_clearly_when_it_cannot_run_the_program(tmp_path: 
         _run([str(program)], cwd=tmp_path, timeout=5, memory_mb=128, max_procs=8, max_file_mb=5, env=None,
              network=False, process_strategy="uid")
     assert "unprivileged user" in caught.value.message and caught.value.fix
+
+
+def test_an_interactive_program_answers_line_by_line_and_finish_reports_the_rest(tmp_path: Path) -> None:
+    from learnbackend.sandbox import start_sandboxed
+
+    code = ("import sys\nfor line in sys.stdin:\n    print(int(line) * 2, flush=True)\n"
+            "print('bye'); print('oops', file=sys.stderr)")
+    with start_sandboxed([PY, "-c", code], cwd=tmp_path, timeout=10) as running:
+        for n in (1, 21):
+            running.stdin.write(f"{n}\n".encode())
+            assert running.stdout.readline() == f"{n * 2}\n".encode()
+        result = running.finish()
+    assert result.ok and result.stdout == "bye\n" and result.stderr == "oops\n"
+
+
+def test_the_deadline_ends_a_read_that_would_block_forever(tmp_path: Path) -> None:
+    from learnbackend.sandbox import start_sandboxed
+
+    with start_sandboxed([PY, "-c", "import time; time.sleep(60)"], cwd=tmp_path, timeout=1) as running:
+        assert running.stdout.readline() == b""  # EOF once the watchdog killed the program
+        result = running.finish()
+    assert result.timed_out and result.exit_code is None and result.killed_reason.startswith("timeout")
+
+
+def test_finish_with_its_own_timeout_and_the_context_manager_kill(tmp_path: Path) -> None:
+    from learnbackend.sandbox import start_sandboxed
+
+    pidfile = tmp_path / "pid"
+    code = "import os, time; open('pid', 'w').write(str(os.getpid())); print('up', flush=True); time.sleep(60)"
+    with start_sandboxed([PY, "-c", code], cwd=tmp_path, timeout=30) as running:
+        assert running.stdout.readline() == b"up\n"
+        result = running.finish(timeout=0.2)
+    assert result.timed_out and "0.2 s" in (result.killed_reason or "")
+    with start_sandboxed([PY, "-c", code], cwd=tmp_path, timeout=30) as running:
+        assert running.stdout.readline() == b"up\n"
+        os.kill(running.pid, 0)
+    # left without finish(): __exit__ killed it and removed its private temporary directory
+    with pytest.raises(ProcessLookupError):
+        os.kill(running.pid, 0)
+    assert pidfile.read_text() and not running._cleanup.tmp.exists()

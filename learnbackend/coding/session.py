@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from learnbackend.coding import protocol
-from learnbackend.coding.protocol import LearnerExited, ProtocolError, RemoteFunction, WorkerTimeout
+from learnbackend.coding.protocol import LearnerExited, ProtocolError, RemoteFunction, WorkerGone, WorkerTimeout
+from learnbackend.sandbox.runner import SandboxResult, start_sandboxed
 
 #: Limits of one worker (one test): enough for the exercises, small enough for two cores.
 MEMORY_MB = 512
@@ -26,14 +27,6 @@ def worker_source() -> str:
     return (Path(__file__).with_name("worker.py")).read_text(encoding="utf-8")
 
 
-def _start_sandboxed() -> Any:
-    try:
-        from learnbackend.sandbox.runner import start_sandboxed  # type: ignore[attr-defined]
-    except ImportError:  # until the sandbox's interactive API lands (branch `sandbox`)
-        from learnbackend.coding._sandbox_shim import start_sandboxed
-    return start_sandboxed
-
-
 class WorkerSession:
     """A worker that imported the learner's module; ``getattr``/``call`` on its objects, until ``close``."""
 
@@ -44,9 +37,9 @@ class WorkerSession:
         self._buffer = bytearray()
         self._callables: set[tuple[int, str]] = set()
         self._state: dict[str, Any] | None = None
-        self.result: Any = None
+        self.result: SandboxResult | None = None
         argv = [sys.executable, "-I", "-S", "-c", worker_source(), module_file]
-        self.proc = _start_sandboxed()(
+        self.proc = start_sandboxed(
             argv, cwd=run_dir, timeout=max(0.5, deadline - time.monotonic()) + 1.0, memory_mb=MEMORY_MB,
             max_procs=MAX_PROCS, max_file_mb=MAX_FILE_MB, env=None, network=False, readable=[run_dir])
         self._fd = self.proc.stdout.fileno()
@@ -86,14 +79,13 @@ class WorkerSession:
                 raise self._exited("while running")
             self._buffer += chunk
 
-    def _exited(self, when: str) -> LearnerExited:
+    def _exited(self, when: str) -> WorkerGone:
         result = self.close()
-        reason = getattr(result, "killed_reason", None)
-        code = getattr(result, "exit_code", None)
-        if getattr(result, "timed_out", False):
-            return WorkerTimeout("the learner's code did not answer in time")  # type: ignore[return-value]
-        what = f"stopped by the sandbox: {reason}" if reason else f"exit code {code}"
-        tail = (getattr(result, "stderr", "") or "").strip().splitlines()[-1:]
+        if result.timed_out:
+            return WorkerTimeout("the learner's code did not answer in time")
+        reason = result.killed_reason
+        what = f"stopped by the sandbox: {reason}" if reason else f"exit code {result.exit_code}"
+        tail = result.stderr.strip().splitlines()[-1:]
         return LearnerExited(f"your code exited {when} ({what})" + (f"; last output: {tail[0][:200]}" if tail else ""))
 
     # --- the protocol -----------------------------------------------------------------
@@ -149,7 +141,7 @@ class WorkerSession:
             raise ProtocolError("the worker sent an answer without a value")
         return protocol.decode(reply["ok"], self)
 
-    def close(self) -> Any:
+    def close(self) -> SandboxResult:
         """Stop the worker (it is never reused) and return its SandboxResult."""
         if self.result is None:
             try:
@@ -159,5 +151,4 @@ class WorkerSession:
         return self.result
 
     def stderr_tail(self, lines: int = 5) -> str:
-        result = self.close()
-        return "\n".join((result.stderr or "").strip().splitlines()[-lines:])
+        return "\n".join(self.close().stderr.strip().splitlines()[-lines:])

@@ -8,7 +8,6 @@ that prints, writes files and registers exit handlers as noise.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ class IdempotentCounter:
 '''
 
 MARKER = '@@LEARNBACKEND-RESULTS@@[' + ','.join(
-    '{"id": "test_%d", "outcome": "passed", "message": ""}' % i for i in range(6)) + ']'
+    f'{{"id": "test_{i}", "outcome": "passed", "message": ""}}' for i in range(6)) + ']'
 
 FORGERIES = {
     # The old results marker, printed at exit and written straight to the original stdout fd.
@@ -186,7 +185,7 @@ class IdempotentCounter:
     (tmp_path / exercise.file).write_text(listing)
     from learnbackend.coding.handler import run_source
 
-    tests, run = run_source(entry, exercise, listing.encode(), timeout=30)
+    _, run = run_source(entry, exercise, listing.encode(), timeout=30)
     first = run.outcomes[0]
     assert not first.passed and f"[{exercise.file!r}] is not True" in first.message, first.message
 
@@ -204,7 +203,7 @@ def test_a_symlinked_learner_file_is_refused(tmp_path: Path) -> None:
 
 def test_a_learner_object_crosses_as_a_handle_not_a_value(tmp_path: Path) -> None:
     """Tuples, sets, dicts with tuple keys and nested objects arrive as built-in values or handles."""
-    entry, exercise = _exercise()
+    _, exercise = _exercise()
     source = '''
 class IdempotentCounter:
     def add(self, counter, delta, token):
@@ -212,10 +211,11 @@ class IdempotentCounter:
     def get(self, counter):
         return self
 '''
+    import time
+
     from learnbackend.coding.protocol import RemoteObject
     from learnbackend.coding.remote import learner, using
     from learnbackend.coding.session import WorkerSession
-    import time
 
     (tmp_path / exercise.file).write_text(source)
     session = WorkerSession(tmp_path, exercise.file, deadline=time.monotonic() + 20)

@@ -16,6 +16,7 @@ arrives as plain data; see :mod:`learnbackend.coding.protocol`.
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -26,27 +27,31 @@ if TYPE_CHECKING:
 
 __all__ = ["LearnerError", "RemoteObject", "learner", "raises"]
 
-_current: list[WorkerSession] = []
+#: The session of the test running in this thread (per thread: exercises may be checked in parallel).
+_current: ContextVar[WorkerSession | None] = ContextVar("learnbackend_code_session", default=None)
 
 
 def current_session() -> WorkerSession:
-    if not _current:
+    session = _current.get()
+    if session is None:
         raise RuntimeError("`learner` is only available while learnbackend's code checker runs a test")
-    return _current[-1]
+    return session
 
 
 class using:
-    """Context manager: make ``session`` the one ``learner`` talks to (the runner sets it per test)."""
+    """Context manager: make ``session`` the one ``learner`` talks to in this thread (set per test)."""
 
     def __init__(self, session: WorkerSession) -> None:
         self.session = session
+        self._token: Token[WorkerSession | None] | None = None
 
     def __enter__(self) -> WorkerSession:
-        _current.append(self.session)
+        self._token = _current.set(self.session)
         return self.session
 
     def __exit__(self, *exc: object) -> None:
-        _current.remove(self.session)
+        if self._token is not None:
+            _current.reset(self._token)
 
 
 class _LearnerModule:

@@ -177,4 +177,6 @@ def validate_paths(paths: list[Path]) -> tuple[int, list[SourceProblem]]:
 
     count = sum(len(lesson_files(p)) for p in paths)
     catalog = load_lessons(paths)
-    return count, catalog.problems
+    from learnbackend.coding.authoring import code_exercise_problems  # runs code exercises in the sandbox
+
+    return count, catalog.problems + code_exercise_problems(catalog.lessons)

@@ -306,6 +306,9 @@ def shell(env: Environment) -> ShellSpec:
     })
     for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
         shell_env.pop(name, None)
+    if not any(os.environ.get(name) for name in ("GIT_EDITOR", "VISUAL", "EDITOR")):
+        # `git commit` without -m asks for the message on the terminal instead of opening vi.
+        shell_env["GIT_EDITOR"] = f"{shlex.quote(sys.executable)} -m learnbackend.gitsandbox.editor"
     return ShellSpec(ref, sandbox, [bash, "--rcfile", str(rcfile), "-i"], shell_env, sandbox.work)
 
 

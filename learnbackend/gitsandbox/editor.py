@@ -9,6 +9,7 @@ on the terminal. Usage (git runs it): ``python -m learnbackend.gitsandbox.editor
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -20,7 +21,7 @@ def _proposed(text: str) -> list[str]:
     return lines
 
 
-def edit(path: Path, *, read_line=input, write=print) -> int:  # type: ignore[no-untyped-def]
+def edit(path: Path, *, read_line: Callable[[str], str] = input, write: Callable[[str], None] = print) -> int:
     """Ask for the message and write it to ``path``; 0 on success, 1 when cancelled (git then aborts)."""
     proposed = _proposed(path.read_text(encoding="utf-8", errors="replace"))
     write("")

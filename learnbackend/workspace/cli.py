@@ -107,13 +107,16 @@ def watch(ctx: typer.Context, workspace: Workspace = None) -> None:
 def next_exercise(ctx: typer.Context, workspace: Workspace = None) -> None:
     """Move to the next unsolved exercise and say where it is."""
     from learnbackend.workspace import render
+    from learnbackend.workspace.checking import workspace_catalog
     from learnbackend.workspace.manifest import load_manifest
-    from learnbackend.workspace.navigation import advance
+    from learnbackend.workspace.navigation import advance, task_of
 
     env = env_of(ctx)
     manifest = load_manifest(_root(workspace))
     with env.progress() as store:
-        render.current_exercise(env, advance(store, manifest), len(manifest.exercises), moved=True)
+        state = advance(store, manifest)
+    task = task_of(workspace_catalog(manifest, env.extra_lesson_dirs), state.spec) if state else ""
+    render.current_exercise(env, state, len(manifest.exercises), moved=True, task=task)
 
 
 def list_exercises(

@@ -54,3 +54,20 @@ def test_a_learner_loop_is_stopped_by_the_timeout(tmp_path):
     result = handler_for("code").check(entry, exercise, tmp_path, timeout=3)
     assert result.status == "error" and "did not finish" in result.message
     assert result.score == 0.0
+
+
+def test_next_shows_a_code_exercises_prompt_and_task_md_holds_it(tmp_path):
+    from conftest import run_cli
+
+    root = tmp_path / "ws"
+    assert run_cli("init", str(root), "--lesson", "counter-build").exit_code == 0
+    entry, all_exercises = exercises()
+    moved = run_cli("next", "-w", str(root))
+    assert moved.exit_code == 0, moved.stderr
+    text = " ".join(moved.stdout.split()).replace("`", "")
+    shown = next(ex for ex in entry.lesson.exercises if f"counter-build/{ex.id} " in text)
+    assert shown.kind == "code" and " ".join(shown.prompt.replace("`", "").split())[:60] in text, text
+    tasks = sorted(root.glob("exercises/*/TASK.md"))
+    assert len(tasks) == len(all_exercises)
+    assert all(ex.prompt.strip() in task.read_text() for ex, task in zip(all_exercises, tasks, strict=True))
+    assert not list(root.rglob("solution.py")) and not list(root.rglob("tests.py"))

@@ -2,8 +2,8 @@
 
 The learner's code never runs in this process. ``check`` loads the exercise's
 test file here (the instructor's, trusted) and runs each ``test_*`` function;
-every call into the learner's module goes to a fresh sandboxed worker that holds
-only the learner's file, and comes back as plain data (see
+every call into the learner's module goes to a sandboxed worker process that
+holds only the learner's file, and comes back as plain data (see
 :mod:`learnbackend.coding.runner`). One ConditionResult per test, with the
 assertion's message; partial credit is the share of tests passed.
 

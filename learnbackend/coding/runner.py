@@ -1,10 +1,12 @@
 """Run an exercise's tests in the checker against the learner's module in sandboxed workers.
 
-Each test gets a fresh worker (a new sandboxed process that imports the
-learner's file): no state, patch or crash carries from one test to the next.
-The next test's worker is started while the current test runs, so its start-up
-overlaps. The verdict of each test is what its assertions, evaluated here on
-decoded plain values, say; nothing the worker prints or writes is read.
+Each test gets a fresh module: the worker re-runs the learner's compiled source
+in a new module object (objects of earlier tests are dropped), and a worker that
+exited, crashed, timed out or sent a garbled answer is replaced by a new
+sandboxed process. One process per exercise costs about a fifth of one process
+per test (bench/bench_code_check.py); ``fresh_process=True`` gives the latter.
+The verdict of each test is what its assertions, evaluated here on decoded plain
+values, say; nothing the worker prints or writes is read.
 """
 
 from __future__ import annotations
@@ -77,8 +79,13 @@ def _describe_error(exc: LearnerError) -> str:
     return f"your code raised {exc.type_name}" + (f": {text}" if text else "") + where
 
 
-def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_s: float) -> RunOutcome:
-    """Run ``tests`` against ``source`` (saved as ``module_file`` in a fresh directory) within ``budget_s``."""
+def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_s: float,
+              fresh_process: bool = False) -> RunOutcome:
+    """Run ``tests`` against ``source`` (saved as ``module_file`` in a fresh directory) within ``budget_s``.
+
+    Each test gets a fresh module: re-run in the same worker (``reset``), or in a new worker
+    when the previous one is gone (exit, crash, garbled answer) or ``fresh_process`` is set.
+    """
     started = time.monotonic()
     deadline = started + budget_s
     outcome = RunOutcome()
@@ -95,16 +102,26 @@ def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_
             sessions.append(session)
             return session
 
-        upcoming = spawn()
+        session: WorkerSession | None = None
         for index, case in enumerate(tests):
-            session = upcoming
-            if index + 1 < len(tests):
-                upcoming = spawn()
             try:
-                state = session.ready()
+                state: dict[str, object] = {}
+                if session is not None and session.alive and not fresh_process:
+                    try:
+                        state = session.reset()
+                    except LearnerExited:
+                        session = None
+                if session is None or not session.alive or fresh_process:
+                    session = spawn()
+                    state = session.ready()
                 if "import_error" in state or "exited" in state:
-                    outcome.import_error = _import_problem(state, session)
-                    break
+                    problem = _import_problem(state)
+                    if index == 0:  # the module never imports: every test fails with that
+                        outcome.import_error = problem
+                        break
+                    session.close()
+                    outcome.outcomes.append(TestOutcome(case, False, problem))
+                    continue
                 with using(session):
                     case.function()
                 outcome.outcomes.append(TestOutcome(case, True))
@@ -112,22 +129,26 @@ def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_
                 outcome.outcomes.append(TestOutcome(case, False, str(exc) or "an assertion failed"))
             except WorkerTimeout:
                 outcome.timed_out = True
-                outcome.stderr_tail = session.stderr_tail()
+                if session is not None:
+                    outcome.stderr_tail = session.stderr_tail()
                 break
             except (LearnerExited, ProtocolError) as exc:
+                if session is not None:
+                    session.close()  # never reused after a garbled or missing answer
                 outcome.outcomes.append(TestOutcome(case, False, str(exc)))
             except LearnerError as exc:
                 outcome.outcomes.append(TestOutcome(case, False, _describe_error(exc)))
             except Exception as exc:  # noqa: BLE001 - e.g. a test compares a None the learner returned with an int
                 outcome.outcomes.append(TestOutcome(case, False, f"{type(exc).__name__}: {exc}"[:400]))
             finally:
-                session.close()
+                if fresh_process and session is not None:
+                    session.close()
         if outcome.import_error is not None:
             outcome.outcomes = [TestOutcome(case, False, outcome.import_error) for case in tests]
     finally:
-        for session in sessions:
+        for worker in sessions:
             try:
-                session.close()
+                worker.close()
             except Exception:  # noqa: BLE001, S110 - cleanup of a worker that is already gone
                 pass
         shutil.rmtree(run_dir, ignore_errors=True)
@@ -135,7 +156,7 @@ def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_
     return outcome
 
 
-def _import_problem(state: dict[str, object], session: WorkerSession) -> str:
+def _import_problem(state: dict[str, object]) -> str:
     if "exited" in state:
         return f"your module exited while it was imported ({str(state['exited'])[:200]})"
     error = state.get("import_error")

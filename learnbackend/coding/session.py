@@ -99,6 +99,27 @@ class WorkerSession:
                 self._state = {"exited": str(exc)}
         return self._state
 
+    @property
+    def alive(self) -> bool:
+        """Not closed: the worker may still answer (a closed session never does)."""
+        return self.result is None
+
+    def reset(self) -> dict[str, Any]:
+        """Give the next test a fresh module in the same process (handles of earlier tests are dropped).
+
+        Returns the state, like :meth:`ready`; raises LearnerExited when the worker is gone.
+        """
+        if self.ready().get("ready") is not True or not self.alive:
+            raise LearnerExited("the worker is gone")
+        request_id = self._next_id
+        self._next_id += 1
+        self._send({"id": request_id, "op": "reset"})
+        reply = self._receive()
+        if reply.get("id") != request_id:
+            raise ProtocolError("the worker answered another question than the one asked")
+        self._callables.clear()
+        return reply
+
     def _request(self, message: dict[str, Any]) -> dict[str, Any]:
         state = self.ready()
         if state.get("ready") is not True:

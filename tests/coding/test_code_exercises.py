@@ -71,3 +71,32 @@ def test_next_shows_a_code_exercises_prompt_and_task_md_holds_it(tmp_path):
     assert len(tasks) == len(all_exercises)
     assert all(ex.prompt.strip() in task.read_text() for ex, task in zip(all_exercises, tasks, strict=True))
     assert not list(root.rglob("solution.py")) and not list(root.rglob("tests.py"))
+
+
+def test_code_checks_need_no_pytest(tmp_path):
+    """A plain install has no pytest: `check` of a solved code workspace passes with pytest unimportable."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from conftest import run_cli
+
+    from learnbackend.workspace.manifest import load_manifest
+
+    root = tmp_path / "ws"
+    assert run_cli("init", str(root), "--lesson", "counter-build").exit_code == 0
+    entry, all_exercises = exercises()
+    by_id = {f"counter-build/{ex.id}": ex for ex in all_exercises}
+    for spec in load_manifest(root).exercises:
+        exercise = by_id[spec.id]
+        shutil.copyfile(entry.directory / exercise.solution, root / spec.path / exercise.file)
+    program = ("import sys; sys.modules['pytest'] = None; sys.modules['_pytest'] = None\n"
+               "from learnbackend.cli import main\n"
+               f"sys.argv = ['learnbackend', 'check', {str(root)!r}, '--format', 'json']\n"
+               "main()\n")
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": ""})
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    report = json.loads(done.stdout)
+    assert {r["status"] for r in report["results"]} == {"passed"} and len(report["results"]) == 5

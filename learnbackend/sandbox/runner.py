@@ -1,52 +1,52 @@
-"""Run learner code in a subprocess with a timeout, resource limits and no network.
+"""Run learner code in a sandbox: its own namespaces, a private root, an unprivileged uid, limits.
 
-The checker never runs learner code in its own process. :func:`run_sandboxed` starts
-it in its own session (process group) with:
+The checker never runs learner code in its own process. :func:`start_sandboxed` starts it
+(:mod:`learnbackend.sandbox.launch`, :mod:`learnbackend.sandbox.isolation`) with:
 
-* a wall-clock timeout (the whole group is killed) and ``RLIMIT_CPU``;
+* a private filesystem view (:mod:`learnbackend.sandbox.fsview`): only the run directory and
+  its private ``$TMPDIR`` are writable; the checker's files, homes, sockets are not there;
+* its own PID, mount, IPC, UTS and network namespaces (only loopback); when its init dies
+  every process of the run dies, and the checker is invisible to it;
+* a dedicated unprivileged uid when the checker is root (no capabilities, no_new_privs), a
+  user namespace with every capability dropped otherwise;
+* a wall-clock deadline enforced by a watchdog thread, and ``RLIMIT_CPU``;
 * ``RLIMIT_DATA``/``RLIMIT_AS`` for memory, ``RLIMIT_FSIZE`` per file plus a watchdog on the
-  growth of the working and temporary directories (disk);
-* a process cap: a per-run ``pids`` cgroup when one can be made (the only cap that
-  holds for root), else a dedicated unprivileged uid with ``RLIMIT_NPROC`` when we are
-  root, else ``RLIMIT_NPROC`` on top of the user's current process count;
-* a private network namespace with only loopback (``network_isolated`` says whether it
-  could be made);
+  growth of the run directory and the private temporary directory (disk);
+* a process cap: a per-run ``pids`` cgroup when one can be made, and ``RLIMIT_NPROC``;
 * bounded output capture.
 
-It returns a :class:`SandboxResult` and never raises for a misbehaving program: a
-program that loops, forks without end, fills the disk or reaches for the network gets
-a ``killed_reason`` that says so in plain words.
+Where no isolation can be made, runs are refused (EnvironmentMissing, exit 3) unless the
+instructor opted out (``LEARNBACKEND_SANDBOX_ALLOW_UNISOLATED=1``). A run returns a
+:class:`SandboxResult` and never raises for a misbehaving program: a program that loops,
+forks without end, fills the disk or reaches for the network gets a ``killed_reason``
+that says so in plain words.
 """
 
 from __future__ import annotations
 
 import io
-import itertools
-import math
 import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from learnbackend.errors import EnvironmentMissing
-from learnbackend.liveness import process_alive
-from learnbackend.sandbox import isolation
-from learnbackend.sandbox.cgroup import PidsCgroup
+from learnbackend.sandbox import launch
+from learnbackend.sandbox.launch import (
+    ALLOW_UNISOLATED_ENV,
+    TMP_PREFIX,
+    isolation_status,
+)
+
+__all__ = ["ALLOW_UNISOLATED_ENV", "TMP_PREFIX", "SandboxResult", "SandboxedProcess", "isolation_status",
+           "run_sandboxed", "start_sandboxed"]
 
 #: Bytes kept of each of stdout and stderr; the rest is read and dropped.
 OUTPUT_LIMIT = 256 * 1024
 TRUNCATED = "\n[... output truncated by the sandbox ...]\n"
-#: Marks the private temporary directory of a run: ``learnbackend-sandbox-<checker pid>-...``.
-TMP_PREFIX = "learnbackend-sandbox-"
-#: First uid of the range used for the dedicated-uid fallback (root without cgroups).
-SANDBOX_UID_BASE = 610_000
-_uid_counter = itertools.count()
 
 _MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
 _FORK_MARKERS = ("Resource temporarily unavailable", "BlockingIOError", "fork: retry", "Cannot fork")
@@ -72,6 +72,8 @@ class SandboxResult:
     duration_s: float
     #: True when the program ran in a private network namespace (no network but loopback).
     network_isolated: bool
+    #: False when the program ran without namespaces and a private root (the instructor opted out).
+    isolated: bool = True
 
     @property
     def ok(self) -> bool:
@@ -106,7 +108,7 @@ class _Capture(threading.Thread):
 
 
 def _disk_usage(paths: list[Path]) -> int:
-    """Bytes really allocated under ``paths`` (sparse files count what they use)."""
+    """Bytes allocated under ``paths`` (sparse files count what they use, every entry at least 4 KiB)."""
     total = 0
     stack = [str(p) for p in paths]
     while stack:
@@ -116,80 +118,14 @@ def _disk_usage(paths: list[Path]) -> int:
                     try:
                         if entry.is_dir(follow_symlinks=False):
                             stack.append(entry.path)
-                        elif entry.is_file(follow_symlinks=False):
-                            total += entry.stat(follow_symlinks=False).st_blocks * 512
+                        # Every entry costs at least a block: empty files must not flood the inode table.
+                        total += max(entry.stat(follow_symlinks=False).st_blocks * 512, 4096)
                     except OSError:
                         continue
         except OSError:
             continue
     return total
 
-
-_reaped = False
-
-
-def _reap_temp_dirs() -> None:
-    """Remove the temporary directories of runs whose checker was killed (once per process)."""
-    global _reaped
-    if _reaped:
-        return
-    _reaped = True
-    for entry in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
-        owner = entry.name[len(TMP_PREFIX):].split("-")[0]
-        if not owner.isdigit() or not entry.is_dir():
-            continue
-        if not process_alive(int(owner)):
-            shutil.rmtree(entry, ignore_errors=True)
-
-
-def _base_env(tmp: Path, env: dict[str, str] | None) -> dict[str, str]:
-    base = {
-        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "HOME": str(tmp),
-        "TMPDIR": str(tmp),
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        # Fewer malloc arenas: each reserves address space that RLIMIT_AS would count.
-        "MALLOC_ARENA_MAX": "2",
-        # Learner tests run with pytest's own plugins only, not whatever the checker's environment
-        # has installed: deterministic, and 4-5x faster to start here. Enable one with `-p NAME`,
-        # or pass env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": ""} to autoload again.
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-    }
-    base.update(env or {})
-    return base
-
-
-def _plan_processes(max_procs: int, strategy: str | None) -> tuple[PidsCgroup | None, int | None, int | None]:
-    """(cgroup, RLIMIT_NPROC value, uid to run as) for the process cap."""
-    if strategy in (None, "cgroup"):
-        group = PidsCgroup.create(max_procs)
-        if group is not None or strategy == "cgroup":
-            return group, None, None
-    if os.geteuid() == 0:
-        uid = SANDBOX_UID_BASE + (os.getpid() * 64 + next(_uid_counter)) % 300_000
-        return None, max_procs, uid
-    return None, isolation.count_processes_of(os.geteuid()) + max_procs, None
-
-
-def _kill_uid(uid: int) -> None:
-    """SIGKILL every process of ``uid`` (kill(-1) from that uid reaches exactly them)."""
-    def become_and_kill() -> None:
-        os.setgid(uid)
-        os.setuid(uid)
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-    for _ in range(3):
-        try:
-            subprocess.run(["/bin/true"], preexec_fn=become_and_kill, check=False, timeout=5)
-        except (OSError, subprocess.SubprocessError):
-            return
-        if isolation.count_processes_of(uid) == 0:
-            return
 
 
 def _reason(*, timed_out: bool, timeout: float, returncode: int, stderr: str, limits: dict[str, int],
@@ -224,13 +160,15 @@ class SandboxedProcess:
     stdin: IO[bytes]
     stdout: IO[bytes]
 
-    def __init__(self, proc: subprocess.Popen[bytes], *, cleanup: _Cleanup, timeout: float, limits: dict[str, int],
-                 watched: list[Path], disk_budget: int, private_network: bool) -> None:
-        self._proc, self._cleanup = proc, cleanup
+    def __init__(self, run: launch.Run, *, timeout: float, limits: dict[str, int], watched: list[Path],
+                 disk_budget: int) -> None:
+        assert run.proc is not None
+        proc = self._proc = run.proc
+        self._run = run
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         self.stdin = proc.stdin
         self.stdout = io.BufferedReader(proc.stdout)  # type: ignore[arg-type,type-var]
-        self._timeout, self._limits, self._private_network = timeout, limits, private_network
+        self._timeout, self._limits = timeout, limits
         self._watched, self._disk_budget = watched, disk_budget
         self._disk_before = _disk_usage(watched)
         self._start = time.monotonic()
@@ -247,6 +185,7 @@ class SandboxedProcess:
 
     @property
     def pid(self) -> int:
+        """The pid (in the checker's view) of the run's first process, not the program's own."""
         return self._proc.pid
 
     def _watch(self) -> None:
@@ -277,7 +216,7 @@ class SandboxedProcess:
             if self._stopped:
                 return
             self._stopped = True
-        self._cleanup.stop(self._proc)
+        self._run.stop()
 
     def finish(self, timeout: float | None = None) -> SandboxResult:
         """Close stdin, wait for the program (at most ``timeout`` s, never past the run's deadline), kill
@@ -304,14 +243,15 @@ class SandboxedProcess:
         finally:
             # Also on Ctrl-C: nothing the learner started outlives the run.
             self.kill()
-            returncode = self._proc.wait()
+            returncode = self._run.returncode()
             duration = time.monotonic() - self._start
             self._watchdog.join(timeout=5)
             self._stderr.join(timeout=5)
             if self._stdout_rest is not None:
                 self._stdout_rest.join(timeout=5)
-            procs_hit = self._cleanup.procs_hit()
-            self._cleanup.remove()
+            procs_hit = self._run.procs_hit()
+            self.stdout.close()
+            self._run.remove()
         stderr = self._stderr.text()
         timed_out, disk_hit = self.timed_out, self._disk_hit
         waited = self._timeout if timeout is None else min(self._timeout, timeout)
@@ -321,7 +261,7 @@ class SandboxedProcess:
             exit_code=None if timed_out or disk_hit or returncode < 0 else returncode,
             stdout=self._stdout_rest.text() if self._stdout_rest is not None else "", stderr=stderr,
             timed_out=timed_out, killed_reason=reason, duration_s=round(duration, 3),
-            network_isolated=self._private_network,
+            network_isolated=self._run.network_isolated, isolated=self._run.mode != "none",
         )
         return self._finished
 
@@ -334,29 +274,7 @@ class SandboxedProcess:
             try:
                 self.finish(timeout=0)
             except Exception:  # noqa: BLE001 - cleanup on the way out must not mask the caller's exception
-                self._cleanup.remove()
-
-
-class _Cleanup:
-    """What one run owns outside its processes: a cgroup, a dedicated uid, a private temporary directory."""
-
-    def __init__(self, group: PidsCgroup | None, uid: int | None, tmp: Path) -> None:
-        self.group, self.uid, self.tmp = group, uid, tmp
-        self._removed = False
-
-    def stop(self, proc: subprocess.Popen[bytes]) -> None:
-        _stop(proc, self.group, self.uid)
-
-    def procs_hit(self) -> bool:
-        return self.group.limit_hit() if self.group is not None else False
-
-    def remove(self) -> None:
-        if self._removed:
-            return
-        self._removed = True
-        if self.group is not None:
-            self.group.remove()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+                self._run.remove()
 
 
 def start_sandboxed(argv: list[str], *, cwd: Path, timeout: float = 30.0, memory_mb: int = 512, max_procs: int = 64,
@@ -366,8 +284,9 @@ def start_sandboxed(argv: list[str], *, cwd: Path, timeout: float = 30.0, memory
 
     Same limits as :func:`run_sandboxed`; the deadline (``timeout``) kills the program even
     while the caller waits on its output. ``readable`` lists extra host paths the program may
-    read (an interpreter's library, a worker script). Use it as a context manager, or call
-    :meth:`SandboxedProcess.finish`.
+    read (an interpreter's library, a worker script); when the checker is root the program
+    runs as a dedicated uid, so they must be readable by every user. Use it as a context
+    manager, or call :meth:`SandboxedProcess.finish`.
     """
     return _start(argv, cwd=Path(cwd), timeout=timeout, memory_mb=memory_mb, max_procs=max_procs,
                   max_file_mb=max_file_mb, env=env, network=network, readable=readable)
@@ -378,11 +297,13 @@ def run_sandboxed(argv: list[str], *, cwd: Path, timeout: float = 30.0, memory_m
                   readable: list[Path] | None = None) -> SandboxResult:
     """Run ``argv`` in ``cwd`` in a sandbox and return what happened; never raises for the program's behaviour.
 
-    ``max_file_mb`` caps each file written and the total growth of ``cwd`` plus the
-    run's private temporary directory (``$TMPDIR``/``$HOME``, removed afterwards).
-    ``network=True`` keeps the host network. Raises ``FileNotFoundError`` only when
-    ``argv[0]`` or ``cwd`` does not exist, and EnvironmentMissing when the sandbox's
-    unprivileged user (used as root without cgroups) may not run ``argv[0]``.
+    ``max_file_mb`` caps each file written, the total growth of ``cwd`` plus the run's
+    private temporary directory (``$TMPDIR``/``$HOME``, removed afterwards), and its ``/tmp``.
+    The program sees the system, the checker's Python, ``cwd`` (writable) and ``readable``
+    (see :mod:`learnbackend.sandbox.fsview`). ``network=True`` keeps the host network.
+    Raises ``FileNotFoundError`` when ``argv[0]`` or ``cwd`` does not exist, and
+    EnvironmentMissing when the sandbox cannot be made here (and the instructor did not
+    opt out) or its unprivileged user may not run ``argv[0]``.
     """
     return _run(argv, cwd=Path(cwd), timeout=timeout, memory_mb=memory_mb, max_procs=max_procs,
                 max_file_mb=max_file_mb, env=env, network=network, readable=readable)
@@ -390,59 +311,20 @@ def run_sandboxed(argv: list[str], *, cwd: Path, timeout: float = 30.0, memory_m
 
 def _run(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_procs: int, max_file_mb: int,
          env: dict[str, str] | None, network: bool, process_strategy: str | None = None,
-         readable: list[Path] | None = None) -> SandboxResult:
-    """:func:`run_sandboxed`, with the process-cap strategy selectable (tests exercise each one)."""
+         readable: list[Path] | None = None, mode: str | None = None) -> SandboxResult:
+    """:func:`run_sandboxed`, with the process-cap strategy and the mode selectable (tests exercise each one)."""
     with _start(argv, cwd=cwd, timeout=timeout, memory_mb=memory_mb, max_procs=max_procs, max_file_mb=max_file_mb,
-                env=env, network=network, process_strategy=process_strategy, readable=readable) as running:
+                env=env, network=network, process_strategy=process_strategy, readable=readable,
+                mode=mode) as running:
         return running.finish()
 
 
 def _start(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_procs: int, max_file_mb: int,
            env: dict[str, str] | None, network: bool, process_strategy: str | None = None,
-           readable: list[Path] | None = None) -> SandboxedProcess:
-    if not cwd.is_dir():
-        raise FileNotFoundError(f"sandbox working directory {cwd} does not exist")
-    _reap_temp_dirs()
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))
-    group, nproc, uid = _plan_processes(max_procs, process_strategy)
-    cleanup = _Cleanup(group, uid, tmp)
-    if uid is not None:
-        os.chown(tmp, uid, uid)
-    private_network = not network and isolation.network_isolation_available()
-    setup = isolation.ChildSetup(
-        memory_mb=memory_mb, max_file_mb=max_file_mb, cpu_seconds=max(1, math.ceil(timeout) + 1),
-        nproc=nproc, cgroup_procs=group.join_path() if group else None, private_network=private_network, run_as=uid,
-    )
-    try:
-        # preexec_fn is the only way to enter namespaces, a cgroup and limits between fork and exec;
-        # ChildSetup only makes system calls with modules imported beforehand (safe in a threaded parent).
-        proc = subprocess.Popen(
-            argv, cwd=cwd, env=_base_env(tmp, env), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=setup, close_fds=True,  # noqa: PLW1509
-            bufsize=0,
-        )
-    except BaseException as exc:
-        cleanup.remove()
-        if uid is not None and isinstance(exc, PermissionError):
-            raise EnvironmentMissing(
-                f"The sandbox runs learner code as an unprivileged user here (no cgroup for a process limit), "
-                f"and that user may not run {argv[0]} in {cwd}.",
-                fix="Make the interpreter and the workspace readable by every user (not under /root), "
-                    "or run where the cgroup pids controller is writable.",
-            ) from None
-        raise
-    limits = {"procs": max_procs, "disk": max_file_mb, "cpu": setup.cpu_seconds, "memory": memory_mb}
-    return SandboxedProcess(proc, cleanup=cleanup, timeout=timeout, limits=limits, watched=[cwd, tmp],
-                            disk_budget=max_file_mb * 1024 * 1024, private_network=private_network)
-
-
-def _stop(proc: subprocess.Popen[bytes], group: PidsCgroup | None, uid: int | None) -> None:
-    """Kill the whole run: its process group, its cgroup, or every process of its uid."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if group is not None:
-        group.kill_all()
-    if uid is not None:
-        _kill_uid(uid)
+           readable: list[Path] | None = None, mode: str | None = None) -> SandboxedProcess:
+    run, limits = launch.launch(argv, cwd=cwd, timeout=timeout, memory_mb=memory_mb, max_procs=max_procs,
+                                max_file_mb=max_file_mb, env=env, network=network, readable=readable,
+                                process_strategy=process_strategy, mode=mode)
+    described = {"procs": max_procs, "disk": max_file_mb, "cpu": limits.cpu_seconds, "memory": memory_mb}
+    return SandboxedProcess(run, timeout=timeout, limits=described, watched=[cwd, run.base / "tmp"],
+                            disk_budget=max_file_mb * 1024 * 1024)

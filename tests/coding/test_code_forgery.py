@@ -229,3 +229,38 @@ class IdempotentCounter:
             assert isinstance(same, RemoteObject) and same != 0
     finally:
         session.close()
+
+
+def test_the_bundled_reference_solution_is_out_of_reach(tmp_path: Path) -> None:
+    """`exec` of the lesson's solution.py: the worker's filesystem view does not hold the lessons."""
+    entry, exercise = _exercise()
+    solution = (entry.directory / exercise.solution).resolve()
+    source = f'''
+try:
+    exec(open({str(solution)!r}).read())
+except OSError:
+''' + "\n".join("    " + line for line in WRONG.strip().splitlines()) + "\n"
+    result = _check(tmp_path, source)
+    assert result.score == 0.0, [(c.id, c.actual) for c in result.conditions]
+
+
+def test_the_installed_checker_cannot_be_patched(tmp_path: Path) -> None:
+    """Appending to learnbackend/workspace/reports.py (imported by the checker later) fails; the file is unchanged."""
+    import learnbackend.workspace.reports as reports
+
+    target = Path(reports.__file__).resolve()
+    before = target.read_bytes()
+    source = f'''
+try:
+    with open({str(target)!r}, "a") as f:
+        f.write("\\n# forged by a learner\\n")
+except OSError:
+    pass
+''' + WRONG
+    try:
+        result = _check(tmp_path, source)
+        assert target.read_bytes() == before
+        assert result.score == 0.0
+    finally:
+        if target.read_bytes() != before:
+            target.write_bytes(before)

@@ -151,3 +151,28 @@ def test_an_assertion_message_shows_the_compared_values(tmp_path: Path) -> None:
     actual = {c.id: c.actual for c in result.conditions}
     assert actual["test_doubles_zero"] == "zero doubled is zero: 1 != 0"
     assert actual["test_doubles_small_numbers"] == "your code raised ValueError: no (at doubling.py:4 in double)"
+
+
+def test_the_documented_example_validates_and_checks(tmp_path: Path) -> None:
+    """docs/instructors.md's code exercise example, extracted verbatim, is valid and behaves as documented."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "instructors.md").read_text()
+    blocks = re.findall(r"<!-- code-example: (\S+) -->\n```\w*\n(.*?)```", doc, re.S)
+    assert {name for name, _ in blocks} >= {"lesson.yaml", "code/count-once/tests.py", "code/count-once/solution.py"}
+    lessons = tmp_path / "lessons" / "counter"
+    for name, text in blocks:
+        target = lessons / ("counting.yaml" if name == "lesson.yaml" else name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    result = run_cli("lessons", "validate", str(tmp_path / "lessons"), "--json")
+    assert result.exit_code == 0, result.stdout
+    generous = (lessons / "code/count-once/starter.py").read_text().replace(
+        "        # TODO: count each token once; refuse a negative amount with ValueError\n",
+        "        if amount < 0:\n            raise ValueError\n")
+    (lessons / "code/count-once/starter.py").write_text(generous)
+    result = run_cli("lessons", "validate", str(tmp_path / "lessons"))
+    documented = re.search(r"(exercises\[0\] \(count-once\): the untouched starter passes .*?for nothing)", doc)
+    assert documented is not None
+    assert result.exit_code == 2 and documented.group(1) in " ".join((result.stdout + result.stderr).split())
+    assert "counter/counting.yaml:12: exercises[0] (count-once)" in doc and "counting.yaml:12:" in result.stdout + result.stderr

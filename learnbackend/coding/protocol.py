@@ -22,6 +22,15 @@ if TYPE_CHECKING:
 #: The largest frame accepted from a worker (a reply bigger than this is a protocol error).
 MAX_FRAME = 16 * 1024 * 1024
 MAX_DEPTH = 64
+#: Dict and set entries per reply: hashing is the one place crafted keys (colliding ints)
+#: could cost quadratic time in the checker, so their number is bounded.
+MAX_HASHED = 20_000
+_CONTROL = dict.fromkeys([*range(9), *range(11, 32), *range(127, 160)])
+
+
+def clean(text: str, limit: int) -> str:
+    """Text from the learner's process, fit for a report and a terminal: no control characters, bounded."""
+    return text[: limit * 2].translate(_CONTROL)[:limit]
 HEADER = struct.Struct(">I")
 
 
@@ -74,12 +83,13 @@ def learner_error(type_name: str, message: str, where: list[str]) -> LearnerErro
             except TypeError:  # a built-in whose layout cannot be mixed in
                 cls = LearnerError
         _ERROR_CLASSES[type_name] = cls
+    message = clean(message, 2000)
     try:
         error = cls(message)
     except Exception:  # noqa: BLE001 - a built-in whose constructor wants other arguments
         error = LearnerError(message)
-    error.type_name = type_name
-    error.where = where
+    error.type_name = clean(type_name, 100)
+    error.where = [clean(w, 200) for w in where]
     return error
 
 
@@ -171,8 +181,27 @@ def encode(value: Any, session: WorkerSession, depth: int = 0) -> Any:
                     "str, list, tuple, dict, set and objects the learner's code returned can cross")
 
 
-def decode(data: Any, session: WorkerSession, depth: int = 0, *, key: bool = False) -> Any:
+def decode(data: Any, session: WorkerSession) -> Any:
     """A worker's JSON value as plain built-in Python data (or a RemoteObject); ProtocolError otherwise."""
+    return _Decoder(session).value(data, 0)
+
+
+class _Decoder:
+    def __init__(self, session: WorkerSession) -> None:
+        self.session = session
+        self.hashed = 0
+
+    def _count(self, n: int) -> None:
+        self.hashed += n
+        if self.hashed > MAX_HASHED:
+            raise ProtocolError(f"the value has more than {MAX_HASHED} dict or set entries")
+
+    def value(self, data: Any, depth: int, *, key: bool = False) -> Any:
+        return _decode(self, data, depth, key=key)
+
+
+def _decode(decoder: _Decoder, data: Any, depth: int, *, key: bool = False) -> Any:
+    session = decoder.session
     if depth > MAX_DEPTH:
         raise ProtocolError("the value is nested too deeply")
     kind = type(data)
@@ -181,21 +210,23 @@ def decode(data: Any, session: WorkerSession, depth: int = 0, *, key: bool = Fal
     if kind is list:
         if key:
             raise ProtocolError("a list cannot be a dict key or a set element")
-        return [decode(v, session, depth + 1) for v in data]
+        return [decoder.value(v, depth + 1) for v in data]
     if kind is not dict or len(data) not in (1, 2):
         raise ProtocolError("the worker sent a value of an unknown form")
     if "$tuple" in data and type(data["$tuple"]) is list:
-        return tuple(decode(v, session, depth + 1, key=key) for v in data["$tuple"])
+        return tuple(decoder.value(v, depth + 1, key=key) for v in data["$tuple"])
     if "$set" in data and type(data["$set"]) is list:
-        items = [decode(v, session, depth + 1, key=True) for v in data["$set"]]
+        decoder._count(len(data["$set"]))
+        items = [decoder.value(v, depth + 1, key=True) for v in data["$set"]]
         return frozenset(items) if key else set(items)
     if "$dict" in data and type(data["$dict"]) is list and not key:
+        decoder._count(len(data["$dict"]))
         result = {}
         for pair in data["$dict"]:
             if type(pair) is not list or len(pair) != 2:
                 raise ProtocolError("the worker sent a malformed dict")
-            result[decode(pair[0], session, depth + 1, key=True)] = decode(pair[1], session, depth + 1)
+            result[decoder.value(pair[0], depth + 1, key=True)] = decoder.value(pair[1], depth + 1)
         return result
     if "$handle" in data and type(data["$handle"]) is int:
-        return RemoteObject(session, data["$handle"], str(data.get("type", "object"))[:100])
+        return RemoteObject(session, data["$handle"], clean(str(data.get("type", "object")), 100))
     raise ProtocolError("the worker sent a value of an unknown form")

@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from learnbackend.coding.protocol import LearnerError, LearnerExited, ProtocolError, WorkerTimeout
+from learnbackend.coding.protocol import LearnerError, LearnerExited, ProtocolError, WorkerTimeout, clean
 from learnbackend.coding.remote import using
 from learnbackend.coding.session import WorkerSession
 from learnbackend.coding.testfile import TestCase
@@ -158,10 +158,10 @@ def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_
 
 def _import_problem(state: dict[str, object]) -> str:
     if "exited" in state:
-        return f"your module exited while it was imported ({str(state['exited'])[:200]})"
+        return f"your module exited while it was imported ({clean(str(state['exited']), 200)})"
     error = state.get("import_error")
     if not isinstance(error, dict):
         return "your module could not be imported"
     where = error.get("where")
-    at = f" (at {where[-1]})" if isinstance(where, list) and where else ""
-    return f"your module does not import: {str(error.get('type'))[:100]}: {str(error.get('message'))[:300]}{at}"
+    at = f" (at {clean(str(where[-1]), 200)})" if isinstance(where, list) and where else ""
+    return f"your module does not import: {clean(str(error.get('type')), 100)}: {clean(str(error.get('message')), 300)}{at}"

@@ -86,7 +86,7 @@ class WorkerSession:
         reason = result.killed_reason
         what = f"stopped by the sandbox: {reason}" if reason else f"exit code {result.exit_code}"
         tail = result.stderr.strip().splitlines()[-1:]
-        return LearnerExited(f"your code exited {when} ({what})" + (f"; last output: {tail[0][:200]}" if tail else ""))
+        return LearnerExited(f"your code exited {when} ({what})" + (f"; last output: {protocol.clean(tail[0], 200)}" if tail else ""))
 
     # --- the protocol -----------------------------------------------------------------
 
@@ -131,7 +131,7 @@ class WorkerSession:
         if reply.get("id") != request_id:
             raise ProtocolError("the worker answered another question than the one asked")
         if "exited" in reply:
-            raise LearnerExited(f"your code exited (sys.exit({str(reply['exited'])[:100]}))")
+            raise LearnerExited(f"your code exited (sys.exit({protocol.clean(str(reply['exited']), 100)}))")
         if "error" in reply:
             error = reply["error"]
             if not isinstance(error, dict):

@@ -264,3 +264,34 @@ except OSError:
     finally:
         if target.read_bytes() != before:
             target.write_bytes(before)
+
+
+def test_crafted_values_cannot_stall_or_garble_the_checker(tmp_path: Path) -> None:
+    """Colliding dict keys are bounded before hashing; control characters never reach a message."""
+    # The worker's own encoder is replaced (learner code may do anything in its process): it sends
+    # 50 000 int keys that all hash alike, which would cost the checker minutes to put in a dict.
+    source = '''
+import gc
+def crafted(self, value, depth=0):
+    return {"$dict": [[k * (2 ** 61 - 1), 0] for k in range(50_000)]}
+for obj in gc.get_objects():
+    if type(obj).__name__ == "Worker" and hasattr(obj, "encode"):
+        type(obj).encode = crafted
+class IdempotentCounter:
+    def add(self, counter, delta, token):
+        return 5
+    def get(self, counter):
+        return 5
+'''
+    result = _check(tmp_path, source)
+    assert result.score == 0.0
+    assert "more than 20000 dict or set entries" in result.conditions[0].actual
+    noisy = '''
+class IdempotentCounter:
+    def add(self, counter, delta, token):
+        raise ValueError("\\x1b[2J\\x1b]0;owned\\x07 cleared")
+'''
+    result = _check(tmp_path, noisy)
+    actual = {c.id: c.actual for c in result.conditions}
+    assert actual["test_a_single_add_counts"].startswith("your code raised ValueError: [2J]0;owned cleared"), actual
+    assert not any(ch in "".join(actual.values()) for ch in "\x1b\x07")

@@ -7,6 +7,14 @@ JSON with four tagged forms: ``{"$tuple": [...]}``, ``{"$set": [...]}``,
 builds only built-in ``None``/``bool``/``int``/``float``/``str``/``list``/
 ``tuple``/``dict``/``set`` values and :class:`RemoteObject` proxies, so nothing
 the learner's code returns can run code in the checker (no custom ``__eq__``).
+
+Messages (the checker asks, the worker answers; every answer carries the run's
+nonce ``n`` and the request's ``id``): first ``{"nonce"}`` → ``{"ready": true}`` |
+``{"import_error": {type, message, where}}`` | ``{"exited"}``; then
+``{"op": "getattr", "target": handle, "name"}`` → ``{"ok": value}`` | ``{"callable": true}``;
+``{"op": "call", "target", "name" (or null: call the target), "args", "kwargs"}`` →
+``{"ok": value}`` | ``{"error": {type, message, where}}`` | ``{"exited"}``; and
+``{"op": "reset"}`` → like the first answer. Handle 0 is the learner's module.
 """
 
 from __future__ import annotations

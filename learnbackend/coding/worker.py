@@ -10,6 +10,8 @@ Protocol (see learnbackend.coding.protocol): frames are a 4-byte big-endian
 length and a UTF-8 JSON object, on the process's original stdin/stdout. Before
 the learner's module is imported, those two descriptors are moved aside and
 fds 0/1 are pointed at /dev/null and stderr, so a ``print`` cannot write a frame.
+The learner's source is read and compiled once; ``reset`` (sent before every test
+but the first) re-runs it in a fresh module and drops every object of the last test.
 """
 
 import json
@@ -64,16 +66,22 @@ def _write_frame(fd, message):
 class Worker:
     def __init__(self, path):
         self.handles = {}
+        self.numbers = {}  # id(object) -> handle; the object is kept alive by self.handles
         self.next_handle = 1
         self.path = path
 
+    def clear(self):
+        self.handles.clear()
+        self.numbers.clear()
+
     def handle_of(self, value):
-        for number, known in self.handles.items():
-            if known is value:
-                return number
+        number = self.numbers.get(id(value))
+        if number is not None and self.handles.get(number) is value:
+            return number
         number = self.next_handle
         self.next_handle += 1
         self.handles[number] = value
+        self.numbers[id(value)] = number
         return number
 
     def encode(self, value, depth=0):
@@ -148,13 +156,14 @@ def _load(worker, code, name, path):
     """A fresh module from the learner's compiled source; the status message (ready, import_error or exited)."""
     import types
 
-    worker.handles.clear()
+    worker.clear()
     try:
         module = types.ModuleType(name)
         module.__file__ = path
         sys.modules[name] = module
         exec(code, module.__dict__)
         worker.handles[0] = module
+        worker.numbers[id(module)] = 0
     except SystemExit as exc:
         return {"exited": str(exc.code)}
     except BaseException as exc:  # noqa: BLE001 - every import failure is reported

@@ -34,8 +34,8 @@ from learnbackend.sandbox.cgroup import PidsCgroup
 ALLOW_UNISOLATED_ENV = "LEARNBACKEND_SANDBOX_ALLOW_UNISOLATED"
 #: Marks the private directory of a run: ``learnbackend-sandbox-<checker pid>-...``.
 TMP_PREFIX = "learnbackend-sandbox-"
-#: First uid of the range of dedicated uids (one per run) used when the checker is root.
-SANDBOX_UID_BASE = 610_000
+#: The range of dedicated uids (one per run) used when the checker is root.
+SANDBOX_UID_BASE, SANDBOX_UID_COUNT = 610_000, 300_000
 #: Processes of a run that are the sandbox's own (the relay and init), on top of the program's.
 OWN_PROCESSES = 2
 _uid_counter = itertools.count()
@@ -91,8 +91,8 @@ def _base_env(tmp: Path, env: dict[str, str] | None) -> dict[str, str]:
 def _plan_processes(max_procs: int, strategy: str | None) -> tuple[PidsCgroup | None, int | None, int | None]:
     """(cgroup, RLIMIT_NPROC value, dedicated uid) for the process cap and the program's user."""
     group = PidsCgroup.create(max_procs + OWN_PROCESSES) if strategy in (None, "cgroup") else None
-    if os.geteuid() == 0:
-        uid = SANDBOX_UID_BASE + (os.getpid() * 64 + next(_uid_counter)) % 300_000
+    if os.geteuid() == 0 and isolation.uids_mapped(SANDBOX_UID_BASE, SANDBOX_UID_COUNT):
+        uid = SANDBOX_UID_BASE + (os.getpid() * 64 + next(_uid_counter)) % SANDBOX_UID_COUNT
         return group, max_procs + OWN_PROCESSES, uid
     return group, isolation.count_processes_of(os.geteuid()) + max_procs + OWN_PROCESSES, None
 
@@ -275,7 +275,7 @@ def resolve_mode() -> str:
 @lru_cache(maxsize=1)
 def isolation_status() -> Isolation:
     """Whether namespaces, a private root and dropped privileges can be made here (probed once per process)."""
-    mode = isolation.choose_mode()
+    mode = isolation.choose_mode((SANDBOX_UID_BASE, SANDBOX_UID_COUNT))
     probe = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-probe-"))
     argv = ["/bin/true"] if os.path.exists("/bin/true") else [sys.executable, "-S", "-c", ""]
     try:

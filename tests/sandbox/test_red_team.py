@@ -164,3 +164,27 @@ def test_without_namespaces_learner_code_is_refused_unless_the_instructor_opts_o
     assert "--allow-unisolated" in report["fix"] and "LEARNBACKEND_SANDBOX_ALLOW_UNISOLATED" in report["fix"]
     opted = drive("no-namespaces", lib, "benign", LEARNBACKEND_SANDBOX_ALLOW_UNISOLATED="1")
     assert opted["observed"] == {"hello": "ok"} and opted["isolated"] is False
+
+
+def test_check_exits_3_without_isolation_and_runs_with_allow_unisolated(tmp_path: Path) -> None:
+    """`learnbackend check` on a code exercise, where no namespace can be made (a default Docker container)."""
+    workspace = tmp_path / "ws"
+    env = {**os.environ, "LEARNBACKEND_HOME": str(tmp_path / "home"), "PYTHONPATH": ""}
+    env.pop("LEARNBACKEND_SANDBOX_ALLOW_UNISOLATED", None)
+    cli = [sys.executable, "-m", "learnbackend"]
+    init = subprocess.run([*cli, "init", str(workspace), "--lesson", "counter-build"], capture_output=True, text=True,
+                          env=env, check=False, timeout=120)
+    assert init.returncode == 0, init.stderr
+    prefix = command("no-namespaces", Path("/nonexistent"))[:-2]  # the restricted environment, without the driver
+
+    def check(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*prefix, *cli, "check", str(workspace), "--only", "idempotent-add", "--format", "json",
+                               *extra], capture_output=True, text=True, env=env, check=False, timeout=180)
+
+    refused_run = check()
+    assert refused_run.returncode == 3, (refused_run.stdout[-2000:], refused_run.stderr[-2000:])
+    result = json.loads(refused_run.stdout)["results"][0]
+    assert result["missing_environment"] and "cannot be isolated" in result["message"], result
+    allowed = check("--allow-unisolated")
+    assert allowed.returncode in (0, 1), (allowed.stdout[-2000:], allowed.stderr[-2000:])
+    assert not json.loads(allowed.stdout)["results"][0]["missing_environment"]

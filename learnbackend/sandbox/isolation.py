@@ -72,8 +72,12 @@ def _unshare(flags: int) -> None:
         raise OSError(err, f"cannot create {what}: {why}")
 
 
+def _enc(text: str | None) -> bytes | None:
+    return None if text is None else text.encode()
+
+
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = (lambda s: None if s is None else s.encode())
+    enc = _enc
     _check(_libc.mount(enc(source), target.encode(), enc(fstype), flags, enc(data)), f"mount {target}")
 
 

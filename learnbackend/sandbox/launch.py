@@ -162,7 +162,9 @@ class Run:
                 pass
         if self.group is not None:
             self.group.kill_all()
-        if self.uid is not None and isolation.count_processes_of(self.uid):
+        # With namespaces, init's end is the end of every process of the run (the kernel waits for them
+        # before init's parent sees it exit); without, the dedicated uid is swept.
+        if self.uid is not None and self.mode == "none" and isolation.count_processes_of(self.uid):
             _kill_uid(self.uid)
 
     def returncode(self) -> int:
@@ -228,7 +230,7 @@ def launch(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_pr
             # ChildSetup only makes system calls with modules imported beforehand (safe in a threaded parent).
             run.proc = subprocess.Popen(
                 argv, cwd=cwd, env=full_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, start_new_session=True, preexec_fn=setup, close_fds=True,  # noqa: PLW1509
+                stderr=subprocess.PIPE, start_new_session=True, preexec_fn=setup, close_fds=True,
                 bufsize=0,
             )
         finally:

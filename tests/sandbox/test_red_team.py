@@ -175,6 +175,8 @@ def test_check_exits_3_without_isolation_and_runs_with_allow_unisolated(tmp_path
     init = subprocess.run([*cli, "init", str(workspace), "--lesson", "counter-build"], capture_output=True, text=True,
                           env=env, check=False, timeout=120)
     assert init.returncode == 0, init.stderr
+    for learner in workspace.glob("exercises/*/idempotent_add.py"):  # started: an untouched starter is not run
+        learner.write_text(learner.read_text() + "\n# my attempt\n")
     prefix = command("no-namespaces", Path("/nonexistent"))[:-2]  # the restricted environment, without the driver
 
     def check(*extra: str) -> subprocess.CompletedProcess[str]:

@@ -63,11 +63,21 @@ def _check(result: int, what: str) -> None:
 
 
 def _unshare(flags: int) -> None:
-    _check(_libc.unshare(flags), "unshare")
+    if _libc.unshare(flags) != 0:
+        err = ctypes.get_errno()
+        what = "user namespaces" if flags & CLONE_NEWUSER else "namespaces"
+        why = {1: "not permitted (no CAP_SYS_ADMIN, or a seccomp/AppArmor policy forbids it)",
+               28: "the limit of user namespaces is reached (user.max_user_namespaces)",
+               22: "not supported by this kernel"}.get(err, os.strerror(err))
+        raise OSError(err, f"cannot create {what}: {why}")
+
+
+def _enc(text: str | None) -> bytes | None:
+    return None if text is None else text.encode()
 
 
 def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    enc = (lambda s: None if s is None else s.encode())
+    enc = _enc
     _check(_libc.mount(enc(source), target.encode(), enc(fstype), flags, enc(data)), f"mount {target}")
 
 
@@ -192,7 +202,8 @@ class ChildSetup:
 
     def _fail(self, exc: BaseException) -> None:
         try:
-            os.write(self.status_fd, b"E" + f"{type(exc).__name__}: {exc}".encode(errors="replace")[:2000])
+            text = exc.strerror if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+            os.write(self.status_fd, b"E" + text.encode(errors="replace")[:2000])
         finally:
             os._exit(SETUP_FAILED)
 
@@ -369,12 +380,27 @@ def capabilities() -> int:
 CAP_SETGID, CAP_SETUID, CAP_SYS_ADMIN = 6, 7, 21
 
 
-def choose_mode() -> str:
-    """The way namespaces are made for what this process may do."""
+def uids_mapped(first: int, count: int) -> bool:
+    """Whether uids ``first`` .. ``first + count - 1`` exist in this user namespace (all do outside any)."""
+    try:
+        with open("/proc/self/uid_map") as mapping:
+            for line in mapping:
+                inside, _, length = (int(x) for x in line.split())
+                if inside <= first and first + count <= inside + length:
+                    return True
+    except (OSError, ValueError):
+        return True
+    return False
+
+
+def choose_mode(dedicated_uids: tuple[int, int]) -> str:
+    """The way namespaces are made for what this process may do (``dedicated_uids``: first and count)."""
     caps = capabilities()
-    if os.geteuid() == 0 and caps >> CAP_SYS_ADMIN & 1:
+    if os.geteuid() != 0 or not uids_mapped(*dedicated_uids):
+        return "userns-self"
+    if caps >> CAP_SYS_ADMIN & 1:
         return "root"
-    if os.geteuid() == 0 and caps >> CAP_SETUID & 1 and caps >> CAP_SETGID & 1:
+    if caps >> CAP_SETUID & 1 and caps >> CAP_SETGID & 1:
         return "userns-map"
     return "userns-self"
 

@@ -34,8 +34,8 @@ from learnbackend.sandbox.cgroup import PidsCgroup
 ALLOW_UNISOLATED_ENV = "LEARNBACKEND_SANDBOX_ALLOW_UNISOLATED"
 #: Marks the private directory of a run: ``learnbackend-sandbox-<checker pid>-...``.
 TMP_PREFIX = "learnbackend-sandbox-"
-#: First uid of the range of dedicated uids (one per run) used when the checker is root.
-SANDBOX_UID_BASE = 610_000
+#: The range of dedicated uids (one per run) used when the checker is root.
+SANDBOX_UID_BASE, SANDBOX_UID_COUNT = 610_000, 300_000
 #: Processes of a run that are the sandbox's own (the relay and init), on top of the program's.
 OWN_PROCESSES = 2
 _uid_counter = itertools.count()
@@ -91,8 +91,8 @@ def _base_env(tmp: Path, env: dict[str, str] | None) -> dict[str, str]:
 def _plan_processes(max_procs: int, strategy: str | None) -> tuple[PidsCgroup | None, int | None, int | None]:
     """(cgroup, RLIMIT_NPROC value, dedicated uid) for the process cap and the program's user."""
     group = PidsCgroup.create(max_procs + OWN_PROCESSES) if strategy in (None, "cgroup") else None
-    if os.geteuid() == 0:
-        uid = SANDBOX_UID_BASE + (os.getpid() * 64 + next(_uid_counter)) % 300_000
+    if os.geteuid() == 0 and isolation.uids_mapped(SANDBOX_UID_BASE, SANDBOX_UID_COUNT):
+        uid = SANDBOX_UID_BASE + (os.getpid() * 64 + next(_uid_counter)) % SANDBOX_UID_COUNT
         return group, max_procs + OWN_PROCESSES, uid
     return group, isolation.count_processes_of(os.geteuid()) + max_procs + OWN_PROCESSES, None
 
@@ -162,7 +162,9 @@ class Run:
                 pass
         if self.group is not None:
             self.group.kill_all()
-        if self.uid is not None and isolation.count_processes_of(self.uid):
+        # With namespaces, init's end is the end of every process of the run (the kernel waits for them
+        # before init's parent sees it exit); without, the dedicated uid is swept.
+        if self.uid is not None and self.mode == "none" and isolation.count_processes_of(self.uid):
             _kill_uid(self.uid)
 
     def returncode(self) -> int:
@@ -228,7 +230,7 @@ def launch(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_pr
             # ChildSetup only makes system calls with modules imported beforehand (safe in a threaded parent).
             run.proc = subprocess.Popen(
                 argv, cwd=cwd, env=full_env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, start_new_session=True, preexec_fn=setup, close_fds=True,  # noqa: PLW1509
+                stderr=subprocess.PIPE, start_new_session=True, preexec_fn=setup, close_fds=True,
                 bufsize=0,
             )
         finally:
@@ -275,7 +277,7 @@ def resolve_mode() -> str:
 @lru_cache(maxsize=1)
 def isolation_status() -> Isolation:
     """Whether namespaces, a private root and dropped privileges can be made here (probed once per process)."""
-    mode = isolation.choose_mode()
+    mode = isolation.choose_mode((SANDBOX_UID_BASE, SANDBOX_UID_COUNT))
     probe = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-probe-"))
     argv = ["/bin/true"] if os.path.exists("/bin/true") else [sys.executable, "-S", "-c", ""]
     try:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import io
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -147,6 +148,26 @@ def _reason(*, timed_out: bool, timeout: float, returncode: int, stderr: str, li
     return "; ".join(parts) or None
 
 
+def _wait_exit(proc: subprocess.Popen[bytes], end: float) -> bool:
+    """Wait until ``proc`` exits or the monotonic time ``end``; whether it exited."""
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # no pidfd (Linux < 5.3) or already reaped
+        try:
+            proc.wait(timeout=max(0.0, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    try:
+        while proc.poll() is None:
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([pidfd], [], [], left)[0]:
+                return proc.poll() is not None
+    finally:
+        os.close(pidfd)
+    return True
+
+
 class SandboxedProcess:
     """One running sandboxed program with pipes to talk to it; a context manager that kills and cleans up.
 
@@ -167,7 +188,7 @@ class SandboxedProcess:
         self._run = run
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         self.stdin = proc.stdin
-        self.stdout = io.BufferedReader(proc.stdout)  # type: ignore[arg-type,type-var]
+        self.stdout = io.BufferedReader(proc.stdout)  # type: ignore[type-var]
         self._timeout, self._limits = timeout, limits
         self._watched, self._disk_budget = watched, disk_budget
         self._disk_before = _disk_usage(watched)
@@ -175,6 +196,7 @@ class SandboxedProcess:
         self._deadline = self._start + timeout
         self._lock = threading.Lock()
         self._stopped = False
+        self._ended = threading.Event()
         self._finished: SandboxResult | None = None
         self.timed_out = self._disk_hit = False
         self._stderr = _Capture(proc.stderr, OUTPUT_LIMIT)
@@ -191,7 +213,7 @@ class SandboxedProcess:
     def _watch(self) -> None:
         """Kill the run at its deadline or when it writes more than its disk budget."""
         next_disk_check, disk_interval = self._start, 0.05
-        while self._proc.poll() is None and not self._stopped:
+        while not self._stopped and self._proc.poll() is None:
             now = time.monotonic()
             if now >= self._deadline:
                 self.timed_out = True
@@ -205,10 +227,9 @@ class SandboxedProcess:
                     return
                 # A big directory is walked less often, so the watchdog costs at most ~10 %.
                 next_disk_check = time.monotonic() + max(disk_interval, 10 * (time.monotonic() - t0))
-            try:
-                self._proc.wait(timeout=min(0.05, max(0.001, self._deadline - now)))
-            except subprocess.TimeoutExpired:
-                pass
+            # finish() sets _ended: the watchdog stops at once instead of at its next tick.
+            if self._ended.wait(min(0.05, max(0.001, self._deadline - now))):
+                return
 
     def kill(self) -> None:
         """Kill every process of the run now (idempotent; the result says how it ended)."""
@@ -231,16 +252,12 @@ class SandboxedProcess:
             if self._stdout_rest is None:
                 self._stdout_rest = _Capture(self.stdout, OUTPUT_LIMIT)
                 self._stdout_rest.start()
-            end = self._deadline if timeout is None else min(self._deadline, time.monotonic() + timeout)
-            while self._proc.poll() is None and not self._stopped:
-                try:
-                    self._proc.wait(timeout=max(0.001, min(0.05, end - time.monotonic())))
-                except subprocess.TimeoutExpired:
-                    pass
-                if time.monotonic() >= end and self._proc.poll() is None:
-                    self.timed_out = True
-                    break
+            if timeout is None:
+                self._proc.wait()  # the watchdog kills the run at its deadline
+            elif not _wait_exit(self._proc, min(self._deadline, time.monotonic() + timeout)):
+                self.timed_out = True
         finally:
+            self._ended.set()
             # Also on Ctrl-C: nothing the learner started outlives the run.
             self.kill()
             returncode = self._run.returncode()
@@ -265,7 +282,7 @@ class SandboxedProcess:
         )
         return self._finished
 
-    def __enter__(self) -> SandboxedProcess:  # noqa: PYI034
+    def __enter__(self) -> SandboxedProcess:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -5,6 +5,7 @@ Only Typer and learnbackend.apps are imported at load time; engines inside the c
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -69,6 +70,9 @@ def check(
     junit_file: Annotated[Path | None, typer.Option("--junit-file", metavar="FILE", help="Also write the JUnit XML report to FILE.")] = None,
     student: Annotated[str | None, typer.Option("--student", metavar="NAME", help="The learner's name in the reports (default: from the workspace).")] = None,
     timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="Seconds allowed per exercise.")] = 60.0,
+    allow_unisolated: Annotated[bool, typer.Option(
+        "--allow-unisolated", help="Run learner code with limits only where the sandbox cannot isolate it "
+        "(trusted submissions only; see docs/threat-model.md).")] = False,
 ) -> None:
     """Check every exercise, without a terminal. Exit 0 all pass, 1 any fails, 2 bad input, 3 missing engine."""
     from learnbackend.errors import LearnBackendError, UsageError
@@ -82,6 +86,10 @@ def check(
         raise UsageError(f"Two workspaces were given: {directory} and -w {workspace}.", fix="Give one of them.")
     directory = directory or workspace
     env = env_of(ctx)
+    if allow_unisolated:
+        from learnbackend.sandbox.launch import ALLOW_UNISOLATED_ENV
+
+        os.environ[ALLOW_UNISOLATED_ENV] = "1"
     # Text goes to the terminal as each exercise is checked (code exercises take seconds each).
     streaming = format == "text" or output is not None
     report = check_workspace(_root(directory), only=only, timeout=timeout, extra_lesson_dirs=env.extra_lesson_dirs,

@@ -122,6 +122,17 @@ class RemoteObject:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._session.call(self._handle, None, args, kwargs)
 
+    def __eq__(self, other: object) -> bool:
+        """The same object of the same worker (decided here, never by the learner's ``__eq__``)."""
+        return isinstance(other, RemoteObject) and other._session is self._session and other._handle == self._handle
+
+    def __hash__(self) -> int:
+        return hash((id(self._session), self._handle))
+
+    def __bool__(self) -> bool:
+        # A handle has no truth value of its own: `assert learner.f()` must not pass on any returned object.
+        raise TypeError(f"{self!r} has no truth value in the checker; compare a plain value (e.g. `is True`)")
+
     def __repr__(self) -> str:
         return f"<learner's {self._type} object>"
 

@@ -226,7 +226,9 @@ class IdempotentCounter:
             assert value == {("views", "t1"): {5, -5}, "nested": [1.5, None, (True,)]}
             assert type(value) is dict and type(value["nested"][2]) is tuple
             same = c.get("views")
-            assert isinstance(same, RemoteObject) and same != 0
+            assert isinstance(same, RemoteObject) and same != 0 and same == c.get("likes")
+            with pytest.raises(TypeError, match="no truth value"):
+                assert same
     finally:
         session.close()
 

@@ -109,7 +109,8 @@ def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_
                 if session is not None and session.alive and not fresh_process:
                     try:
                         state = session.reset()
-                    except LearnerExited:
+                    except (LearnerExited, ProtocolError):  # gone, or garbled by the last test's code
+                        session.close()
                         session = None
                 if session is None or not session.alive or fresh_process:
                     session = spawn()
@@ -139,7 +140,7 @@ def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_
             except LearnerError as exc:
                 outcome.outcomes.append(TestOutcome(case, False, _describe_error(exc)))
             except Exception as exc:  # noqa: BLE001 - e.g. a test compares a None the learner returned with an int
-                outcome.outcomes.append(TestOutcome(case, False, f"{type(exc).__name__}: {exc}"[:400]))
+                outcome.outcomes.append(TestOutcome(case, False, clean(f"{type(exc).__name__}: {exc}", 400)))
             finally:
                 if fresh_process and session is not None:
                     session.close()

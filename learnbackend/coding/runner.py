@@ -115,7 +115,7 @@ def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_
                 if session is None or not session.alive or fresh_process:
                     session = spawn()
                     state = session.ready()
-                if "import_error" in state or "exited" in state:
+                if state.get("ready") is not True:
                     problem = _import_problem(state)
                     if index == 0:  # the module never imports: every test fails with that
                         outcome.import_error = problem
@@ -158,8 +158,10 @@ def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_
 
 
 def _import_problem(state: dict[str, object]) -> str:
+    if "exited_message" in state:
+        return clean(str(state["exited_message"]), 300)
     if "exited" in state:
-        return f"your module exited while it was imported ({clean(str(state['exited']), 200)})"
+        return f"your code exited while it was imported (sys.exit({clean(str(state['exited']), 100)}))"
     error = state.get("import_error")
     if not isinstance(error, dict):
         return "your module could not be imported"

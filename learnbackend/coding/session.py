@@ -54,7 +54,7 @@ class WorkerSession:
         except (BrokenPipeError, OSError, ValueError):
             raise self._exited("before it read the next request") from None
 
-    def _receive(self) -> dict[str, Any]:
+    def _receive(self, *, exiting: str = "while running") -> dict[str, Any]:
         while True:
             if len(self._buffer) >= protocol.HEADER.size:
                 (size,) = protocol.HEADER.unpack_from(self._buffer)
@@ -76,7 +76,7 @@ class WorkerSession:
                 continue
             chunk = os.read(self._fd, 1 << 20)
             if not chunk:
-                raise self._exited("while running")
+                raise self._exited(exiting)
             self._buffer += chunk
 
     def _exited(self, when: str) -> WorkerGone:
@@ -94,9 +94,9 @@ class WorkerSession:
         """The worker's first message: ``ready``, ``import_error`` or ``exited`` (read once)."""
         if self._state is None:
             try:
-                self._state = self._receive()
+                self._state = self._receive(exiting="while it was imported")
             except LearnerExited as exc:
-                self._state = {"exited": str(exc)}
+                self._state = {"exited_message": str(exc)}
         return self._state
 
     @property
@@ -163,12 +163,13 @@ class WorkerSession:
         return protocol.decode(reply["ok"], self)
 
     def close(self) -> SandboxResult:
-        """Stop the worker (it is never reused) and return its SandboxResult."""
+        """Stop the worker (it is never reused) and return its SandboxResult.
+
+        Closing its stdin ends a well-behaved worker at once (its exit status is kept); one
+        that keeps running (learner threads) is killed after half a second.
+        """
         if self.result is None:
-            try:
-                self.proc.kill()
-            finally:
-                self.result = self.proc.finish(1.0)
+            self.result = self.proc.finish(0.5)
         return self.result
 
     def stderr_tail(self, lines: int = 5) -> str:

@@ -156,7 +156,9 @@ def test_an_exit_is_reported_as_an_exit(tmp_path: Path) -> None:
     result = _check(tmp_path, FORGERIES["exit-in-call"])
     assert all("exited" in c.actual for c in result.conditions), [c.actual for c in result.conditions]
     imported = _check(tmp_path, FORGERIES["sys-exit-at-import"])
-    assert "exited while it was imported" in imported.message
+    assert "your code exited while it was imported (sys.exit(0))" in imported.message
+    hard = _check(tmp_path, FORGERIES["exit-at-import"])
+    assert "your code exited while it was imported (exit code 0)" in hard.message
 
 
 def test_a_correct_solution_with_noise_gets_full_marks(tmp_path: Path) -> None:

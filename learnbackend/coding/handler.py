@@ -42,9 +42,9 @@ def task_text(entry: LoadedLesson, exercise: CodeExercise) -> str:
 
 def exercise_tests(entry: LoadedLesson, exercise: CodeExercise, *, include_hidden: bool) -> list[TestCase]:
     """The exercise's test cases (the hidden ones after the others when ``include_hidden``)."""
-    tests = load_tests(entry.directory / exercise.tests)
+    tests = load_tests(entry.directory / exercise.tests, label=exercise.tests)
     if include_hidden and exercise.hidden_tests is not None:
-        tests += load_tests(entry.directory / exercise.hidden_tests, hidden=True)
+        tests += load_tests(entry.directory / exercise.hidden_tests, hidden=True, label=exercise.hidden_tests)
     return tests
 
 

@@ -131,7 +131,7 @@ def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_
             except WorkerTimeout:
                 outcome.timed_out = True
                 if session is not None:
-                    outcome.stderr_tail = session.stderr_tail()
+                    outcome.stderr_tail = session.stderr_tail().replace(f"{run_dir}/", "")
                 break
             except (LearnerExited, ProtocolError) as exc:
                 if session is not None:

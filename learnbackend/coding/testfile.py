@@ -87,24 +87,29 @@ class TestCase:
         return f"(hidden) {words}" if self.hidden else words
 
 
-def load_tests(path: Path, *, hidden: bool = False) -> list[TestCase]:
-    """The test functions of ``path``, in file order; ContentError when the file cannot be loaded."""
+def load_tests(path: Path, *, hidden: bool = False, label: str | None = None) -> list[TestCase]:
+    """The test functions of ``path``, in file order; ContentError when the file cannot be loaded.
+
+    ``label`` names the file in messages (reports carry no absolute paths); default: the path.
+    """
+    name = label or str(path)
     try:
         source = path.read_text(encoding="utf-8")
-        tree = ast.parse(source, filename=str(path))
+        tree = ast.parse(source, filename=name)
     except (OSError, UnicodeDecodeError, SyntaxError) as exc:
-        raise ContentError(f"The tests {path} cannot be read: {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise ContentError(f"The tests {name} cannot be read: {reason}") from None
     tree = ast.fix_missing_locations(_Rewriter(source).visit(tree))
     namespace: dict[str, Any] = {"__name__": f"learnbackend_tests_{path.stem}", "__file__": str(path),
                                  "__builtins__": builtins, "_lb_explain": explain}
     try:
-        exec(compile(tree, str(path), "exec"), namespace)
+        exec(compile(tree, name, "exec"), namespace)
     except Exception as exc:  # noqa: BLE001 - any error of the instructor's file is reported
-        raise ContentError(f"The tests {path} fail to load: {type(exc).__name__}: {exc}",
+        raise ContentError(f"The tests {name} fail to load: {type(exc).__name__}: {exc}",
                            fix="test files import only `learnbackend.coding.remote` and the standard library, "
                                "and reach the learner's names through `learner.NAME` inside test functions") from None
-    tests = [TestCase(name, value, hidden) for name, value in namespace.items()
-             if name.startswith("test") and callable(value) and getattr(value, "__module__", None) == namespace["__name__"]]
+    tests = [TestCase(key, value, hidden) for key, value in namespace.items()
+             if key.startswith("test") and callable(value) and getattr(value, "__module__", None) == namespace["__name__"]]
     if not tests:
-        raise ContentError(f"The tests {path} define no test_* function.")
+        raise ContentError(f"The tests {name} define no test_* function.")
     return tests

@@ -109,10 +109,14 @@ class GitLevelHandler:
         source = workdir / SOLUTION_FILE
         if not source.is_file():
             return ExerciseResult(key, "error", f"{SOLUTION_FILE} is missing in {workdir}", module=MODULE)
+        from learnbackend.workspace.safefiles import read_text
+
         try:
-            text = source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            return ExerciseResult(key, "error", f"cannot read {source}: {exc}", module=MODULE)
+            text = read_text(workdir, SOLUTION_FILE)  # a regular file, not a link, size-capped
+        except RefusedError as exc:
+            return ExerciseResult(key, "error", f"{exc.message} {exc.fix or ''}".strip(), module=MODULE)
+        except OSError as exc:
+            return ExerciseResult(key, "error", f"cannot read {source}: {exc.strerror or exc}", module=MODULE)
         return replay_and_check(key, exercise, text, timeout=timeout)
 
 

@@ -34,7 +34,7 @@ def _menu(env: Environment) -> None:
     prompter = QuestionaryPrompter()
     while True:
         with env.progress() as store:
-            last = store.get_value("last_module")
+            last = store.get_value("last_module", kind=str)
         actions: list[tuple[str, list[str]]] = []
         if last:
             actions.append((f"Continue where you left off ({last})", _continue_args(last)))

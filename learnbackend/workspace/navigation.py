@@ -84,7 +84,7 @@ def reveal_hint(store: Any, manifest: Manifest, catalog: Catalog, spec: Workspac
     _, exercise = catalog.exercise(spec.id)
     hints = [h for h in exercise.hints() if h.strip()]
     key = _HINTS_KEY + spec.id
-    shown = min(len(hints), int(store.get_value(key, 0, workspace=manifest.workspace_id)) + 1)
+    shown = min(len(hints), max(0, store.get_int(key, 0, workspace=manifest.workspace_id)) + 1)
     store.set_value(key, shown, workspace=manifest.workspace_id)
     return hints[:shown], len(hints)
 

@@ -142,3 +142,11 @@ def test_plain_yaml_is_still_read_the_same(tmp_path: Path) -> None:
     source = load_yaml(tmp_path / "p.yaml", text)
     assert not source.problems and source.data == yaml.safe_load(text)
     assert source.line_of(("c",)) == 3
+
+
+def test_a_nul_byte_in_a_replayed_solution_is_exit_2(tmp_path: Path) -> None:
+    solution = tmp_path / "solution.txt"
+    solution.write_bytes(b"git add notes\0.md\n")
+    result = run_cli("git", "replay", "git-local/stage-a-file", str(solution))
+    _no_crash(result)
+    assert result.exit_code == 2 and "line 1 contains a NUL byte" in result.stderr

@@ -127,10 +127,12 @@ def replay(
 
     env = env_of(ctx)
     ref = find_level(git_catalog(env), level)
+    from learnbackend.workspace.safefiles import read_text
+
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"Cannot read {file}: {exc}", fix="Pass a UTF-8 text file.") from None
+        text = read_text(file.parent, file.name)  # a regular UTF-8 file without NUL bytes, size-capped (exit 2 if not)
+    except OSError as exc:
+        raise UsageError(f"Cannot read {file}: {exc.strerror or exc}", fix="Pass a UTF-8 text file.") from None
     result = replay_and_check(ref.key, ref.level, text, timeout=timeout)
     render.replayed(env, ref, result, as_json=as_json)
     if not result.passed:

@@ -50,7 +50,9 @@ def document_loc(loc: Loc, data: Any) -> Loc:
     kept: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node) or isinstance(node, dict) and part in node:
+        present = (isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)) or (
+            isinstance(node, dict) and part in node)
+        if present:
             node = node[part]
         elif isinstance(node, dict) and any(value == part for value in node.values() if isinstance(value, str)):
             continue  # a union tag

@@ -116,7 +116,7 @@ def score(spec: WorkspaceExercise, result: ExerciseResult) -> float:
     total = sum(weights)
     if total <= 0:
         return 0.0
-    earned = sum(w for w, c in zip(weights, result.conditions) if c.passed)
+    earned = sum(w for w, c in zip(weights, result.conditions, strict=True) if c.passed)
     return round(spec.points * earned / total, 2)
 
 

@@ -150,3 +150,12 @@ def test_a_nul_byte_in_a_replayed_solution_is_exit_2(tmp_path: Path) -> None:
     result = run_cli("git", "replay", "git-local/stage-a-file", str(solution))
     _no_crash(result)
     assert result.exit_code == 2 and "line 1 contains a NUL byte" in result.stderr
+
+
+def test_a_report_whose_summary_points_is_an_object_is_exit_2(tmp_path: Path) -> None:
+    report = tmp_path / "ada.json"
+    report.write_text(json.dumps({"student": "ada", "results": [{"id": "a/b", "status": "passed"}],
+                                  "summary": {"points": {"$gt": 0}, "max_points": 1}}))
+    result = run_cli("grade", str(report))
+    _no_crash(result)
+    assert result.exit_code == 2 and "is not a learnbackend check report" in result.stderr

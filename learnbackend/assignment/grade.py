@@ -67,8 +67,10 @@ def read_report(path: Path) -> dict[str, Any]:
     ok = isinstance(data, dict) and isinstance(data.get("results"), list) and isinstance(data.get("summary"), dict)
     if ok:
         ok = all(isinstance(r, dict) and isinstance(r.get("id"), str) and isinstance(r.get("status"), str) for r in data["results"])
+        # The numbers read from the summary must be numbers (an object there used to crash the roster).
+        ok = ok and all(isinstance(data["summary"].get(k, 0), (int, float)) for k in ("points", "max_points", "percent"))
     if not ok:
-        raise ContentError(f"{path}: is not a learnbackend check report (no `results` and `summary`).",
+        raise ContentError(f"{path}: is not a learnbackend check report (`results` and `summary` missing or not what check writes).",
                            fix="Pass reports written by `learnbackend check --format json`.")
     return data
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from learnbackend.gitsandbox.models import GitLevel
 
 SOLUTION_FILE = "solution.txt"
+#: A recorded solution is a few KB; the cap bounds the replay's parsing of hostile input.
+MAX_SOLUTION_BYTES = 256 * 1024
 REPLAY_PREFIX = "learnbackend-git-replay-"
 
 
@@ -112,7 +114,7 @@ class GitLevelHandler:
         from learnbackend.workspace.safefiles import read_text
 
         try:
-            text = read_text(workdir, SOLUTION_FILE)  # a regular file, not a link, size-capped
+            text = read_text(workdir, SOLUTION_FILE, max_bytes=MAX_SOLUTION_BYTES)  # a regular file, not a link
         except RefusedError as exc:
             return ExerciseResult(key, "error", f"{exc.message} {exc.fix or ''}".strip(), module=MODULE)
         except OSError as exc:

@@ -107,6 +107,14 @@ def test_a_git_solution_linked_to_a_secret_or_with_a_nul_byte_is_refused(tmp_pat
     assert first["status"] == "error" and "NUL" in first["message"]
 
 
+def test_an_oversized_solution_is_not_replayed(tmp_path: Path) -> None:
+    """One 2 MB line used to take the replay's tokenizer minutes; the file is refused before parsing."""
+    root = _init(tmp_path, "git-local")
+    (_first_dir(root) / "solution.txt").write_text("git add '" + "x" * (2 * 1024 * 1024) + "'\n")
+    first = _check_first(root)
+    assert first["status"] == "error" and "larger than 256 KiB" in first["message"]
+
+
 def test_a_code_file_linked_to_a_secret_is_refused(tmp_path: Path) -> None:
     secret = _secret(tmp_path)
     root = _init(tmp_path, "counter-build")

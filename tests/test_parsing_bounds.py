@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import run_cli  # type: ignore[import-not-found]
 
@@ -159,3 +160,14 @@ def test_a_report_whose_summary_points_is_an_object_is_exit_2(tmp_path: Path) ->
     result = run_cli("grade", str(report))
     _no_crash(result)
     assert result.exit_code == 2 and "is not a learnbackend check report" in result.stderr
+
+
+def test_without_libyaml_the_same_bounds_hold(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installations without libyaml use PyYAML's pure-Python parser: recursive, and stricter about characters."""
+    from learnbackend.course import yamlsource
+
+    monkeypatch.setattr(yamlsource, "_LOADER", yaml.SafeLoader)
+    for name, text in (("deep", "a: " + "[" * 5000 + "]" * 5000 + "\n"), ("bomb", BOMB), ("bell", "a: \x07\n")):
+        result = run_cli("lessons", "validate", str(_lesson_dir(tmp_path / name, text)))
+        _no_crash(result)
+        assert result.exit_code == 2 and "hostile.yaml" in result.stderr, name

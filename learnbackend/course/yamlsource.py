@@ -143,8 +143,9 @@ def load_yaml(path: Path, text: str | None = None, *, max_bytes: int = MAX_BYTES
         if problem is not None:
             return YamlSource(path, None, problems=[problem])
     source = YamlSource(path, None)
-    loader = _LOADER(text)
+    loader: yaml.SafeLoader | None = None
     try:
+        loader = _LOADER(text)  # the pure-Python reader already checks characters here
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -161,7 +162,8 @@ def load_yaml(path: Path, text: str | None = None, *, max_bytes: int = MAX_BYTES
                                              fix="nest less deeply"))
         return source
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         source.problems.append(SourceProblem(path, 1, "is empty"))
         return source

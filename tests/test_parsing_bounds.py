@@ -171,3 +171,15 @@ def test_without_libyaml_the_same_bounds_hold(tmp_path: Path, monkeypatch: pytes
         result = run_cli("lessons", "validate", str(_lesson_dir(tmp_path / name, text)))
         _no_crash(result)
         assert result.exit_code == 2 and "hostile.yaml" in result.stderr, name
+
+
+def test_a_fifo_or_a_link_to_dev_zero_among_lessons_is_refused_not_read(tmp_path: Path) -> None:
+    import os
+
+    root = _lesson_dir(tmp_path, "format_version: 1\n")
+    os.mkfifo(root / "roadmap" / "fifo.yaml")
+    os.symlink("/dev/zero", root / "roadmap" / "zero.yaml")
+    result = run_cli("lessons", "validate", str(root))
+    _no_crash(result)
+    assert result.exit_code == 2
+    assert "fifo.yaml: is not a regular file" in result.stderr and "zero.yaml: is not a regular file" in result.stderr

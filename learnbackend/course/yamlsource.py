@@ -20,6 +20,8 @@ Nothing here raises for bad input: problems are returned (:class:`YamlSource.pro
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,14 +120,26 @@ def decode(raw: bytes, path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[str |
 
 
 def read_source(path: Path, *, max_bytes: int = MAX_BYTES) -> tuple[str | None, SourceProblem | None]:
-    """Read an (instructor's) file as text, never more than ``max_bytes`` + 1 bytes."""
+    """Read an (instructor's) file as text, never more than ``max_bytes`` + 1 bytes.
+
+    Only a regular file is read: the open does not block (a FIFO named ``x.yaml``), and a
+    device (``/dev/zero``) is refused rather than read.
+    """
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read(max_bytes + 1)
-    except IsADirectoryError:
-        return None, SourceProblem(path, None, "is a directory, not a file")
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
         return None, SourceProblem(path, None, f"cannot be read: {exc.strerror or exc}")
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            what = "is a directory, not a file" if stat.S_ISDIR(os.fstat(fd).st_mode) else \
+                "is not a regular file (a device, FIFO or socket); it is not read"
+            return None, SourceProblem(path, None, what)
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except OSError as exc:
+        return None, SourceProblem(path, None, f"cannot be read: {exc.strerror or exc}")
+    finally:
+        os.close(fd)
     return decode(raw, path, max_bytes=max_bytes)
 
 

@@ -8,9 +8,11 @@ never deletes through a link. Real files, real CLI.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import pytest
 import yaml
 from conftest import run_cli  # type: ignore[import-not-found]
 
@@ -182,3 +184,49 @@ def test_reset_replaces_a_linked_exercise_directory_without_touching_its_target(
     assert result.exit_code == 0, result.stderr
     assert (target / "keep.txt").read_text() == "keep"
     assert first.is_dir() and not first.is_symlink() and (first / "answer.txt").read_text() == "TODO\n"
+
+
+MODES = {
+    "root": [],
+    "uid-65534": ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"],
+    "root-without-cap-sys-admin": ["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin"],
+}
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+def test_links_are_refused_in_every_mode(mode: str) -> None:
+    """The same refusals as a separate `learnbackend check` process, as root, as nobody, and as root without
+    CAP_SYS_ADMIN (a default Docker container). The secret is world-readable: only the refusal protects it."""
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("switching modes needs root and setpriv")
+    base = Path(tempfile.mkdtemp(prefix="lb-modes-"))
+    try:
+        secret = base / "secret.txt"
+        secret.write_text(f"{SECRET}\n")
+        root = base / "ws"
+        assert run_cli("init", str(root), "--lesson", "roadmap-fundamentals").exit_code == 0
+        dirs = sorted((root / "exercises").iterdir())
+        _link(dirs[0] / "answer.txt", secret)
+        _link(dirs[1] / "answer.txt", "/dev/zero")
+        (base / "elsewhere").mkdir()
+        (base / "elsewhere" / "answer.txt").write_text(f"{SECRET}\n")
+        _link(dirs[2], base / "elsewhere")
+        (base / "home").mkdir()
+        subprocess.run(["chmod", "-R", "a+rwX", str(base)], check=True)
+        base.chmod(0o777)
+        env = {**os.environ, "LEARNBACKEND_HOME": str(base / "home"), "HOME": str(base / "home")}
+        argv = [*MODES[mode], sys.executable, "-m", "learnbackend", "check", str(root), "--only", "1", "--only", "2",
+                "--only", "3", "--format", "json"]
+        proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120, cwd=base)
+        assert proc.returncode == 1, (mode, proc.stderr)
+        assert SECRET not in proc.stdout + proc.stderr and "Traceback" not in proc.stderr
+        results = json.loads(proc.stdout)["results"]
+        assert [r["status"] for r in results] == ["error", "error", "error"], results
+        assert all("symbolic link" in r["message"] for r in results), results
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

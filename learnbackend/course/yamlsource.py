@@ -41,7 +41,7 @@ MAX_BYTES = 2 * 1024 * 1024
 MAX_DEPTH = 64
 #: Most values built from one document, counting each alias expansion again.
 MAX_VALUES = 200_000
-#: Most alias uses (``*name``) in one document.
+#: Most alias expansions (``*name``, counted at every place it ends up) in one document.
 MAX_ALIASES = 200
 
 _T = "tag:yaml.org,2002:"
@@ -219,7 +219,7 @@ class _Builder:
         if id(node) in self.seen:  # an alias: the same node again
             self.aliases += 1
             if self.aliases > MAX_ALIASES:
-                raise _TooBig(line, f"uses more than {MAX_ALIASES} aliases (*name)", "write the values out")
+                raise _TooBig(line, f"expands aliases (*name) more than {MAX_ALIASES} times", "write the values out")
         self.seen.add(id(node))
         if depth > MAX_DEPTH:
             raise _TooBig(line, f"is nested more than {MAX_DEPTH} levels deep", "nest less deeply")

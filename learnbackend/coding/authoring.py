@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 
 from learnbackend.coding.handler import run_source
 from learnbackend.coding.model import CodeExercise
-from learnbackend.coding.runner import SourceRefused, read_learner_file
 from learnbackend.course.yamlsource import Loc, SourceProblem, YamlSource, load_yaml
 from learnbackend.errors import ContentError
+from learnbackend.workspace.safefiles import UnsafeFile, read_bytes
 
 if TYPE_CHECKING:
     from learnbackend.course.catalog import LoadedLesson
@@ -47,10 +47,12 @@ def _run(job: _Job) -> tuple[Loc, str, str] | None:
     label = f"exercises[{job.index}] ({exercise.id})"
     relative = exercise.solution if role == "solution" else exercise.starter
     try:
-        source = read_learner_file(job.entry.directory / relative)
+        source = read_bytes(job.entry.directory, relative)
         tests, run = run_source(job.entry, exercise, source, timeout=exercise.timeout_s, include_hidden=True)
-    except SourceRefused as exc:
-        return loc, f"{label}: the {role} cannot be read: {exc}", f"make {relative} a regular file"
+    except OSError as exc:
+        return loc, f"{label}: the {role} cannot be read: {exc.strerror or exc}", f"make {relative} a regular file"
+    except UnsafeFile as exc:
+        return loc, f"{label}: the {role} cannot be read: {exc.message}", exc.fix or f"make {relative} a regular file"
     except ContentError as exc:
         return ("exercises", job.index, "tests"), f"{label}: {exc.message}", exc.fix or "fix the test file"
     if run.timed_out:

@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from learnbackend.coding.model import CodeExercise
-from learnbackend.coding.runner import RunOutcome, SourceRefused, read_learner_file, run_tests
+from learnbackend.coding.runner import RunOutcome, run_tests
 from learnbackend.coding.testfile import TestCase, load_tests
 from learnbackend.course.handlers import copy_starter
 from learnbackend.course.results import ConditionResult, ExerciseResult, from_conditions
 from learnbackend.errors import ContentError
+from learnbackend.workspace.safefiles import UnsafeFile, read_bytes
 
 if TYPE_CHECKING:
     from learnbackend.course.catalog import LoadedLesson
@@ -97,14 +98,16 @@ class CodeHandler:
         started = time.perf_counter()
         key = f"{entry.lesson.id}/{exercise.id}"
         module = entry.lesson.module
-        learner = workdir / exercise.file
         try:
-            source = read_learner_file(learner)
-        except SourceRefused as exc:
-            missing = not learner.exists() and not learner.is_symlink()
-            message = (f"{exercise.file} is not in {workdir}; run `learnbackend reset` or restore the file."
-                       if missing else f"{exc}.")
-            return ExerciseResult(key, "error", message, module=module, duration_s=time.perf_counter() - started)
+            # A regular file inside the workspace, never followed through a link, size-capped.
+            source = read_bytes(workdir, exercise.file)
+        except UnsafeFile as exc:
+            return ExerciseResult(key, "error", exc.message + (f" ({exc.fix})" if exc.fix else ""), module=module,
+                                  duration_s=time.perf_counter() - started)
+        except OSError:
+            return ExerciseResult(key, "error", f"{exercise.file} is missing from this exercise's directory; restore "
+                                  f"it or run `learnbackend reset {key}`.", module=module,
+                                  duration_s=time.perf_counter() - started)
         try:
             tests, run = run_source(entry, exercise, source, timeout=timeout, include_hidden=include_hidden)
         except ContentError as exc:

@@ -11,9 +11,7 @@ values, say; nothing the worker prints or writes is read.
 
 from __future__ import annotations
 
-import os
 import shutil
-import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -23,9 +21,6 @@ from learnbackend.coding.protocol import LearnerError, LearnerExited, ProtocolEr
 from learnbackend.coding.remote import using
 from learnbackend.coding.session import WorkerSession
 from learnbackend.coding.testfile import TestCase
-
-#: A learner's file larger than this is refused (a source file, not a data dump).
-MAX_SOURCE_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -48,29 +43,6 @@ class RunOutcome:
     timed_out: bool = False
     stderr_tail: str = ""
     duration_s: float = 0.0
-
-
-class SourceRefused(Exception):
-    """The learner's file is not a regular file of sane size in the workspace."""
-
-
-def read_learner_file(path: Path) -> bytes:
-    """The learner's source: a regular file (not followed through a symlink), at most 1 MB."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_NONBLOCK", 0))
-    except OSError as exc:
-        raise SourceRefused(f"{path.name} cannot be opened ({exc.strerror}); it must be a regular file, "
-                            "not a symbolic link") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise SourceRefused(f"{path.name} is not a regular file")
-        if info.st_size > MAX_SOURCE_BYTES:
-            raise SourceRefused(f"{path.name} is larger than {MAX_SOURCE_BYTES // 1024} KB")
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            return handle.read(MAX_SOURCE_BYTES + 1)[:MAX_SOURCE_BYTES]
-    finally:
-        os.close(fd)
 
 
 def _describe_error(exc: LearnerError) -> str:

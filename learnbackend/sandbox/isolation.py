@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import fcntl
+import gc
 import os
 import platform
 import resource
@@ -168,6 +169,8 @@ class ChildSetup:
     host_gid: int
 
     def __call__(self) -> None:
+        # A collection here would touch (and so copy) every page of the checker's heap in each fork.
+        gc.disable()
         try:
             if self.cgroup_procs is not None:
                 _write(self.cgroup_procs, str(os.getpid()))

@@ -82,7 +82,8 @@ def command(mode: str, lib: Path) -> list[str]:
 
 def drive(mode: str, lib: Path, attack: str, **env: str) -> dict:
     """Run one attack in ``mode``; the driver's JSON report."""
-    full_env = {**os.environ, "PYTHONPATH": str(lib), **env}
+    # The secret is in the checker's initial environment: what /proc/<pid>/environ shows.
+    full_env = {**os.environ, "PYTHONPATH": str(lib), "LB_REDTEAM_SECRET": "environ-secret-4711", **env}
     if mode == "root-direct":
         full_env["LB_REDTEAM_FORCE_MODE"] = "root"
     full_env.pop("LEARNBACKEND_SANDBOX_ALLOW_UNISOLATED", None) if "LEARNBACKEND_SANDBOX_ALLOW_UNISOLATED" not in env \

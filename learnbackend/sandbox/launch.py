@@ -123,6 +123,17 @@ def _program_path(program: str, cwd: Path, env: dict[str, str]) -> str | None:
     return program if os.path.isabs(program) else None
 
 
+def _unreachable_parent(cwd: Path) -> Path | None:
+    """The first parent of ``cwd`` that a uid of no group may not traverse (no view makes it reachable in mode none)."""
+    for parent in reversed(Path(os.path.realpath(cwd)).parents):
+        try:
+            if not os.stat(parent).st_mode & 0o001:
+                return parent
+        except OSError:
+            return parent
+    return None
+
+
 def _read_status(fd: int, timeout: float, *, first_only: bool) -> bytes:
     """Read the status pipe: its first byte (``first_only``), or everything until it closes."""
     data = b""
@@ -230,6 +241,16 @@ def launch(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_pr
     tmp.mkdir(mode=0o700)
     root.mkdir(mode=0o755)
     group, nproc, uid = _plan_processes(max_procs, process_strategy)
+    blocked = _unreachable_parent(cwd) if mode == "none" and uid is not None else None
+    if blocked is not None:
+        if group is not None:
+            group.remove()
+        shutil.rmtree(base, ignore_errors=True)
+        raise EnvironmentMissing(
+            f"Without isolation, learner code runs as an unprivileged user here, which cannot reach {cwd} "
+            f"({blocked} is closed to other users).",
+            fix=f"Make the directories above it traversable (chmod o+x {blocked}), or run where the sandbox can "
+                "isolate learner code.")
     run = Run(mode=mode, cwd=cwd, base=base, group=group, uid=uid)
     run.max_procs = max_procs
     limits = isolation.Limits(memory_mb=memory_mb, max_file_mb=max_file_mb,

@@ -273,3 +273,23 @@ def test_the_run_directory_is_lent_for_the_run_and_given_back(tmp_path: Path) ->
     assert (tmp_path / "mine.txt").read_text() == "learner's+more" and (tmp_path / "new.txt").read_text() == "new"
     assert locked.read_text() == "the instructor's"
     assert {p.stat().st_uid for p in [tmp_path, *tmp_path.iterdir()]} == {0}  # nothing left owned by the run's uid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="without isolation only root runs learner code as a dedicated uid")
+def test_the_opted_out_mode_runs_unisolated_as_a_dedicated_uid_and_says_when_it_cannot(tmp_path: Path) -> None:
+    from learnbackend.errors import EnvironmentMissing
+
+    with pytest.raises(EnvironmentMissing) as caught:  # pytest's tmp_path lies under a directory closed to others
+        _run(["/bin/sh", "-c", "id -u"], cwd=tmp_path, timeout=5, memory_mb=64, max_procs=8, max_file_mb=5, env=None,
+             network=False, mode="none")
+    assert "cannot reach" in caught.value.message and "chmod o+x" in (caught.value.fix or "")
+    open_dir = Path(tempfile.mkdtemp())
+    try:
+        open_dir.chmod(0o755)
+        result = _run(["/bin/sh", "-c", "id -u; ls /root"], cwd=open_dir, timeout=5, memory_mb=64, max_procs=8,
+                      max_file_mb=5, env=None, network=False, mode="none")
+    finally:
+        import shutil
+
+        shutil.rmtree(open_dir)
+    assert not result.isolated and int(result.stdout.split()[0]) >= 610_000

@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import fcntl
+import gc
 import os
 import platform
 import resource
@@ -142,9 +143,10 @@ class Limits:
 
 
 #: How the namespaces are made, by what the checker may do.
-#: ``root``: root with CAP_SYS_ADMIN, namespaces directly, then a dedicated uid.
-#: ``userns-map``: root without CAP_SYS_ADMIN: a user namespace mapping root and the dedicated uid
-#: (written by a helper that keeps CAP_SETUID outside), then the dedicated uid.
+#: ``userns-map``: root: a user namespace mapping root and the dedicated uid (written by a helper that
+#: keeps CAP_SETUID outside), the other namespaces in it, then the dedicated uid.
+#: ``root``: root with CAP_SYS_ADMIN where user namespaces are disabled: namespaces directly, then a
+#: dedicated uid.
 #: ``userns-self``: another user: a user namespace mapping only that user; capabilities dropped.
 #: ``none``: no namespaces (the instructor opted out): limits and, as root, the dedicated uid only.
 MODES = ("root", "userns-map", "userns-self", "none")
@@ -168,6 +170,8 @@ class ChildSetup:
     host_gid: int
 
     def __call__(self) -> None:
+        # A collection here would touch (and so copy) every page of the checker's heap in each fork.
+        gc.disable()
         try:
             if self.cgroup_procs is not None:
                 _write(self.cgroup_procs, str(os.getpid()))
@@ -393,16 +397,22 @@ def uids_mapped(first: int, count: int) -> bool:
     return False
 
 
-def choose_mode(dedicated_uids: tuple[int, int]) -> str:
-    """The way namespaces are made for what this process may do (``dedicated_uids``: first and count)."""
+def candidate_modes(dedicated_uids: tuple[int, int]) -> list[str]:
+    """The ways namespaces can be made for what this process may do, best first (``dedicated_uids``: first, count).
+
+    Root prefers a user namespace of its own making (``userns-map``) even with CAP_SYS_ADMIN: inside it,
+    learner code may not create user namespaces either, so the kernel's user-namespace code is out of its
+    reach. Creating namespaces directly (``root``) is the fallback where user namespaces are disabled.
+    """
     caps = capabilities()
     if os.geteuid() != 0 or not uids_mapped(*dedicated_uids):
-        return "userns-self"
-    if caps >> CAP_SYS_ADMIN & 1:
-        return "root"
+        return ["userns-self"]
+    modes = []
     if caps >> CAP_SETUID & 1 and caps >> CAP_SETGID & 1:
-        return "userns-map"
-    return "userns-self"
+        modes.append("userns-map")
+    if caps >> CAP_SYS_ADMIN & 1:
+        modes.append("root")
+    return modes or ["userns-self"]
 
 
 def count_processes_of(uid: int) -> int:

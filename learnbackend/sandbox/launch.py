@@ -1,6 +1,6 @@
 """Starting one sandboxed run: choose its isolation, prepare what it owns, fork it, and clean it all up.
 
-How a run is isolated depends on what the checker may do (:func:`isolation.choose_mode`):
+How a run is isolated depends on what the checker may do (:func:`isolation.candidate_modes`):
 as root, namespaces and a dedicated uid; as another user, a user namespace. Which one
 works here is probed once per process (:func:`isolation_status`). When none does, the
 run is refused with :class:`EnvironmentMissing` (exit 3), unless the instructor opted out
@@ -123,6 +123,17 @@ def _program_path(program: str, cwd: Path, env: dict[str, str]) -> str | None:
     return program if os.path.isabs(program) else None
 
 
+def _unreachable_parent(cwd: Path) -> Path | None:
+    """The first parent of ``cwd`` that a uid of no group may not traverse (no view makes it reachable in mode none)."""
+    for parent in reversed(Path(os.path.realpath(cwd)).parents):
+        try:
+            if not os.stat(parent).st_mode & 0o001:
+                return parent
+        except OSError:
+            return parent
+    return None
+
+
 def _read_status(fd: int, timeout: float, *, first_only: bool) -> bytes:
     """Read the status pipe: its first byte (``first_only``), or everything until it closes."""
     data = b""
@@ -151,6 +162,9 @@ class Run:
         self.owners: ownership.Owners | None = None
         self.status_fd: int | None = None
         self.network_isolated = False
+        self.max_procs = 1 << 30
+        self._procs_seen = 0
+        self._pid_ns: str | None = None
         self._removed = False
 
     def stop(self) -> None:
@@ -177,7 +191,28 @@ class Run:
         return os.waitstatus_to_exitcode(int(found.group(1))) if found else -signal.SIGKILL
 
     def procs_hit(self) -> bool:
-        return self.group.limit_hit() if self.group is not None else False
+        if self.group is not None and self.group.limit_hit():
+            return True
+        return self._procs_seen >= self.max_procs
+
+    def sample_processes(self) -> None:
+        """Without a cgroup (its ``pids.events`` says when a fork was refused), count the processes of the run's
+        PID namespace: a run at its process cap was stopped by RLIMIT_NPROC."""
+        if self.group is not None or self.mode == "none" or self.proc is None:
+            return
+        try:
+            if self._pid_ns is None:
+                self._pid_ns = os.readlink(f"/proc/{self.proc.pid}/ns/pid_for_children")
+            count = 0
+            for entry in os.scandir("/proc"):
+                if entry.name.isdigit():
+                    try:
+                        count += os.readlink(f"/proc/{entry.name}/ns/pid") == self._pid_ns
+                    except OSError:
+                        continue
+        except OSError:
+            return
+        self._procs_seen = max(self._procs_seen, count)
 
     def remove(self) -> None:
         if self._removed:
@@ -206,7 +241,18 @@ def launch(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_pr
     tmp.mkdir(mode=0o700)
     root.mkdir(mode=0o755)
     group, nproc, uid = _plan_processes(max_procs, process_strategy)
+    blocked = _unreachable_parent(cwd) if mode == "none" and uid is not None else None
+    if blocked is not None:
+        if group is not None:
+            group.remove()
+        shutil.rmtree(base, ignore_errors=True)
+        raise EnvironmentMissing(
+            f"Without isolation, learner code runs as an unprivileged user here, which cannot reach {cwd} "
+            f"({blocked} is closed to other users).",
+            fix=f"Make the directories above it traversable (chmod o+x {blocked}), or run where the sandbox can "
+                "isolate learner code.")
     run = Run(mode=mode, cwd=cwd, base=base, group=group, uid=uid)
+    run.max_procs = max_procs
     limits = isolation.Limits(memory_mb=memory_mb, max_file_mb=max_file_mb,
                               cpu_seconds=max(1, math.ceil(timeout) + 1), nproc=nproc)
     status_r, status_w = os.pipe()
@@ -276,12 +322,23 @@ def resolve_mode() -> str:
 
 @lru_cache(maxsize=1)
 def isolation_status() -> Isolation:
-    """Whether namespaces, a private root and dropped privileges can be made here (probed once per process)."""
-    mode = isolation.choose_mode((SANDBOX_UID_BASE, SANDBOX_UID_COUNT))
-    probe = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-probe-"))
+    """Whether namespaces, a private root and dropped privileges can be made here, and how (probed once per
+    process: the first mode of :func:`isolation.candidate_modes` that runs a program)."""
+    failures: list[Isolation] = []
+    for mode in isolation.candidate_modes((SANDBOX_UID_BASE, SANDBOX_UID_COUNT)):
+        status = probe(mode)
+        if status.available:
+            return status
+        failures.append(status)
+    return failures[0]
+
+
+def probe(mode: str) -> Isolation:
+    """Run a trivial program in ``mode``: can this machine make that isolation?"""
+    probe_dir = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-probe-"))
     argv = ["/bin/true"] if os.path.exists("/bin/true") else [sys.executable, "-S", "-c", ""]
     try:
-        run, _ = launch(argv, cwd=probe, timeout=20, memory_mb=64, max_procs=8, max_file_mb=1, env=None,
+        run, _ = launch(argv, cwd=probe_dir, timeout=20, memory_mb=64, max_procs=8, max_file_mb=1, env=None,
                         network=False, readable=None, mode=mode)
         try:
             code = run.returncode()
@@ -298,7 +355,7 @@ def isolation_status() -> Isolation:
     except (OSError, subprocess.SubprocessError) as exc:
         return Isolation(False, mode, str(exc))
     finally:
-        shutil.rmtree(probe, ignore_errors=True)
+        shutil.rmtree(probe_dir, ignore_errors=True)
     if code != 0:
         return Isolation(False, mode, f"a test program exited with status {code} inside the sandbox")
     return Isolation(True, mode)

@@ -4,13 +4,15 @@ When the checker is root, learner code runs as a dedicated unprivileged uid, whi
 able to write its run directory. The directory tree is handed to that uid before the run
 and every entry is given back to its owner afterwards (entries the program created go to
 the directory's owner), so nothing is left owned by a uid nobody has. Symbolic links are
-never followed, and a file with several hard links is not lent (it may be linked from
-outside the directory).
+never followed; a file with several hard links is not lent (it may be linked from outside
+the directory), nor is an entry its owner may not write: a read-only file or directory
+stays read-only to the program.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 Owners = dict[str, tuple[int, int]]
@@ -39,12 +41,12 @@ def _walk(root: str) -> list[tuple[str, os.stat_result]]:
 def lend(root: Path, uid: int) -> Owners:
     """Give ``root`` and everything in it to ``uid``; return who owned what."""
     top = str(root)
-    st = os.lstat(top)
-    owners: Owners = {top: (st.st_uid, st.st_gid)}
-    os.chown(top, uid, uid, follow_symlinks=False)
-    for path, st in _walk(top):
+    owners: Owners = {}
+    for path, st in [(top, os.lstat(top)), *_walk(top)]:
         owners[path] = (st.st_uid, st.st_gid)
-        if not os.path.islink(path) and not os.path.isdir(path) and st.st_nlink > 1:
+        if stat.S_ISLNK(st.st_mode):
+            continue
+        if not st.st_mode & stat.S_IWUSR or (stat.S_ISREG(st.st_mode) and st.st_nlink > 1):
             continue
         try:
             os.chown(path, uid, uid, follow_symlinks=False)
@@ -57,7 +59,11 @@ def give_back(root: Path, owners: Owners) -> None:
     """Every entry back to its owner; what the run created to the directory's owner."""
     top = str(root)
     default = owners.get(top, (0, 0))
-    for path, st in [(top, os.lstat(top)), *_walk(top)]:
+    try:
+        entries = [(top, os.lstat(top)), *_walk(top)]
+    except OSError:
+        return
+    for path, st in entries:
         uid, gid = owners.get(path, default)
         if (st.st_uid, st.st_gid) != (uid, gid):
             try:

@@ -213,8 +213,12 @@ class SandboxedProcess:
     def _watch(self) -> None:
         """Kill the run at its deadline or when it writes more than its disk budget."""
         next_disk_check, disk_interval = self._start, 0.05
+        next_count = self._start + 0.1
         while not self._stopped and self._proc.poll() is None:
             now = time.monotonic()
+            if now >= next_count:
+                self._run.sample_processes()
+                next_count = now + 0.2
             if now >= self._deadline:
                 self.timed_out = True
                 self.kill()

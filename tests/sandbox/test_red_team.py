@@ -4,7 +4,8 @@ Each test runs ``redteam/driver.py`` (the checker's side) as the user of a mode,
 ``redteam/attacker.py`` (learner code) in the sandbox and reports what the attacker reached
 and what the host shows afterwards. Modes:
 
-* ``root``: root with a pids cgroup (the default here);
+* ``root``: root with a pids cgroup (the default here), namespaces made in a user namespace of its own;
+* ``root-direct``: the same root, namespaces made directly (where user namespaces are disabled);
 * ``nobody``: uid 65534 with no cgroup and no capabilities (hosted CI runners), via ``setpriv``;
 * ``root-no-sys-admin``: root without CAP_SYS_ADMIN (a default Docker container), via ``setpriv``;
 * ``no-namespaces``: root without CAP_SYS_ADMIN where no namespace can be made at all (a container
@@ -29,7 +30,7 @@ import learnbackend
 
 HERE = Path(__file__).parent / "redteam"
 SYSTEM_PYTHON = "/usr/bin/python3"
-MODES = ("root", "nobody", "root-no-sys-admin")
+MODES = ("root", "root-direct", "nobody", "root-no-sys-admin")
 NOBODY = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]
 NO_SYS_ADMIN = ["setpriv", "--bounding-set=-sys_admin", "--inh-caps=-sys_admin"]
 
@@ -65,7 +66,7 @@ def _python_for_nobody() -> str | None:
 
 def command(mode: str, lib: Path) -> list[str]:
     driver = str(lib / "driver.py")
-    if mode == "root":
+    if mode in ("root", "root-direct"):
         return [sys.executable, driver]
     if mode == "nobody":
         python = _python_for_nobody()
@@ -81,7 +82,10 @@ def command(mode: str, lib: Path) -> list[str]:
 
 def drive(mode: str, lib: Path, attack: str, **env: str) -> dict:
     """Run one attack in ``mode``; the driver's JSON report."""
-    full_env = {**os.environ, "PYTHONPATH": str(lib), **env}
+    # The secret is in the checker's initial environment: what /proc/<pid>/environ shows.
+    full_env = {**os.environ, "PYTHONPATH": str(lib), "LB_REDTEAM_SECRET": "environ-secret-4711", **env}
+    if mode == "root-direct":
+        full_env["LB_REDTEAM_FORCE_MODE"] = "root"
     full_env.pop("LEARNBACKEND_SANDBOX_ALLOW_UNISOLATED", None) if "LEARNBACKEND_SANDBOX_ALLOW_UNISOLATED" not in env \
         else None
     done = subprocess.run([*command(mode, lib), attack], capture_output=True, text=True, timeout=90, env=full_env,
@@ -90,7 +94,7 @@ def drive(mode: str, lib: Path, attack: str, **env: str) -> dict:
     report = json.loads(done.stdout.strip().splitlines()[-1])
     if "refused" in report:
         pytest.fail(f"the sandbox refused in mode {mode}: {report['refused']}")
-    assert report["observed"] is not None, report["stderr"]
+    assert "limits" in report or report["observed"] is not None, report["stderr"]
     return report
 
 
@@ -133,6 +137,8 @@ def test_learner_code_runs_unprivileged_without_the_host_network(mode: str, lib:
     for attempt in ("host_loopback_server", "host_loopback_after_setns", "write_root_cgroup", "write_root_cgroup_v2",
                     "mount_sysfs", "remount_root_rw", "setuid_root", "chroot"):
         assert refused(seen[attempt]), (mode, attempt, seen[attempt])
+    if report["mode"] != "root":  # made in a user namespace of the sandbox's: no user namespace of its own
+        assert refused(seen["unshare_user"]), seen["unshare_user"]
     assert report["network_isolated"]
 
 
@@ -154,6 +160,19 @@ def test_learner_code_cannot_signal_the_checker(mode: str, lib: Path) -> None:
         target = int(attempt.split("_")[1])
         if target > 10:  # the checker's pids are not in the run's PID namespace at all
             assert refused(seen[attempt]) and "ProcessLookupError" in seen[attempt][1], (attempt, seen[attempt])
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_floods_are_contained(mode: str, lib: Path) -> None:
+    """Fork bombs, memory, disk (one file, many files, /tmp), CPU and output floods: stopped, with the reason."""
+    report = drive(mode, lib, "limits")["limits"]
+    expected = {"fork": "process limit", "memory": "memory limit", "disk": "disk limit", "files": "disk limit",
+                "loop": "timeout", "tmp": "disk limit"}
+    for name, reason in expected.items():
+        assert report[name]["reason"] and reason in report[name]["reason"], (mode, name, report[name])
+    assert report["disk"]["left_bytes"] <= 8 * 1024 * 1024
+    assert report["output"]["stdout_len"] < 300 * 1024 and report["output"]["reason"].startswith("timeout")
+    assert all(entry["seconds"] < 15 for entry in report.values()), report
 
 
 def test_without_namespaces_learner_code_is_refused_unless_the_instructor_opts_out(lib: Path) -> None:

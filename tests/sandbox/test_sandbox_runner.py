@@ -254,3 +254,42 @@ def test_finish_with_its_own_timeout_and_the_context_manager_kill(tmp_path: Path
     with pytest.raises(ProcessLookupError):
         os.kill(running.pid, 0)
     assert pidfile.read_text() and not running._run.base.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the run directory is lent to a dedicated uid only when the checker is root")
+def test_the_run_directory_is_lent_for_the_run_and_given_back(tmp_path: Path) -> None:
+    (tmp_path / "mine.txt").write_text("learner's")
+    locked = tmp_path / "expected.txt"
+    locked.write_text("the instructor's")
+    locked.chmod(0o444)
+    code = ("import os\nopen('mine.txt', 'a').write('+more')\nopen('new.txt', 'w').write('new')\n"
+            "for attempt in (lambda: open('expected.txt', 'a'), lambda: os.chmod('expected.txt', 0o666)):\n"
+            "    try:\n        attempt()\n        print('changed')\n    except PermissionError:\n        print('refused')\n"
+            "print(os.getuid())")
+    result = _py(code, tmp_path)
+    assert result.ok, result
+    refused_write, refused_chmod, uid = result.stdout.split()
+    assert (refused_write, refused_chmod) == ("refused", "refused") and int(uid) != 0
+    assert (tmp_path / "mine.txt").read_text() == "learner's+more" and (tmp_path / "new.txt").read_text() == "new"
+    assert locked.read_text() == "the instructor's"
+    assert {p.stat().st_uid for p in [tmp_path, *tmp_path.iterdir()]} == {0}  # nothing left owned by the run's uid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="without isolation only root runs learner code as a dedicated uid")
+def test_the_opted_out_mode_runs_unisolated_as_a_dedicated_uid_and_says_when_it_cannot(tmp_path: Path) -> None:
+    from learnbackend.errors import EnvironmentMissing
+
+    with pytest.raises(EnvironmentMissing) as caught:  # pytest's tmp_path lies under a directory closed to others
+        _run(["/bin/sh", "-c", "id -u"], cwd=tmp_path, timeout=5, memory_mb=64, max_procs=8, max_file_mb=5, env=None,
+             network=False, mode="none")
+    assert "cannot reach" in caught.value.message and "chmod o+x" in (caught.value.fix or "")
+    open_dir = Path(tempfile.mkdtemp())
+    try:
+        open_dir.chmod(0o755)
+        result = _run(["/bin/sh", "-c", "id -u; ls /root"], cwd=open_dir, timeout=5, memory_mb=64, max_procs=8,
+                      max_file_mb=5, env=None, network=False, mode="none")
+    finally:
+        import shutil
+
+        shutil.rmtree(open_dir)
+    assert not result.isolated and int(result.stdout.split()[0]) >= 610_000

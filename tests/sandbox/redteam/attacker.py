@@ -110,6 +110,7 @@ def privileges():
     attempt("remount_root_rw", lambda: syscall_ok(LIBC.mount(None, b"/", None, 0x20, None)))
     attempt("setuid_root", lambda: os.setuid(0))
     attempt("chroot", lambda: os.chroot("/tmp"))
+    attempt("unshare_user", lambda: syscall_ok(LIBC.unshare(0x10000000)))  # last: it would give capabilities
 
 
 def daemon():

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from learnbackend.errors import EnvironmentMissing
 from learnbackend.sandbox import run_sandboxed
+from learnbackend.sandbox.runner import _run, isolation_status
 
 SECRET_ENV = "environ-secret-4711"
 DAEMON_DELAY = 1.0
@@ -34,8 +35,36 @@ def serve(server: socket.socket, banner: bytes) -> None:
             conn.sendall(banner)
 
 
+LIMITS = {
+    "fork": "import os, time\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        time.sleep(0.01)\n",
+    "memory": "data = bytearray(1024 * 1024 * 1024)\n",
+    "disk": "f = open('big.bin', 'wb')\nwhile True:\n    f.write(b'x' * 1024 * 1024)\n",
+    "files": "i = 0\nwhile True:\n    open(f'f{i}', 'w').close()\n    i += 1\n",
+    "tmp": "f = open('/tmp/big.bin', 'wb')\nwhile True:\n    f.write(b'x' * 1024 * 1024)\n",
+    "loop": "while True:\n    pass\n",
+    "output": "import sys\nwhile True:\n    sys.stdout.write('x' * 65536)\n",
+}
+
+
+def limits() -> None:
+    """Each flood in its own run: the reason it was stopped, and what is left of it."""
+    report = {}
+    for name, code in LIMITS.items():
+        run_dir = Path(tempfile.mkdtemp(prefix="lb-redteam-limits-"))
+        started = time.monotonic()
+        result = run_sandboxed([sys.executable, "-c", code], cwd=run_dir, timeout=2.5, memory_mb=128, max_procs=16,
+                               max_file_mb=8)
+        report[name] = {"reason": result.killed_reason, "seconds": round(time.monotonic() - started, 1),
+                        "stdout_len": len(result.stdout), "left_bytes": sum(f.stat().st_size for f in run_dir.iterdir())}
+        shutil.rmtree(run_dir, ignore_errors=True)
+    print(json.dumps({"limits": report}))
+
+
 def main() -> None:
     attack = sys.argv[1]
+    if attack == "limits":
+        limits()
+        return
     os.environ["LB_REDTEAM_SECRET"] = SECRET_ENV
     work = Path(tempfile.mkdtemp(prefix="lb-redteam-"))
     atexit.register(shutil.rmtree, work, True)
@@ -82,9 +111,14 @@ def main() -> None:
         "unix_socket": unix_path, "abstract_socket": abstract, "tcp_port": tcp.getsockname()[1],
         "marker": str(run_dir / "daemon-survived"), "daemon_delay": DAEMON_DELAY,
     }
+    argv = [sys.executable, "attacker.py", attack, json.dumps(hints)]
+    forced = os.environ.get("LB_REDTEAM_FORCE_MODE")  # one isolation mode, not the best one this machine allows
     try:
-        result = run_sandboxed([sys.executable, "attacker.py", attack, json.dumps(hints)], cwd=run_dir, timeout=20,
-                               max_procs=32, readable=[site])
+        if forced:
+            result = _run(argv, cwd=run_dir, timeout=20, memory_mb=512, max_procs=32, max_file_mb=50, env=None,
+                          network=False, readable=[site], mode=forced)
+        else:
+            result = run_sandboxed(argv, cwd=run_dir, timeout=20, max_procs=32, readable=[site])
     except EnvironmentMissing as exc:
         print(json.dumps({"refused": exc.message, "fix": exc.fix}))
         return
@@ -98,7 +132,7 @@ def main() -> None:
     print(json.dumps({
         "exit_code": result.exit_code, "killed_reason": result.killed_reason, "isolated": result.isolated,
         "network_isolated": result.network_isolated, "stderr": result.stderr[-3000:], "observed": observed,
-        "checker_uid": os.getuid(), "python_prefixes": sorted({sys.prefix, sys.base_prefix}),
+        "checker_uid": os.getuid(), "mode": forced or isolation_status().mode, "python_prefixes": sorted({sys.prefix, sys.base_prefix}),
         "host": {
             "escaped_outside": (outside / "escaped.txt").exists(), "host_tmp_file": os.path.exists(host_tmp_file),
             "package": package.read_text(), "daemon_marker": (run_dir / "daemon-survived").exists(),

@@ -21,6 +21,7 @@ from learnbackend.coding.protocol import LearnerError, LearnerExited, ProtocolEr
 from learnbackend.coding.remote import using
 from learnbackend.coding.session import WorkerSession
 from learnbackend.coding.testfile import TestCase
+from learnbackend.errors import LearnBackendError
 
 
 @dataclass
@@ -111,6 +112,8 @@ def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_
                 outcome.outcomes.append(TestOutcome(case, False, str(exc)))
             except LearnerError as exc:
                 outcome.outcomes.append(TestOutcome(case, False, _describe_error(exc)))
+            except LearnBackendError:
+                raise  # the sandbox cannot run here (exit 3 with its reason): not the learner's failure
             except Exception as exc:  # noqa: BLE001 - e.g. a test compares a None the learner returned with an int
                 outcome.outcomes.append(TestOutcome(case, False, clean(f"{type(exc).__name__}: {exc}", 400)))
             finally:

@@ -90,7 +90,7 @@ def learner_error(type_name: str, message: str, where: list[str]) -> LearnerErro
                 cls = type(f"Learner{type_name}", (LearnerError, base), {"type_name": type_name})
             except TypeError:  # a built-in whose layout cannot be mixed in
                 cls = LearnerError
-        _ERROR_CLASSES[type_name] = cls
+            _ERROR_CLASSES[type_name] = cls  # built-in names only: the cache stays small whatever learners send
     message = clean(message, 2000)
     try:
         error = cls(message)

@@ -62,7 +62,7 @@ def result_of(key: str, exercise: CodeExercise, tests: list[TestCase], run: RunO
     duration = round(run.duration_s, 3)
     if run.timed_out:
         return ExerciseResult(key, "error", f"The tests did not finish: timeout: your code was still running after "
-                              f"{exercise.timeout_s:g} s (or the check's --timeout), stopped.", module=module,
+                              f"{run.budget_s:g} s, stopped.", module=module,
                               duration_s=duration, details={"stderr": run.stderr_tail[-2000:]})
     first_failing = next((i for i, o in enumerate(run.outcomes) if not o.passed), -1)
     conditions = [ConditionResult(o.case.condition_id, o.passed, o.case.description, "passes",

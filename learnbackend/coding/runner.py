@@ -44,6 +44,7 @@ class RunOutcome:
     timed_out: bool = False
     stderr_tail: str = ""
     duration_s: float = 0.0
+    budget_s: float = 0.0
 
 
 def _describe_error(exc: LearnerError) -> str:
@@ -61,7 +62,7 @@ def run_tests(tests: list[TestCase], source: bytes, module_file: str, *, budget_
     """
     started = time.monotonic()
     deadline = started + budget_s
-    outcome = RunOutcome()
+    outcome = RunOutcome(budget_s=budget_s)
     run_dir = Path(tempfile.mkdtemp(prefix="learnbackend-code-"))
     sessions: list[WorkerSession] = []
     try:

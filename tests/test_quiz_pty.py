@@ -21,10 +21,24 @@ def _spawn(*args: str) -> pexpect.spawn:
     env = dict(os.environ)
     env.pop("NO_COLOR", None)
     env.pop("LEARNBACKEND_WIDTH", None)
-    env.update({"TERM": "xterm-256color", "COLUMNS": "110", "LINES": "40"})
+    env.update({"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"})
     child = pexpect.spawn(sys.executable, ["-m", "learnbackend", *args], env=env, encoding="utf-8",
-                          dimensions=(40, 110), timeout=30)
+                          dimensions=(24, 80), timeout=30)
     return child
+
+
+PRIMER = "Press any key for the questions"
+
+
+def _read_primer_if_any(child: pexpect.spawn, prompt: str) -> bool:
+    """Before a topic's first question its primer is shown: read it, press a key, reach the prompt."""
+    if child.expect([PRIMER, prompt]) == 1:
+        return False
+    screen = _screen(child)
+    assert "Before the questions:" in screen and "Why it matters" in screen and "Read more:" in screen
+    child.send(" ")
+    child.expect(prompt)
+    return True
 
 
 def _screen(child: pexpect.spawn) -> str:
@@ -52,21 +66,22 @@ def _planned(tmp_path: Path, seed: int) -> list[str]:
 def test_play_a_whole_quiz_in_a_terminal(tmp_path: Path) -> None:
     order = _planned(tmp_path, 7)
     child = _spawn("--lessons", GOOD, "quiz", "start", "--branch", "tiny", "-n", "4", "--seed", "7")
+    primers = 0
     for number, qid in enumerate(order, 1):
         if qid == "type-it":
-            child.expect(r"Your answer \(\? for a hint\):")
+            primers += _read_primer_if_any(child, r"Your answer \(\? for a hint\):")
             assert f"Question {number}/4" in _screen(child)
             child.send("?" + ENTER)
             child.expect("Hint: ")
             child.expect(r"Your answer \(\? for a hint\):")
             child.send("404 not found" + ENTER)
         elif qid == "pick-one":
-            child.expect("Your answer:")
+            primers += _read_primer_if_any(child, "Your answer:")
             letters = _letters(_screen(child))
             child.send(letters["Right one"])
             child.send(ENTER)
         elif qid == "pick-many":
-            child.expect("Pick every right answer:")
+            primers += _read_primer_if_any(child, "Pick every right answer:")
             letters = _letters(_screen(child))
             wanted = {letters["2"], letters["4"]}
             child.expect(r"\(Space to pick, Enter when done\)")
@@ -76,7 +91,7 @@ def test_play_a_whole_quiz_in_a_terminal(tmp_path: Path) -> None:
                 child.send(DOWN)
             child.send(ENTER)
         else:  # put-in-order: pick by letter, one step at a time
-            child.expect("What comes first\\?")
+            primers += _read_primer_if_any(child, "What comes first\\?")
             letters = _letters(_screen(child))
             for step, item in enumerate(["one", "two", "three"]):
                 if step:
@@ -89,14 +104,17 @@ def test_play_a_whole_quiz_in_a_terminal(tmp_path: Path) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+    assert primers == 2  # one per topic (Basics, More), each before the topic's first question
 
 
 def test_ctrl_c_exits_130_and_keeps_answers(tmp_path: Path) -> None:
     child = _spawn("--lessons", GOOD, "quiz", "start", "--branch", "tiny", "--seed", "3")
-    child.expect(r"Question 1/4")
+    _read_primer_if_any(child, r"Question 1/4")
     child.expect(r"(Your answer|Pick every right answer|What comes first)")
     child.sendcontrol("c")
+    child.expect("Practice session: Tiny")  # the summary, before the exit
     child.expect("Interrupted")
+    assert "0/0 right (stopped after 0 of 4)" in _screen(child)
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
@@ -129,7 +147,7 @@ def test_map_renders_in_a_terminal(args: list[str]) -> None:
 def test_ctrl_d_at_a_typed_answer_exits_130_not_an_internal_error(tmp_path: Path) -> None:
     seed = next(s for s in range(50) if _planned(tmp_path, s)[0] == "type-it")
     child = _spawn("--lessons", GOOD, "quiz", "start", "--branch", "tiny", "--seed", str(seed))
-    child.expect(r"Your answer \(\? for a hint\)")
+    _read_primer_if_any(child, r"Your answer \(\? for a hint\)")
     child.sendcontrol("d")
     child.expect("Interrupted")
     child.expect(pexpect.EOF)

@@ -10,7 +10,8 @@ these lints say whether its questions test what they mean to test:
 - ``hint-gives-answer``: the hint shares the answer's key words (words of the answer that
   the prompt does not already contain);
 - ``few-accepted``: a free-text question accepts a single form, so learners who know the
-  answer but phrase it differently are marked wrong.
+  answer but phrase it differently are marked wrong;
+- ``no-primer``: a roadmap topic has no primer, so it is tested before it is taught.
 
 Each lint returns a :class:`~learnbackend.course.yamlsource.SourceProblem` with the file,
 the line and a fix, so `lessons validate` prints them like validation problems.
@@ -120,6 +121,13 @@ def lint_lesson(entry: LoadedLesson) -> list[SourceProblem]:
             path, source.line_of(("exercises",)),
             f"same-count: all {len(multiples)} multiple-choice questions have exactly {counts.pop()} right answers",
             fix="vary the number of right answers (1 to 4)"))
+    if entry.lesson.module == "roadmap":
+        missing = [topic for topic in entry.lesson.topics if entry.lesson.primer(topic) is None]
+        if missing:
+            problems.append(SourceProblem(
+                path, source.line_of(("topics",)),
+                f"no-primer: {len(missing)} topic(s) have no primer ({', '.join(missing)})",
+                fix="add a `primers:` entry per topic (what, why, example, source) so it is taught before it is tested"))
     for index, q in exercises:
         if not isinstance(q, (SingleChoice, MultipleChoice, FreeText)):
             continue

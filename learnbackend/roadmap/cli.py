@@ -60,6 +60,8 @@ def _run(ctx: typer.Context, mode: str, branches: list[str] | None, count: int |
         print_json(env, result.to_dict())
     else:
         render.summary(env.out, result, len(plan.items))
+    if result.interrupted:
+        raise KeyboardInterrupt  # the app's handler says "Interrupted" and exits 130
 
 
 @app.callback()
@@ -128,3 +130,36 @@ def mind_map(ctx: typer.Context, as_json: AsJson = False) -> None:
         print_json(env, mastery.to_dict(branches))
     else:
         render.mind_map(env.out, branches)
+
+
+@app.command("learn")
+def learn(ctx: typer.Context,
+          topic: Annotated[Optional[str], typer.Argument(metavar="[TOPIC]", help="A topic, e.g. dns or databases/sql.")] = None,
+          as_json: AsJson = False) -> None:
+    """Read a topic's primer (what, why, an example, a source); without TOPIC, list them all."""
+    from learnbackend.course.render import print_json
+    from learnbackend.roadmap import primers, render
+
+    env = env_of(ctx)
+    catalog = env.catalog()
+    if topic is None:
+        with env.progress() as store:
+            read = primers.seen(store)
+        listed = primers.all_primers(catalog)
+        if as_json:
+            print_json(env, [{"branch": p.branch, "topic": p.primer.topic, "slug": p.slug, "read": p.key in read}
+                             for p in listed])
+        else:
+            render.primer_list(env.out, listed, read)
+        return
+    found = primers.find(catalog, topic)
+    with env.progress() as store:
+        primers.mark_seen(store, found)
+    if as_json:
+        print_json(env, {"branch": found.branch, "topic": found.primer.topic, **found.primer.model_dump()})
+    else:
+        render.primer(env.out, found, first=False)
+        from rich.text import Text
+
+        env.out.print(Text(f"Practise it: learnbackend quiz start --branch {found.lesson_id.removeprefix('roadmap-')}",
+                           style="muted"))

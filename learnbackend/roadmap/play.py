@@ -39,6 +39,10 @@ class TerminalAnswers:
             return letters
         return letters + ["0" if len(item.options) >= 8 else "h"]
 
+    def pause(self, message: str) -> None:
+        """Wait for any key, so what was just printed is read before the next screen pushes it up."""
+        press_any_key(message)
+
     def answer(self, item: Presented) -> Response:
         q = item.question
         options = list(item.options)
@@ -144,22 +148,60 @@ def load_answers_file(path: Any) -> dict[str, Any]:
     return {str(k): v for k, v in data.items()}
 
 
+def press_any_key(message: str) -> None:
+    """Wait for one key press on the terminal; Ctrl-C and Ctrl-D interrupt as everywhere else."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.key_binding import KeyBindings
+    from prompt_toolkit.keys import Keys
+
+    bindings = KeyBindings()
+
+    @bindings.add("c-c")
+    @bindings.add("c-d")
+    def _stop(event: Any) -> None:
+        event.app.exit(exception=KeyboardInterrupt())
+
+    @bindings.add(Keys.Any)
+    @bindings.add("enter")
+    def _go(event: Any) -> None:
+        event.app.exit(result="")
+
+    PromptSession(message, key_bindings=bindings).prompt()
+
+
 def run_session(engine: QuizEngine, plan: SessionPlan, source: Any, console: Console | None) -> SessionResult:
-    """Ask every planned question, grading and recording each answer as it comes."""
+    """Ask every planned question, grading and recording each answer as it comes.
+
+    A topic's primer is taught before its first question. On a terminal the learner
+    presses a key after a primer and after a wrong answer. Ctrl-C ends the session with
+    ``interrupted`` set: the answers so far are kept and the caller shows the summary.
+    """
     result = SessionResult(plan.mode, plan.branches, plan.seed)
     total = len(plan.items)
-    for number, item in enumerate(plan.items, 1):
-        if console is not None:
-            render.question(console, item, number, total)
-        response = source.answer(item)
-        if response is None:
-            result.stopped_early = True
-            break
-        fb = grade(item, response)
-        engine.record(item, fb, mode=plan.mode)
-        result.feedback.append(fb)
-        if console is not None:
-            render.feedback(console, fb, item)
+    pause = getattr(source, "pause", None) if console is not None else None
+    try:
+        for number, item in enumerate(plan.items, 1):
+            taught = plan.primers.get(item.qid)
+            if console is not None and taught is not None:
+                render.primer(console, taught)
+                engine.taught(taught)
+                if pause is not None:
+                    pause("Press any key for the questions...")
+            if console is not None:
+                render.question(console, item, number, total)
+            response = source.answer(item)
+            if response is None:
+                result.stopped_early = True
+                break
+            fb = grade(item, response)
+            engine.record(item, fb, mode=plan.mode)
+            result.feedback.append(fb)
+            if console is not None:
+                render.feedback(console, fb, item)
+                if pause is not None and not fb.correct and number < total:
+                    pause("Press any key to continue...")
+    except KeyboardInterrupt:
+        result.stopped_early = result.interrupted = True
     return engine.finish(plan, result)
 
 

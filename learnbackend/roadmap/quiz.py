@@ -18,6 +18,7 @@ from learnbackend.course.progress import ProgressStore
 from learnbackend.errors import NotFoundError, UsageError
 from learnbackend.roadmap import scheduler
 from learnbackend.roadmap.grading import Feedback, Presented, present
+from learnbackend.roadmap.primers import TopicPrimer, all_primers, mark_seen, seen
 
 Mode = Literal["practice", "review", "placement"]
 MODULE = "roadmap"
@@ -33,6 +34,8 @@ class SessionPlan:
     items: list[Presented]
     seed: int
     note: str = ""
+    #: Question id → the primer to teach just before it (a topic's first question in practice).
+    primers: dict[str, TopicPrimer] = field(default_factory=dict)
 
 
 @dataclass
@@ -43,6 +46,8 @@ class SessionResult:
     feedback: list[Feedback] = field(default_factory=list)
     placement_passed: bool | None = None
     stopped_early: bool = False
+    #: Ended by Ctrl-C: the summary is shown, then the command exits with 130.
+    interrupted: bool = False
 
     @property
     def correct(self) -> int:
@@ -117,7 +122,23 @@ class QuizEngine:
         all_items.sort(key=lambda p: rank.get(last.get(p.qid), 1))
         items = all_items[: count or 10]
         rng.shuffle(items)
-        return SessionPlan(mode, names, items, seed)
+        return SessionPlan(mode, names, items, seed, primers=self.primers_before(items))
+
+    def primers_before(self, items: list[Presented]) -> dict[str, TopicPrimer]:
+        """For each topic not taught yet, its primer, placed before the topic's first question."""
+        taught = seen(self.store)
+        by_key = {p.key: p for p in all_primers(self.catalog)}
+        placed: dict[str, TopicPrimer] = {}
+        for item in items:
+            key = f"{item.lesson_id}/{item.question.topic}"
+            if key in by_key and key not in taught:
+                placed[item.qid] = by_key[key]
+                taught.add(key)
+        return placed
+
+    def taught(self, primer: TopicPrimer) -> None:
+        """Record that a primer was shown."""
+        mark_seen(self.store, primer)
 
     def plan_ids(self, ids: list[str], *, mode: Mode = "practice", seed: int | None = None) -> SessionPlan:
         """A session of exactly these questions, in this order (answers files, scripts)."""

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from learnbackend.roadmap.grading import Feedback, Presented
     from learnbackend.roadmap.mastery import BranchMastery
+    from learnbackend.roadmap.primers import TopicPrimer
     from learnbackend.roadmap.quiz import SessionPlan, SessionResult
 
 KIND_HELP = {
@@ -140,3 +141,39 @@ def mind_map(console: Console, branches: list[BranchMastery]) -> None:
         for t in b.topics:
             node.add(Text(f"{t.name:<28}") + _bar(t.percent, width=8) + Text(f"  {t.known}/{t.total} known, {t.seen} seen", style="muted"))
     console.print(tree)
+
+
+def primer(console: Console, taught: TopicPrimer, *, first: bool = True) -> None:
+    """A topic's primer: what, why, one worked example and a primary source, wrapped to the console."""
+    from rich.console import Group
+
+    p = taught.primer
+    title = Text(f"{'Before the questions: ' if first else ''}{taught.branch} › {p.topic}", style="title")
+    parts: list[object] = [
+        Markdown(p.what),
+        Text(""),
+        Text("Why it matters", style="bold"),
+        Markdown(p.why),
+        Text(""),
+        Text("Example", style="bold"),
+        Markdown(p.example),
+    ]
+    console.print(Panel(Group(*parts), title=title, title_align="left", border_style="cyan"))  # type: ignore[arg-type]
+    # Outside the panel and never wrapped by us: a long address stays one piece to copy or click.
+    console.print(Text("Read more: ", style="bold") + Text(p.source.title))
+    console.print(Text(p.source.url, style="muted"), soft_wrap=True)
+
+
+def primer_list(console: Console, taught: list[TopicPrimer], seen: set[str]) -> None:
+    """Every primer, by branch, with a tick for the ones already read."""
+    table = Table(box=None, padding=(0, 2))
+    table.add_column("branch", style="bold", no_wrap=True)
+    table.add_column("topic")
+    table.add_column("command", style="code", no_wrap=True)
+    table.add_column("")
+    last = ""
+    for t in taught:
+        table.add_row(t.branch if t.branch != last else "", t.primer.topic, f"quiz learn {t.slug}",
+                      Text("✓ read", style="ok") if t.key in seen else Text(""))
+        last = t.branch
+    console.print(table)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pexpect
 import pytest
-
 from conftest import FIXTURES
 
 GOOD = str(FIXTURES / "lessons" / "good")
@@ -154,3 +153,60 @@ def test_ctrl_d_at_a_typed_answer_exits_130_not_an_internal_error(tmp_path: Path
     child.close()
     assert child.exitstatus == 130
     assert "Internal error" not in (child.before or "")
+
+
+RAMP = str(FIXTURES / "lessons" / "ramp")
+TITLE = re.compile(r"Question (\d+)/(\d+)\s+Ramp › Steps · (\w+)")
+
+
+def test_a_learner_climbs_the_ramp_and_reads_feedback_after_a_wrong_answer() -> None:
+    child = _spawn("--lessons", RAMP, "quiz", "start", "--branch", "ramp", "-n", "7", "--seed", "1")
+    assert _read_primer_if_any(child, "Your answer:")
+    seen = []
+    for number in range(1, 8):
+        if number > 1:
+            child.expect("Your answer:")
+        screen = _screen(child)
+        found = TITLE.findall(screen)
+        assert found and found[-1][0] == str(number), screen
+        seen.append(found[-1][2])
+        letters = _letters(screen)
+        if number == 1:
+            child.send(letters["Wrong one"] + ENTER)
+            child.expect("Not quite")
+            # The feedback stays on screen until a key is pressed.
+            child.expect("Press any key to continue")
+            assert "Why" in _screen(child)
+            child.send("x")
+        else:
+            child.send(letters["Right"] + ENTER)
+            child.expect(r"Right\.")
+    child.expect("6/7 right")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    # Wrong first: the run restarts; two right in a row move up a level each time.
+    assert seen == ["easy", "easy", "easy", "medium", "medium", "hard", "hard"]
+
+
+def test_quiz_menu_says_how_many_reviews_are_due_and_when() -> None:
+    from conftest import run_cli
+
+    child = _spawn("--lessons", RAMP, "quiz")
+    child.expect("Which branch")
+    assert "Reviews: no review yet" in _screen(child)
+    child.sendcontrol("c")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    answered = run_cli("--lessons", RAMP, "quiz", "start", "--branch", "ramp", "-n", "1", "--seed", "1",
+                       input="Right\n")
+    assert answered.exit_code == 0, answered.stderr
+    child = _spawn("--lessons", RAMP, "quiz")
+    child.expect("Which branch")
+    assert re.search(r"Reviews: no review due; the next in \d+ (s|min|h|days)", _screen(child))
+    child.send(ENTER)  # all branches
+    child.expect("How\\?")
+    child.expect(r"Review what is due \(no review due; the next in \d+ (s|min|h|days)\)")
+    child.sendcontrol("c")
+    child.expect(pexpect.EOF)

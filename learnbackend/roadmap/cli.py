@@ -73,22 +73,24 @@ def quiz_menu(ctx: typer.Context) -> None:
     if not env.interactive:
         typer.echo(ctx.get_help())
         return
+    from rich.text import Text
+
     from learnbackend.roadmap.mastery import mastery_map
+    from learnbackend.roadmap.quiz import describe_due, due_summary
     from learnbackend.ui.prompts import QuestionaryPrompter
 
     with env.progress() as store:
         branches = mastery_map(env.catalog(), store)
-        import time
-
-        due_at = {qid: due for qid, (_card, due) in store.cards().items()}
+        # What is due in each branch: the review offered below is limited to the chosen one.
+        due = {prefix: describe_due(*due_summary(store, prefix=prefix))
+               for prefix in [""] + [b.lesson_id + "/" for b in branches]}
+    env.out.print(Text(f"Reviews: {due['']}.", style="muted"))
     prompter = QuestionaryPrompter()
     labels = ["All branches"] + [f"{b.title} ({b.percent}% known)" for b in branches]
     picked = prompter.select("Which branch?", labels)
     chosen = None if picked == 0 else [branches[picked - 1].lesson_id]
-    # Count what is due in the chosen branch only: the review below is limited to it.
-    prefix = "" if chosen is None else chosen[0] + "/"
-    due_now = sum(1 for qid, due in due_at.items() if qid.startswith(prefix) and due <= time.time())
-    modes = ["Practise (10 questions, unseen and missed first)", f"Review what is due ({due_now} due now)"]
+    scope = "" if chosen is None else chosen[0] + "/"
+    modes = ["Practise (10 questions, easy first, unseen and missed first)", f"Review what is due ({due[scope]})"]
     if chosen:
         modes.append("Placement test (test out of this branch)")
     mode = ["practice", "review", "placement"][prompter.select("How?", modes)]

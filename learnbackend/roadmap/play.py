@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from learnbackend.errors import UsageError
 from learnbackend.roadmap import render
 from learnbackend.roadmap.grading import Presented, Response, grade, parse_response
-from learnbackend.roadmap.quiz import QuizEngine, SessionPlan, SessionResult
+from learnbackend.roadmap.quiz import QuizEngine, Ramp, SessionPlan, SessionResult
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -21,6 +21,9 @@ HINT = "Show a hint"
 
 class TerminalAnswers:
     """Asks on a real terminal with arrow-key prompts; a hint is one of the options."""
+
+    #: Practice on a terminal follows the ramp: the next question depends on the last answers.
+    adaptive = True
 
     def __init__(self, prompter: Prompter, console: Console) -> None:
         self.prompter = prompter
@@ -179,9 +182,15 @@ def run_session(engine: QuizEngine, plan: SessionPlan, source: Any, console: Con
     result = SessionResult(plan.mode, plan.branches, plan.seed)
     total = len(plan.items)
     pause = getattr(source, "pause", None) if console is not None else None
+    # Scripts answer in the planned order (already easy to hard); a learner at a terminal
+    # gets the adaptive order, which depends on their answers.
+    adaptive = plan.level is not None and getattr(source, "adaptive", False)
+    ramp = Ramp(plan.items, plan.level or 0) if adaptive else None
+    order = iter(plan.items) if ramp is None else iter(ramp.next, None)
+    to_teach = dict(plan.primers)
     try:
-        for number, item in enumerate(plan.items, 1):
-            taught = plan.primers.get(item.qid)
+        for number, item in enumerate(order, 1):
+            taught = to_teach.pop(f"{item.lesson_id}/{item.question.topic}", None)
             if console is not None and taught is not None:
                 render.primer(console, taught)
                 engine.taught(taught)
@@ -196,6 +205,8 @@ def run_session(engine: QuizEngine, plan: SessionPlan, source: Any, console: Con
             fb = grade(item, response)
             engine.record(item, fb, mode=plan.mode)
             result.feedback.append(fb)
+            if ramp is not None:
+                ramp.answered(item, fb.correct)
             if console is not None:
                 render.feedback(console, fb, item)
                 if pause is not None and not fb.correct and number < total:

@@ -39,7 +39,7 @@ def test_bundled_roadmap_right_option_is_rarely_the_longest() -> None:
     catalog = load_lessons([LESSONS / "roadmap"])
     for entry in catalog.lessons:
         singles = [q for q in entry.lesson.exercises if isinstance(q, SingleChoice)]
-        longest = [q for q in singles if len(q.answer) >= max(len(c) for c in q.choices if c != q.answer)]
+        longest = [q for q in singles if len(q.answer) > max(len(c) for c in q.choices if c != q.answer)]
         assert 3 * len(longest) <= len(singles), (entry.lesson.id, [q.id for q in longest])
         assert all(len(q.accept) >= 2 for q in entry.lesson.exercises if isinstance(q, FreeText))
 

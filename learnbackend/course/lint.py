@@ -107,7 +107,7 @@ def lint_lesson(entry: LoadedLesson) -> list[SourceProblem]:
     problems: list[SourceProblem] = []
     exercises = list(enumerate(entry.lesson.exercises))
     singles = [(i, q) for i, q in exercises if isinstance(q, SingleChoice)]
-    longest = [q.id for _, q in singles if len(q.answer) >= max(len(c) for c in q.choices if c != q.answer)]
+    longest = [q.id for _, q in singles if len(q.answer) > max(len(c) for c in q.choices if c != q.answer)]
     if len(singles) >= MIN_QUESTIONS and len(longest) > len(singles) * LONGEST_SHARE:
         problems.append(SourceProblem(
             path, source.line_of(("exercises",)),

@@ -120,18 +120,31 @@ def placement(ctx: typer.Context,
 
 
 @app.command("map")
-def mind_map(ctx: typer.Context, as_json: AsJson = False) -> None:
+def mind_map(ctx: typer.Context, as_json: AsJson = False,
+             svg: Annotated[Optional[Path], typer.Option("--svg", metavar="FILE",
+                                                         help="Also write the map as an SVG image, coloured by mastery.")] = None,
+             ) -> None:
     """The backend roadmap as a mind map, with your mastery of each branch and topic."""
     from learnbackend.course.render import print_json
+    from learnbackend.errors import UsageError
     from learnbackend.roadmap import mastery, render
 
     env = env_of(ctx)
     with env.progress() as store:
         branches = mastery.mastery_map(env.catalog(), store)
+    if svg is not None:
+        from learnbackend.roadmap.svgmap import mind_map_svg
+
+        try:
+            svg.write_text(mind_map_svg(branches), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"Cannot write {svg}: {exc.strerror}.", fix="Pass a path in an existing, writable directory.") from None
     if as_json:
         print_json(env, mastery.to_dict(branches))
     else:
         render.mind_map(env.out, branches)
+        if svg is not None:
+            env.out.print(f"Wrote the mind map to {svg} (open it in a browser).")
 
 
 @app.command("learn")

@@ -41,3 +41,13 @@ def test_free_text_accepts_what_a_knowing_learner_types(qid: str) -> None:
         assert text_matches(answer, list(question.accept)), (qid, answer)
     for answer in bad:
         assert not text_matches(answer, list(question.accept)), (qid, answer)
+
+
+def test_a_workspace_question_file_does_not_print_the_hint(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from learnbackend.roadmap.handler import HANDLER, QUESTION_FILE
+
+    entry, question = CATALOG.exercise("roadmap-hosting/docker-pid1-sigterm")
+    HANDLER.materialize(entry, question, tmp_path)
+    text = (tmp_path / QUESTION_FILE).read_text(encoding="utf-8")
+    assert question.prompt.strip().splitlines()[0] in text
+    assert question.hint not in text and "learnbackend hint" in text

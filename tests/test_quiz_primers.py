@@ -99,3 +99,21 @@ def test_practice_teaches_each_topic_once_before_its_first_question(tmp_path: Pa
         assert engine.plan("practice", seed=5).primers == {}
         # Review and placement test what is known: no primers there.
         assert engine.plan("placement", branches=["tiny"], seed=5).primers == {}
+
+
+def test_each_part_of_every_primer_fits_an_80x24_terminal() -> None:
+    import io
+
+    from rich.console import Console
+
+    from learnbackend.roadmap import render
+    from learnbackend.ui.console import THEME
+
+    for taught in primers.all_primers(load_lessons([LESSONS])):
+        for part in ("intro", "example"):
+            out = io.StringIO()
+            render.primer(Console(file=out, width=80, theme=THEME), taught, part=part)
+            lines = out.getvalue().splitlines()
+            # 23 rows: the "press any key" line below must fit too.
+            assert len(lines) <= 23, (taught.key, part, len(lines))
+            assert all(len(line) <= 80 for line in lines if not line.startswith("https:")), (taught.key, part)

@@ -26,15 +26,17 @@ def _spawn(*args: str) -> pexpect.spawn:
     return child
 
 
-PRIMER = "Press any key for the questions"
-
-
 def _read_primer_if_any(child: pexpect.spawn, prompt: str) -> bool:
-    """Before a topic's first question its primer is shown: read it, press a key, reach the prompt."""
-    if child.expect([PRIMER, prompt]) == 1:
+    """Before a topic's first question its primer is shown, one screenful at a time: read each
+    part, press a key, and reach the question's prompt."""
+    if child.expect(["Press any key for an example", prompt]) == 1:
         return False
     screen = _screen(child)
-    assert "Before the questions:" in screen and "Why it matters" in screen and "Read more:" in screen
+    assert "Before the questions:" in screen and "Why it matters" in screen
+    child.send(" ")
+    child.expect("Press any key for the questions")
+    screen = _screen(child)
+    assert ": an example" in screen and "Read more:" in screen
     child.send(" ")
     child.expect(prompt)
     return True

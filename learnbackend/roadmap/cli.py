@@ -30,8 +30,10 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the results as JSON 
 def _run(ctx: typer.Context, mode: str, branches: list[str] | None, count: int | None, seed: int | None,
          answers: Path | None, as_json: bool) -> None:
     from learnbackend.course.render import print_json
+    from rich.text import Text
+
     from learnbackend.roadmap import play, render
-    from learnbackend.roadmap.quiz import QuizEngine
+    from learnbackend.roadmap.quiz import QuizEngine, describe_due, due_summary
     from learnbackend.ui.prompts import QuestionaryPrompter
 
     env = env_of(ctx)
@@ -56,10 +58,12 @@ def _run(ctx: typer.Context, mode: str, branches: list[str] | None, count: int |
                 print_json(env, {"mode": plan.mode, "answered": 0, "note": plan.note, "results": []})
             return
         result = play.run_session(engine, plan, source, console)
+        due = due_summary(store)
     if as_json:
         print_json(env, result.to_dict())
     else:
         render.summary(env.out, result, len(plan.items))
+        env.out.print(Text(f"Reviews: {describe_due(*due)}.", style="muted"))
     if result.interrupted:
         raise KeyboardInterrupt  # the app's handler says "Interrupted" and exits 130
 

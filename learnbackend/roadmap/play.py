@@ -192,10 +192,14 @@ def run_session(engine: QuizEngine, plan: SessionPlan, source: Any, console: Con
         for number, item in enumerate(order, 1):
             taught = to_teach.pop(f"{item.lesson_id}/{item.question.topic}", None)
             if console is not None and taught is not None:
-                render.primer(console, taught)
-                engine.taught(taught)
-                if pause is not None:
+                if pause is not None:  # one screenful at a time
+                    render.primer(console, taught, part="intro")
+                    pause("Press any key for an example...")
+                    render.primer(console, taught, part="example")
                     pause("Press any key for the questions...")
+                else:
+                    render.primer(console, taught)
+                engine.taught(taught)
             if console is not None:
                 render.question(console, item, number, total)
             response = source.answer(item)

@@ -112,6 +112,7 @@ class SessionResult:
             "percent": round(100 * self.correct / answered) if answered else 0,
             "placement_passed": self.placement_passed,
             "stopped_early": self.stopped_early,
+            "interrupted": self.interrupted,
             "results": [f.to_dict() for f in self.feedback],
         }
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.markdown import Markdown
+from rich.markdown import CodeBlock, Markdown
+from rich.syntax import Syntax
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions, RenderResult
 
     from learnbackend.roadmap.grading import Feedback, Presented
     from learnbackend.roadmap.mastery import BranchMastery
@@ -143,25 +144,40 @@ def mind_map(console: Console, branches: list[BranchMastery]) -> None:
     console.print(tree)
 
 
-def primer(console: Console, taught: TopicPrimer, *, first: bool = True) -> None:
-    """A topic's primer: what, why, one worked example and a primary source, wrapped to the console."""
+class _CompactCode(CodeBlock):
+    """A fenced code block without blank padding lines: a primer must fit an 80x24 terminal."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Syntax(str(self.text).rstrip(), self.lexer_name, theme=self.theme, word_wrap=True, padding=(0, 1))
+
+
+class _PrimerMarkdown(Markdown):
+    elements = {**Markdown.elements, "fence": _CompactCode, "code_block": _CompactCode}
+
+
+def primer(console: Console, taught: TopicPrimer, *, first: bool = True, part: str = "all") -> None:
+    """A topic's primer: what, why, one worked example and a primary source, wrapped to the console.
+
+    ``part`` is "intro" (what and why), "example" (the example and the source) or "all".
+    A session shows the two parts one after the other, so each fits an 80x24 terminal.
+    """
     from rich.console import Group
 
     p = taught.primer
-    title = Text(f"{'Before the questions: ' if first else ''}{taught.branch} › {p.topic}", style="title")
-    parts: list[object] = [
-        Markdown(p.what),
-        Text(""),
-        Text("Why it matters", style="bold"),
-        Markdown(p.why),
-        Text(""),
-        Text("Example", style="bold"),
-        Markdown(p.example),
-    ]
-    console.print(Panel(Group(*parts), title=title, title_align="left", border_style="cyan"))  # type: ignore[arg-type]
-    # Outside the panel and never wrapped by us: a long address stays one piece to copy or click.
-    console.print(Text("Read more: ", style="bold") + Text(p.source.title))
-    console.print(Text(p.source.url, style="muted"), soft_wrap=True)
+    heading = f"{'Before the questions: ' if first else ''}{taught.branch} › {p.topic}"
+    if part in ("all", "intro"):
+        intro: list[object] = [_PrimerMarkdown(p.what), Text(""), Text("Why it matters", style="bold"), _PrimerMarkdown(p.why)]
+        if part == "all":
+            intro += [Text(""), Text("Example", style="bold"), _PrimerMarkdown(p.example)]
+        console.print(Panel(Group(*intro), title=Text(heading, style="title"), title_align="left",  # type: ignore[arg-type]
+                            border_style="cyan"))
+    if part == "example":
+        console.print(Panel(_PrimerMarkdown(p.example), title=Text(f"{heading}: an example", style="title"),
+                            title_align="left", border_style="cyan"))
+    if part in ("all", "example"):
+        # Outside the panel and never wrapped by us: a long address stays one piece to copy or click.
+        console.print(Text("Read more: ", style="bold") + Text(p.source.title))
+        console.print(Text(p.source.url, style="muted"), soft_wrap=True)
 
 
 def primer_list(console: Console, taught: list[TopicPrimer], seen: set[str]) -> None:

@@ -29,9 +29,9 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the results as JSON 
 
 def _run(ctx: typer.Context, mode: str, branches: list[str] | None, count: int | None, seed: int | None,
          answers: Path | None, as_json: bool) -> None:
-    from learnbackend.course.render import print_json
     from rich.text import Text
 
+    from learnbackend.course.render import print_json
     from learnbackend.roadmap import play, render
     from learnbackend.roadmap.quiz import QuizEngine, describe_due, due_summary
     from learnbackend.ui.prompts import QuestionaryPrompter

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from rich.markdown import CodeBlock, Markdown
-from rich.syntax import Syntax
+from rich.markdown import CodeBlock, Markdown, MarkdownElement
 from rich.panel import Panel
+from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -152,7 +152,8 @@ class _CompactCode(CodeBlock):
 
 
 class _PrimerMarkdown(Markdown):
-    elements = {**Markdown.elements, "fence": _CompactCode, "code_block": _CompactCode}
+    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+        **Markdown.elements, "fence": _CompactCode, "code_block": _CompactCode}
 
 
 def primer(console: Console, taught: TopicPrimer, *, first: bool = True, part: str = "all") -> None:

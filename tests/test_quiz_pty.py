@@ -212,3 +212,18 @@ def test_quiz_menu_says_how_many_reviews_are_due_and_when() -> None:
     child.expect(r"Review what is due \(no review due; the next in \d+ (s|min|h|days)\)")
     child.sendcontrol("c")
     child.expect(pexpect.EOF)
+
+
+def test_the_quiz_menu_opens_a_topics_primer() -> None:
+    child = _spawn("quiz")
+    child.expect("Which branch")
+    child.send("2" + ENTER)  # Fundamentals
+    child.expect("How\\?")
+    child.send("3" + ENTER)  # Read a topic's primer
+    child.expect("Which topic\\?")
+    child.send("3" + ENTER)  # DNS
+    child.expect("Read more:")
+    assert "Fundamentals › DNS" in _screen(child) and "Why it matters" in _screen(child)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

@@ -94,10 +94,20 @@ def quiz_menu(ctx: typer.Context) -> None:
     picked = prompter.select("Which branch?", labels)
     chosen = None if picked == 0 else [branches[picked - 1].lesson_id]
     scope = "" if chosen is None else chosen[0] + "/"
-    modes = ["Practise (10 questions, easy first, unseen and missed first)", f"Review what is due ({due[scope]})"]
+    modes = ["Practise (10 questions, easy first, unseen and missed first)", f"Review what is due ({due[scope]})",
+             "Read a topic's primer"]
     if chosen:
         modes.append("Placement test (test out of this branch)")
-    mode = ["practice", "review", "placement"][prompter.select("How?", modes)]
+    mode = ["practice", "review", "learn", "placement"][prompter.select("How?", modes)]
+    if mode == "learn":
+        from learnbackend.roadmap import primers, render
+
+        found = [p for p in primers.all_primers(env.catalog()) if p.key.startswith(scope)]
+        taught = found[prompter.select("Which topic?", [f"{p.branch} › {p.primer.topic}" for p in found])]
+        with env.progress() as store:
+            primers.mark_seen(store, taught)
+        render.primer(env.out, taught, first=False)
+        return
     _run(ctx, mode, chosen, None, None, None, False)
 
 

@@ -213,7 +213,7 @@ def run_session(engine: QuizEngine, plan: SessionPlan, source: Any, console: Con
                 ramp.answered(item, fb.correct)
             if console is not None:
                 render.feedback(console, fb, item)
-                if pause is not None and not fb.correct and number < total:
+                if pause is not None and not fb.correct:
                     pause("Press any key to continue...")
     except KeyboardInterrupt:
         result.stopped_early = result.interrupted = True

@@ -34,9 +34,11 @@ def compare(
 ) -> None:
     """Measure launch-to-first-output and memory of a bare process, a container, a VM and a container in a VM."""
     from learnbackend.containers import render
+    from learnbackend.containers.signals import cleanup_on_signals
 
     env = env_of(ctx)
-    comparison = render.with_progress(env, runs, vm_runs, quiet=as_json)
+    with cleanup_on_signals():
+        comparison = render.with_progress(env, runs, vm_runs, quiet=as_json)
     with env.progress() as store:  # the learner's own numbers, for later lessons
         store.set_value("containers.compare.last", comparison.to_dict())
     render.comparison(env, comparison, as_json=as_json)
@@ -55,12 +57,14 @@ def demo(
 ) -> None:
     """A guided demo with a prediction question first: isolation, memory, pids, cpu, density."""
     from learnbackend.containers import demos, render
+    from learnbackend.containers.signals import cleanup_on_signals
 
     env = env_of(ctx)
     text = demos.text_of(name)
     demos.require_engine(name)
     answer = render.ask_prediction(env, text, predict=predict, skip=yes, quiet=as_json)
-    result = demos.run(name, with_vm=not no_vm, count=count)
+    with cleanup_on_signals():
+        result = demos.run(name, with_vm=not no_vm, count=count)
     with env.progress() as store:
         store.set_value(f"containers.demo.{name}", {"prediction": answer, "figures": result.figures})
     render.demo(env, text, result, answer, as_json=as_json)
@@ -70,10 +74,12 @@ def demo(
 def clean(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """Remove every container, image and VM the lab created (found by their labels), and nothing else."""
     from learnbackend.containers import engine, render
+    from learnbackend.containers.signals import cleanup_on_signals
 
     client, why = engine.try_connect()
     try:
-        report = engine.clean(client)
+        with cleanup_on_signals():
+            report = engine.clean(client)
     finally:
         if client is not None:
             client.close()

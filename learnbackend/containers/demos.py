@@ -193,7 +193,7 @@ def density(client: Any, image: str, count: int = 8) -> DemoResult:
     try:
         for index in range(1, count + 1):
             started = time.perf_counter()
-            container = client.containers.create(**spec.create_kwargs(image, "demo"))
+            container = runner.create(client, spec.create_kwargs(image, "demo"))
             containers.append(container)
             container.start()
             elapsed = (time.perf_counter() - started) * 1000

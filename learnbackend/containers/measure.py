@@ -166,11 +166,11 @@ def container_memory_kib(client: Any, container: Any) -> tuple[float | None, str
 
 def time_container(client: Any, image: str, *, measure_memory: bool) -> tuple[float, float | None, str]:
     """Create + start one container → its first byte of output; optionally its memory. Always removed."""
-    from learnbackend.containers.runner import RunSpec
+    from learnbackend.containers.runner import RunSpec, create
 
     spec = RunSpec(["sh", "-c", "echo ready; exec sleep 30"], mem_limit=64 * 1024 * 1024, pids_limit=16)
     started = time.perf_counter()
-    container = client.containers.create(**spec.create_kwargs(image, "compare"))
+    container = create(client, spec.create_kwargs(image, "compare"))
     try:
         # Attached before the start, so the first byte is seen as soon as it is written.
         stream = container.attach(stdout=True, stderr=True, stream=True, logs=True)

@@ -213,15 +213,24 @@ def clean(env: Environment, report: CleanReport, *, engine_missing: str, as_json
     if engine_missing:
         env.out.print(Text(f"No Docker engine reachable ({engine_missing}): only leftover VMs were looked for.",
                            style="warn"))
+    dirs = f"{len(report.vm_dirs)} ({fmt_kib(report.vm_bytes / 1024)})" if report.vm_dirs else "0"
+    table = Table(title="containers clean: removed", title_justify="left")
+    table.add_column("kind")
+    table.add_column("removed", justify="right")
+    table.add_column("which", overflow="fold")
+    for kind, count, items in (
+            ("containers", str(len(report.containers)), ", ".join(report.containers)),
+            ("images", str(len(report.images)), ", ".join(report.images)),
+            ("QEMU processes", str(len(report.vms)), ", ".join(map(str, report.vms))),
+            ("VM work directories", dirs, ", ".join(report.vm_dirs))):
+        table.add_row(kind, count, Text(items, style="muted"))
+    env.out.print(table)
     if not report.total:
-        env.out.print("Nothing to clean: the lab left no container, image or VM behind.")
-    for one, many, items in (("container", "containers", report.containers), ("image", "images", report.images),
-                             ("VM (QEMU PID)", "VMs (QEMU PIDs)", [str(p) for p in report.vms])):
-        if items:
-            label = one if len(items) == 1 else many
-            env.out.print(Text(f"Removed {len(items)} {label}: ", style="ok").append(", ".join(items)))
+        env.out.print("Nothing to clean: the lab left no container, image, QEMU or VM work directory behind.")
     if report.skipped:
         env.out.print(Text(f"Left {len(report.skipped)} container(s) of a learnbackend command still running "
                            "(it removes them itself): ", style="muted").append(", ".join(report.skipped)))
+    for kept in report.kept:
+        env.out.print(Text(f"Kept {kept}.", style="muted"))
     for error in report.errors:
         env.out.print(Text(f"Could not remove {error}", style="fail"))

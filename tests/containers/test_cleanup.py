@@ -67,8 +67,13 @@ def test_clean_removes_only_labelled_things(docker_client: Any, lab_image: str) 
         assert foreign.name not in result.json["containers"]
         assert labelled(docker_client, "99999999-crashedrun") == []
         foreign.reload()
-        # The lab's image is still used by the foreign container: left alone, and said so.
-        assert any("in use" in e or "conflict" in e.lower() for e in result.json["errors"])
+        # The lab's image is still used by the foreign container: left alone, and said so in words.
+        assert any("in use by container" in k for k in result.json["kept"]), result.json
+        assert result.json["errors"] == []
+        text = run_cli("containers", "clean")
+        assert text.exit_code == 0
+        assert "in use by container" in text.stdout and "409" not in text.stdout and "http" not in text.stdout
+        assert "Nothing to clean" not in text.stdout or "Kept" in text.stdout
     finally:
         engine.remove_container(foreign)
         engine.remove_container(leftover)

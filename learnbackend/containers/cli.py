@@ -49,7 +49,9 @@ def demo(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(metavar="NAME", help="isolation, memory, pids, cpu or density.")],
     predict: Annotated[str | None, typer.Option("--predict", metavar="ANSWER",
-                                                   help="Your prediction (number, letter or text): no prompt.")] = None,
+                                                   help="Your prediction, no prompt: a choice's letter or text; a number is the predicted "
+                                                        "value when the question asks for a quantity (pids, cpu), "
+                                                        "else the choice's number.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Skip the prediction question.")] = False,
     no_vm: Annotated[bool, typer.Option("--no-vm", help="isolation: do not boot the VM column.")] = False,
     count: Annotated[int, typer.Option("--count", min=1, max=50, help="density: how many containers.")] = 8,
@@ -65,6 +67,7 @@ def demo(
     answer = render.ask_prediction(env, text, predict=predict, skip=yes, quiet=as_json)
     with cleanup_on_signals():
         result = demos.run(name, with_vm=not no_vm, count=count)
+    answer = render.grade_prediction(text, answer, result.figures)
     with env.progress() as store:
         store.set_value(f"containers.demo.{name}", {"prediction": answer, "figures": result.figures})
     render.demo(env, text, result, answer, as_json=as_json)

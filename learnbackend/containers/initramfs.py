@@ -111,6 +111,9 @@ echo "{MARK} FACT cpus $(nproc)"
 echo "{MARK} FACT hostname $(hostname)"
 echo "{MARK} FACT processes $(ls -d /proc/[0-9]* | wc -l)"
 echo "{MARK} FACT net $(ls /sys/class/net | tr '\\n' ' ')"
+echo "{MARK} FACT pid $$"
+echo "{MARK} FACT rootfs $(grep -m1 ' / ' /proc/mounts | cut -d' ' -f3)"
+echo "{MARK} FACT capeff $(grep CapEff /proc/self/status | cut -f2)"
 """
 
 _PROLOGUE = f"""#!/bin/busybox sh

@@ -155,30 +155,81 @@ def explain_models(result: Comparison) -> list[str]:
 
 
 def ask_prediction(env: Environment, text: DemoText, *, predict: str | None, skip: bool, quiet: bool) -> dict[str, Any]:
-    """The prediction question: from --predict, skipped with --yes, else asked on the terminal."""
+    """The prediction question: from --predict, skipped with --yes, else asked on the terminal.
+
+    Graded later by :func:`grade_prediction`, against what the demo measured when the question says so.
+    """
     from learnbackend.ui.prompts import match_choice, prompter_for
 
-    choices = text.predict.choices
+    question = text.predict
+    choices = question.choices
     if not quiet:
         env.out.print(Panel(Text(text.intro), title=text.title, title_align="left", border_style="cyan"))
+    value: float | None = None
     if predict is not None:
-        index = match_choice(predict, choices)
-        if index is None:
-            raise UsageError(f"{predict!r} is not one of the answers to: {text.predict.question}",
-                             fix="Answer with a number, a letter or the text: " + " | ".join(choices))
+        number = _number(predict) if question.values is not None else None
+        if number is not None:  # a quantity predicted as such: never read as a choice number
+            value, given = number, f"{predict.strip()}{(' ' + question.unit) if question.unit else ''}"
+        else:
+            index = match_choice(predict, choices)
+            if index is None:
+                raise UsageError(f"{predict!r} is not one of the answers to: {question.question}",
+                                 fix="Answer with " + ("a number, " if question.values else "a choice number, ")
+                                 + "a letter or the text: " + " | ".join(choices))
+            given, value = choices[index], question.values[index] if question.values else None
     elif skip:
-        return {"question": text.predict.question, "answer": text.predict.answer, "given": None, "correct": None}
+        return {"question": question.question, "answer": question.answer, "given": None, "correct": None}
     elif not env.interactive:
-        raise UsageError(f"The demo asks first: {text.predict.question} But there is no terminal to ask on.",
+        raise UsageError(f"The demo asks first: {question.question} But there is no terminal to ask on.",
                          fix="Pass --predict ANSWER (a number, a letter or the text) or --yes to skip the question.")
     else:
-        index = prompter_for(env, "the demo's prediction").select(text.predict.question, choices)
-    given = choices[index]
-    correct = given == text.predict.answer
+        index = prompter_for(env, "the demo's prediction").select(question.question, choices)
+        given, value = choices[index], question.values[index] if question.values else None
     if not quiet:
         env.out.print(Text("Your prediction: ", style="bold").append(given))
         env.out.print(Text("Running it for real…", style="muted"))
-    return {"question": text.predict.question, "answer": text.predict.answer, "given": given, "correct": correct}
+    return {"question": question.question, "answer": question.answer, "given": given, "value": value,
+            "correct": given == question.answer if question.measured is None else None}
+
+
+def _number(raw: str) -> float | None:
+    try:
+        return float(raw.strip().rstrip("×x").strip())
+    except ValueError:
+        return None
+
+
+def grade_prediction(text: DemoText, answer: dict[str, Any], figures: dict[str, Any]) -> dict[str, Any]:
+    """Grade a prediction about a measured quantity against the measurement, within the stated tolerance."""
+    question = text.predict
+    if question.measured is None or not isinstance(figures.get(question.measured), (int, float)):
+        return answer
+    measured = float(figures[question.measured])
+    graded = {**answer, "measured": measured, "tolerance": question.tolerance,
+              "answer": question.nearest(measured)}
+    if answer.get("given") is not None:
+        graded["correct"] = question.within(answer.get("value"), measured)
+    return graded
+
+
+def _verdict(text: DemoText, answer: dict[str, Any]) -> Text:
+    question = text.predict
+    unit = f" {question.unit}" if question.unit else ""
+    if "measured" in answer:
+        measured = f"{answer['measured']:.3g}{unit}"
+        rule = (f"within ±{question.tolerance:.0%} of the measured value" if question.tolerance
+                else "exactly the measured value")
+        if answer["given"] is None:
+            return Text(f"{answer['question']} → measured here: {measured} (“{answer['answer']}”)", style="bold")
+        if answer["correct"]:
+            return Text(f"✓ You predicted “{answer['given']}”: measured {measured}, {rule}.", style="ok")
+        return Text(f"✗ You predicted “{answer['given']}”; measured here: {measured} (“{answer['answer']}”). "
+                    f"A prediction counts when it is {rule}.", style="fail")
+    if answer["given"] is None:
+        return Text(f"{answer['question']} → {answer['answer']}", style="bold")
+    if answer["correct"]:
+        return Text("✓ You predicted it.", style="ok")
+    return Text(f"✗ You predicted “{answer['given']}”; the answer was “{answer['answer']}”.", style="fail")
 
 
 def demo(env: Environment, text: DemoText, result: DemoResult, answer: dict[str, Any], *, as_json: bool) -> None:
@@ -193,17 +244,21 @@ def demo(env: Environment, text: DemoText, result: DemoResult, answer: dict[str,
     env.out.print(table)
     for note in result.notes:
         env.out.print(Text(note, style="muted"))
-    if answer["given"] is not None:
-        verdict = Text("✓ You predicted it.", style="ok") if answer["correct"] else Text(
-            f"✗ You predicted “{answer['given']}”; the answer was “{answer['answer']}”.", style="fail")
-        env.out.print(verdict)
-    else:
-        env.out.print(Text(f"{answer['question']} → {answer['answer']}", style="bold"))
-    try:
-        conclusion = text.conclusion.format(**{k: v for k, v in result.figures.items() if v is not None})
-    except (KeyError, ValueError, IndexError):
-        conclusion = text.conclusion.split("{")[0].strip()
-    env.out.print(Markdown(conclusion))
+    env.out.print(_verdict(text, answer))
+    env.out.print(Markdown(conclusion_of(text, result)))
+
+
+def conclusion_of(text: DemoText, result: DemoResult) -> str:
+    """The conclusion with this run's figures; the fallback text when one of them could not be measured."""
+    figures = {k: v for k, v in result.figures.items() if v is not None}
+    for template in (text.conclusion, text.fallback):
+        if template is None:
+            continue
+        try:
+            return template.format(**figures)
+        except (KeyError, ValueError, IndexError):
+            continue
+    return "Some figures could not be measured here; see the table above."
 
 
 def clean(env: Environment, report: CleanReport, *, engine_missing: str, as_json: bool) -> None:

@@ -28,7 +28,7 @@ def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", h
 @app.command("compare")
 def compare(
     ctx: typer.Context,
-    runs: Annotated[int, typer.Option("--runs", min=1, max=50, help="Runs of the process and container models.")] = 5,
+    runs: Annotated[int, typer.Option("--runs", min=1, max=50, help="Runs of the process and container models (after one warm-up).")] = 10,
     vm_runs: Annotated[int, typer.Option("--vm-runs", min=0, max=10, help="Boots of each VM model (0 skips them).")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from rich.markdown import Markdown
@@ -94,50 +93,108 @@ def fmt_kib(value: float | None) -> str:
     return f"{value / 1024:.1f} MiB" if value >= 1024 else f"{value:.0f} KiB"
 
 
-def _bar(value: float, low: float, high: float, width: int = 30) -> str:
-    """A bar on a log scale: the models span four orders of magnitude."""
-    if high <= low:
-        return "█" * width
-    share = (math.log10(value) - math.log10(low)) / (math.log10(high) - math.log10(low))
-    return "█" * max(1, round(1 + share * (width - 1)))
+def _bar(value: float, high: float, width: int = 40) -> str:
+    """A bar on a linear scale (eighths of a block for the short ones): 225 ms and 2.8 s must look different."""
+    if high <= 0:
+        return ""
+    eighths = round(value / high * width * 8)
+    full, part = divmod(eighths, 8)
+    return "█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "") if eighths else "▏"
 
 
 def comparison(env: Environment, result: Comparison, *, as_json: bool) -> None:
     if as_json:
         print_json(env, result.to_dict())
         return
-    table = Table(title=f"Launch → first output and memory on this machine ({result.runs} runs, "
-                        f"{result.vm_runs} VM boots)", title_justify="left")
-    for column, justify in (("model", "left"), ("median", "right"), ("min – max", "right"), ("memory", "right"),
-                            ("how", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table = Table(title=f"Launch → first output and memory on this machine ({result.runs} runs after 1 warm-up; "
+                        f"{result.vm_runs} boots of each VM model)", title_justify="left")
+    for column, justify in (("model", "left"), ("median", "right"), ("min – max", "right"), ("× container", "right"),
+                            ("memory", "right")):
+        table.add_column(column, justify=justify, no_wrap=column != "model")  # type: ignore[arg-type]
+    container = result.model("container")
+    reference = container.launch["median"] if container and container.launch else None
+    how = []
     for model in result.models:
         if not model.available:
-            table.add_row(model.label, Text("not available", style="warn"), "", "", Text(model.reason, style="muted"))
+            table.add_row(model.label, Text("not available", style="warn"), "", "", "")
+            how.append(Text(f"  • {model.label}: ", style="bold").append(model.reason, style="warn"))
             continue
         launch = model.launch or {}
+        ratio = f"{launch['median'] / reference:.2g}×" if reference and launch.get("median") else "—"
         table.add_row(model.label, fmt_ms(launch.get("median")),
-                      f"{fmt_ms(launch.get('min'))} – {fmt_ms(launch.get('max'))}",
-                      fmt_kib(model.memory), Text(f"{model.note}; memory = {model.memory_what}", style="muted"))
+                      f"{fmt_ms(launch.get('min'))} – {fmt_ms(launch.get('max'))}", ratio, fmt_kib(model.memory))
+        how.append(Text(f"  • {model.label}: ", style="bold").append(
+            f"{model.note}; memory = {model.memory_what}", style="muted"))
     env.out.print(table)
+    for line in how:
+        env.out.print(line)
     measured = [m for m in result.models if m.available and m.launch]
     if measured:
-        low = min(m.launch["median"] for m in measured) / 2  # type: ignore[index]
         high = max(m.launch["median"] for m in measured)  # type: ignore[index]
-        env.out.print(Text("\nLaunch → first output (median, log scale)", style="title"))
+        env.out.print(Text("\nLaunch → first output (median, linear scale)", style="title"))
         for model in measured:
             median = model.launch["median"]  # type: ignore[index]
-            line = Text(f"{model.label:<24}", style="bold").append(_bar(median, low, high), style="cyan")
+            line = Text(f"{model.label:<24}", style="bold").append(_bar(median, high), style="cyan")
             env.out.print(line.append(f" {fmt_ms(median)}"))
+    _timeline(env, result)
+    _pay_once(env, result)
     virt = result.virtualization
     if virt.host_is_vm or virt.engine_in_vm:
         env.out.print(Text("\nNote: this machine is itself a VM, so every row runs one layer deeper than it says "
                            "(see `learnbackend containers doctor`).", style="warn"))
+    if result.busy:
+        env.out.print(Text(f"Note: the host was busy (load average {result.load[0]:.1f} → {result.load[1]:.1f} on "
+                           f"{result.load[2]} CPUs): other work competed with these measurements, so they are slower "
+                           "and more spread out than on an idle machine.", style="warn"))
     env.out.print(Text(f"VM acceleration: {result.kvm_reason}", style="muted"))
     env.out.print()
     for paragraph in explain_models(result):
         env.out.print(paragraph)
         env.out.print()
+
+
+def _median(values: list[float] | None) -> float | None:
+    import statistics
+
+    return statistics.median(values) if values else None
+
+
+def _timeline(env: Environment, result: Comparison) -> None:
+    """The VM's boot, split by the guest's own clock: before the kernel's clock started, and kernel → /init."""
+    guest = result.model("vm")
+    if guest is None or not guest.launch or not guest.series.get("guest_kernel_to_init"):
+        return
+    total = guest.launch["median"]
+    kernel = _median(guest.series["guest_kernel_to_init"]) or 0.0
+    env.out.print(Text("\nA VM boot, by the guest's own clock (median)", style="title"))
+    rows = [("QEMU start, firmware, loading the kernel (host clock − guest clock)", max(total - kernel, 0.0)),
+            ("guest kernel: from its first tick to running /init (guest /proc/uptime)", kernel)]
+    for label, value in rows:
+        env.out.print(Text(f"  {label:<74}", style="bold").append(f"{fmt_ms(value):>9}"))
+
+
+def _pay_once(env: Environment, result: Comparison) -> None:
+    figures = result.pay_once()
+    if figures is None:
+        return
+    first, later = figures["in_vm_first_container_ms"], figures["in_vm_next_containers_ms"]
+    host = figures["host_container_ms"]
+    env.out.print(Text(f"\nPay the boot once? {figures['containers_per_boot']} containers started one after another "
+                       "inside each booted VM (medians)", style="title"))
+    rows = [("boot → the first container's output (host clock)", figures["boot_to_first_container_ms"]),
+            ("first container in the VM: start → its output (guest clock)", first),
+            ("each later container in the VM: start → its output (guest clock)", later),
+            ("a container on this host: create + start → its output", host)]
+    for label, value in rows:
+        env.out.print(Text(f"  {label:<66}", style="bold").append(f"{fmt_ms(value):>9}"))
+    inner = later or first
+    if host and inner:
+        accel = "KVM" if "KVM" in (result.model("container-in-vm") or result.models[0]).note else "TCG"
+        why = ("this guest's CPU is emulated in software (TCG), so every instruction of the runtime costs many "
+               "host instructions" if accel == "TCG" else "the guest runs on the real CPU (KVM)")
+        env.out.print(Text(f"  Once the VM is up, a container in it cost {inner / host:.1f}× a container on the host: "
+                           f"{why}. The boot is paid once; the price of each container depends on the accelerator.",
+                           style="muted"))
 
 
 def explain_models(result: Comparison) -> list[str]:

@@ -69,6 +69,8 @@ class BootResult:
     facts: dict[str, str] = field(default_factory=dict)
     lines: list[str] = field(default_factory=list)
     guest_uptimes: dict[str, float] = field(default_factory=dict)
+    #: Per container started inside the guest (1, 2, ...): guest uptimes at "start", "output", "end".
+    containers: dict[int, dict[str, float]] = field(default_factory=dict)
     error: str = ""
 
 
@@ -246,15 +248,25 @@ def _take_line(line: str, result: BootResult, started: float, first_marker: str)
     tag = parts[1] if len(parts) > 1 else ""
     if tag == first_marker and result.first_output_s is None:
         result.first_output_s = time.perf_counter() - started
-    if tag in ("BOOTED", "CSTART", "DONE") and len(parts) > 2:
+    if tag in ("BOOTED", "DONE") and len(parts) > 2:
         try:
             result.guest_uptimes[tag] = float(parts[2])
+        except ValueError:
+            pass
+    if tag in ("CSTART", "CEND") and len(parts) > 3:
+        try:
+            span = result.containers.setdefault(int(parts[2]), {})
+            span["start" if tag == "CSTART" else "end"] = float(parts[3])
+            result.guest_uptimes.setdefault(tag, float(parts[3]))
         except ValueError:
             pass
     if tag == "FACT" and len(parts) > 2:
         result.facts[parts[2]] = parts[3] if len(parts) > 3 else ""
     elif tag == "CTR":
         result.facts["container"] = " ".join(parts[2:])
+        up = line.rsplit("up=", 1)[-1].split()[0] if "up=" in line else ""
+        if result.containers and up.replace(".", "", 1).isdigit():
+            result.containers[max(result.containers)]["output"] = float(up)
     elif tag == "ERROR":
         result.error = " ".join(parts[2:])
     elif tag == "DONE":

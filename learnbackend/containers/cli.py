@@ -47,7 +47,7 @@ def compare(
 @app.command("demo")
 def demo(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(metavar="NAME", help="isolation, memory, pids, cpu or density.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="isolation, memory, pids, cpu, density or boundary.")],
     predict: Annotated[str | None, typer.Option("--predict", metavar="ANSWER",
                                                    help="Your prediction, no prompt: a choice's letter or text; a number is the predicted "
                                                         "value when the question asks for a quantity (pids, cpu), "
@@ -57,7 +57,7 @@ def demo(
     count: Annotated[int, typer.Option("--count", min=1, max=50, help="density: how many containers.")] = 8,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
-    """A guided demo with a prediction question first: isolation, memory, pids, cpu, density."""
+    """A guided demo with a prediction question first: isolation, memory, pids, cpu, density, boundary."""
     from learnbackend.containers import demos, render
     from learnbackend.containers.signals import cleanup_on_signals
 

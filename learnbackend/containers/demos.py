@@ -22,7 +22,7 @@ from learnbackend.containers.measure import container_memory_kib
 from learnbackend.containers.runner import RunSpec
 from learnbackend.errors import ContentError, NotFoundError
 
-NAMES = ("isolation", "memory", "pids", "cpu", "density")
+NAMES = ("isolation", "memory", "pids", "cpu", "density", "boundary")
 MIB = 1024 * 1024
 
 FACTS_SCRIPT = r"""
@@ -246,6 +246,39 @@ def density(client: Any, image: str, count: int = 8) -> DemoResult:
     return DemoResult("density", ["container", "create + start", "memory (cgroup + shim)"], rows, figures)
 
 
+#: What root inside a lab container tries; each line: ATTEMPT what|allowed or ATTEMPT what|refused: the error.
+#: Harmless even if allowed: nothing is written outside the container, the device node is only read from.
+BOUNDARY = r"""
+grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -d '	' | sed 's/^/STATUS /'
+echo "STATUS uid:$(id -u)"
+try() { what=$1; shift; if out=$("$@" 2>&1); then echo "ATTEMPT $what|allowed";   else echo "ATTEMPT $what|refused: $(echo "$out" | tail -n1)"; fi; }
+try "mount a filesystem (needs CAP_SYS_ADMIN)" mount -t tmpfs none /mnt
+try "rename the machine (hostname: CAP_SYS_ADMIN)" hostname intruder
+try "raise its hard limit of open files (CAP_SYS_RESOURCE)" sh -c 'ulimit -Hn $(( $(ulimit -Hn) + 1 ))'
+try "write a kernel setting (/proc/sys is read-only)" sh -c 'cat /proc/sys/kernel/panic > /proc/sys/kernel/panic'
+try "read a host disk via a device node (device cgroup)" sh -c 'mknod /tmp/disk b 8 0 && head -c 1 /tmp/disk'
+try "make a new user namespace (seccomp filter)" unshare --user true
+"""
+
+
+def boundary(client: Any, image: str) -> DemoResult:
+    """Root inside a container (as the lab runs it) tries what root on the host could do."""
+    outcome = runner.run(client, image, RunSpec(["sh", "-c", BOUNDARY], mem_limit=64 * MIB, pids_limit=32),
+                         kind="demo")
+    lines = outcome.output.splitlines()
+    status = dict(line[7:].split(":", 1) for line in lines if line.startswith("STATUS ") and ":" in line)
+    rows = [line[8:].split("|", 1) for line in lines if line.startswith("ATTEMPT ") and "|" in line]
+    refused = sum(result.startswith("refused") for _, result in rows)
+    notes = [(f"uid inside: {status.get('uid', '?')} · effective capabilities {status.get('CapEff', '?')} "
+              f"(root on the host: 000001ffffffffff or more) · NoNewPrivs {status.get('NoNewPrivs', '?')} · "
+              f"Seccomp {status.get('Seccomp', '?')} (2 = a filter on system calls)")]
+    figures = {"attempts": len(rows), "refused": refused, "allowed": len(rows) - refused, "uid": status.get("uid"),
+               "cap_eff": status.get("CapEff"), "no_new_privs": status.get("NoNewPrivs"),
+               "seccomp": status.get("Seccomp")}
+    return DemoResult("boundary", ["root in the container tries to", "result"], [list(r) for r in rows], figures,
+                      notes)
+
+
 def run(name: str, *, with_vm: bool = True, count: int = 8) -> DemoResult:
     """Run one demo by name; isolation works without an engine, the others need one."""
     if name not in NAMES:
@@ -260,7 +293,7 @@ def run(name: str, *, with_vm: bool = True, count: int = 8) -> DemoResult:
     with runner.session() as (client, image):
         if name == "density":
             return density(client, image, count)
-        return {"memory": memory, "pids": pids, "cpu": cpu}[name](client, image)
+        return {"memory": memory, "pids": pids, "cpu": cpu, "boundary": boundary}[name](client, image)
 
 
 def require_engine(name: str) -> None:

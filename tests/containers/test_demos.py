@@ -92,3 +92,15 @@ def test_an_unknown_demo_or_answer_is_a_usage_error() -> None:
     assert run_cli("containers", "demo", "teleport", "--yes").exit_code == 2
     result = run_cli("containers", "demo", "isolation", "--predict", "zebra", "--no-vm")
     assert result.exit_code == 2 and "not one of the answers" in result.stderr
+
+
+def test_boundary_demo_root_in_a_container_is_refused_by_the_kernel(docker_client: Any) -> None:
+    result = run_cli("containers", "demo", "boundary", "--predict", "0", "--json")
+    assert result.exit_code == 0, result.stderr
+    figures = result.json["figures"]
+    assert figures["uid"] == "0" and figures["attempts"] == 6
+    assert figures["allowed"] == 0, result.json["rows"]
+    assert figures["no_new_privs"] == "1" and figures["seccomp"] == "2"
+    assert int(figures["cap_eff"], 16) & (1 << 21) == 0  # no CAP_SYS_ADMIN
+    assert result.json["prediction"]["correct"] is True
+    assert labelled(docker_client, f"{os.getpid()}-") == []

@@ -19,7 +19,7 @@ def dead_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
     return {"DOCKER_HOST": host}
 
 
-@pytest.mark.parametrize("demo", ["memory", "pids", "cpu", "density"])
+@pytest.mark.parametrize("demo", ["memory", "pids", "cpu", "density", "boundary"])
 def test_engine_demos_exit_3_with_how_to_install(dead_engine: dict[str, str], demo: str) -> None:
     result = run_cli("containers", "demo", demo, "--yes", env=dead_engine)
     assert result.exit_code == 3

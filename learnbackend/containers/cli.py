@@ -53,7 +53,7 @@ def demo(
                                                         "value when the question asks for a quantity (pids, cpu), "
                                                         "else the choice's number.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Skip the prediction question.")] = False,
-    no_vm: Annotated[bool, typer.Option("--no-vm", help="isolation: do not boot the VM column.")] = False,
+    no_vm: Annotated[bool, typer.Option("--no-vm", help="isolation and density: do not boot a VM to compare with.")] = False,
     count: Annotated[int, typer.Option("--count", min=1, max=50, help="density: how many containers.")] = 8,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:

@@ -108,7 +108,7 @@ class Prediction(_Content):
     def nearest(self, measured: float) -> str:
         """The choice closest to what was measured (the answer on this machine, this time)."""
         assert self.values is not None
-        scored = [(abs(v - measured), c) for v, c in zip(self.values, self.choices) if v is not None]
+        scored = [(abs(v - measured), c) for v, c in zip(self.values, self.choices, strict=True) if v is not None]
         return min(scored)[1] if scored else self.answer
 
 

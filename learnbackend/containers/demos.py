@@ -222,8 +222,12 @@ def cpu(client: Any, image: str) -> DemoResult:
                               "throttled periods"], rows, figures, notes)
 
 
-def density(client: Any, image: str, count: int = 8) -> DemoResult:
-    """Start ``count`` containers one after another; time and memory of each; then remove them all."""
+def density(client: Any, image: str, count: int = 8, *, with_vm: bool = True) -> DemoResult:
+    """Start ``count`` containers one after another; time and memory of each; then remove them all.
+
+    With ``with_vm``, one VM is booted too, and a chart compares how many of each fit per GiB of host
+    memory and how many start per second, from the figures just measured.
+    """
     containers, rows, starts, memories = [], [], [], []
     spec = RunSpec(["sleep", "120"], mem_limit=32 * MIB, pids_limit=8)
     try:
@@ -241,15 +245,46 @@ def density(client: Any, image: str, count: int = 8) -> DemoResult:
     finally:
         for container in containers:
             engine.remove_container(container)
-    figures = {"count": count, "median_start_ms": statistics.median(starts),
-               "median_memory_mib": statistics.median(memories) / 1024, "total_memory_mib": sum(memories) / 1024}
-    return DemoResult("density", ["container", "create + start", "memory (cgroup + shim)"], rows, figures)
+    figures: dict[str, Any] = {"count": count, "median_start_ms": statistics.median(starts),
+                               "median_memory_mib": statistics.median(memories) / 1024,
+                               "total_memory_mib": sum(memories) / 1024}
+    notes = _density_chart(figures, with_vm)
+    return DemoResult("density", ["container", "create + start", "memory (cgroup + shim)"], rows, figures, notes)
+
+
+def _density_chart(figures: dict[str, Any], with_vm: bool) -> list[str]:
+    """Containers vs VMs per GiB and per second, from this run's containers and one VM boot (linear bars)."""
+    if not with_vm:
+        return []
+    setup = vm.setup()
+    if not setup.ready:
+        return [f"No VM to compare with: {setup.missing}"]
+    use_kvm, _ = vm.kvm_decision(setup)
+    booted = vm.boot(setup, initramfs.plain_guest(), accel="kvm" if use_kvm else "tcg", timeout=90)
+    if not booted.ok or not booted.peak_rss_kib or booted.first_output_s is None:
+        return [f"No VM to compare with: {booted.error or 'no figures'}"]
+    vm_mib, vm_s = booted.peak_rss_kib / 1024, booted.first_output_s
+    per_gib = {"containers": 1024 / figures["median_memory_mib"] if figures["median_memory_mib"] else 0.0,
+               "VMs": 1024 / vm_mib}
+    per_s = {"containers": 1000 / figures["median_start_ms"], "VMs": 1 / vm_s}
+    figures.update({"vm_memory_mib": vm_mib, "vm_boot_s": vm_s, "containers_per_gib": per_gib["containers"],
+                    "vms_per_gib": per_gib["VMs"]})
+    accel = "KVM" if use_kvm else "TCG"
+    lines = [f"Density, from these containers and one VM boot just now ({accel}: {vm_mib:.0f} MiB, {vm_s:.2f} s):"]
+    for title, values, unit in (("fit in 1 GiB of host memory", per_gib, ""),
+                                ("started per second, one after another", per_s, "/s")):
+        lines.append(f"  {title} (linear scale)")
+        high = max(values.values()) or 1.0
+        for label, value in values.items():
+            bar = "█" * max(1, round(value / high * 40)) if value else ""
+            lines.append(f"    {label:<11} {bar} {value:.1f}{unit}")
+    return lines
 
 
 #: What root inside a lab container tries; each line: ATTEMPT what|allowed or ATTEMPT what|refused: the error.
 #: Harmless even if allowed: nothing is written outside the container, the device node is only read from.
 BOUNDARY = r"""
-grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -d '	' | sed 's/^/STATUS /'
+grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -d '[:blank:]' | sed 's/^/STATUS /'
 echo "STATUS uid:$(id -u)"
 try() { what=$1; shift; if out=$("$@" 2>&1); then echo "ATTEMPT $what|allowed";   else echo "ATTEMPT $what|refused: $(echo "$out" | tail -n1)"; fi; }
 try "mount a filesystem (needs CAP_SYS_ADMIN)" mount -t tmpfs none /mnt
@@ -292,7 +327,7 @@ def run(name: str, *, with_vm: bool = True, count: int = 8) -> DemoResult:
             return isolation(client, image, with_vm=with_vm)
     with runner.session() as (client, image):
         if name == "density":
-            return density(client, image, count)
+            return density(client, image, count, with_vm=with_vm)
         return {"memory": memory, "pids": pids, "cpu": cpu, "boundary": boundary}[name](client, image)
 
 

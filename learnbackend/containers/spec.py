@@ -50,7 +50,7 @@ def parse_size(value: Any, field: str) -> int:
 
 
 def _todo(value: Any) -> bool:
-    return isinstance(value, str) and "TODO" in value or (
+    return (isinstance(value, str) and "TODO" in value) or (
         isinstance(value, list) and any(isinstance(v, str) and "TODO" in v for v in value))
 
 

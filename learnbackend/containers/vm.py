@@ -173,7 +173,7 @@ def boot(vm: VmSetup, plan: initramfs.GuestPlan, *, accel: str = "tcg", memory_m
             started = time.perf_counter()
             proc = subprocess.Popen(_command(vm, initrd, accel, memory_mb), stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                                    preexec_fn=die_with_parent())  # noqa: PLW1509 - only prctl, no threads run
+                                    preexec_fn=die_with_parent())  # only prctl in the child; no threads run here
             _write_record(workdir, proc.pid)
             _read_console(proc, result, started, timeout, first_marker)
         finally:

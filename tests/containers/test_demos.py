@@ -66,6 +66,11 @@ def test_density_demo_starts_and_removes_n_containers(docker_client: Any) -> Non
     assert result.exit_code == 0, result.stderr
     assert len(result.json["rows"]) == 3 and result.json["figures"]["median_memory_mib"] > 0
     assert labelled(docker_client, f"{os.getpid()}-") == []
+    figures = result.json["figures"]
+    if "vms_per_gib" in figures:  # a VM was booted to compare with (QEMU present)
+        assert figures["containers_per_gib"] > figures["vms_per_gib"] > 0
+        assert figures["vm_memory_mib"] > figures["median_memory_mib"]
+        assert any("fit in 1 GiB" in note for note in result.json["notes"])
 
 
 def test_isolation_demo_same_kernel_own_pid_namespace(docker_client: Any) -> None:

@@ -73,6 +73,8 @@ def test_clean_removes_only_labelled_things(docker_client: Any, lab_image: str) 
         text = run_cli("containers", "clean")
         assert text.exit_code == 0
         assert "in use by container" in text.stdout and "409" not in text.stdout and "http" not in text.stdout
+        for kind in ("containers", "images", "QEMU processes", "VM work directories"):  # one row per kind
+            assert kind in text.stdout
         assert "Nothing to clean" not in text.stdout or "Kept" in text.stdout
     finally:
         engine.remove_container(foreign)

@@ -127,3 +127,17 @@ def test_a_reused_pid_is_not_the_same_run(spawned: list[subprocess.Popen[bytes]]
     assert engine.run_alive(engine.RUN_ID)
     assert not engine.run_alive(f"{me}-{(start_time(me) or 0) + 1}-deadbeef")
     assert not engine.run_alive("99999999-crashedrun")
+
+
+def test_start_time_survives_a_process_name_with_parentheses(spawned: list[subprocess.Popen[bytes]]) -> None:
+    code = "import ctypes, time; ctypes.CDLL(None).prctl(15, b'x) 1 2 (y', 0, 0, 0); print(1, flush=True); time.sleep(60)"
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE)
+    spawned.append(proc)
+    assert proc.stdout is not None and proc.stdout.readline() == b"1\n"
+    assert "x) 1 2 (y" in Path(f"/proc/{proc.pid}/stat").read_text()
+    started = start_time(proc.pid)
+    assert started is not None and started >= (start_time(os.getpid()) or 0)
+    assert identity_alive(identity(proc.pid))
+    proc.kill()
+    proc.wait()
+    assert start_time(proc.pid) is None and not identity_alive(f"{proc.pid}.{started}")

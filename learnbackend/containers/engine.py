@@ -20,6 +20,8 @@ from learnbackend.liveness import same_process, start_time
 LABEL = "learnbackend"
 RUN_LABEL = "learnbackend.run"
 KIND_LABEL = "learnbackend.kind"
+#: The uid of the user whose run created it: a reaper removes only its own user's leftovers.
+UID_LABEL = "learnbackend.uid"
 #: The image's own label. Not ``learnbackend=1``: containers inherit their image's labels, and a
 #: container someone else starts from the lab's image must not look like one of ours.
 IMAGE_LABEL = "learnbackend.image"
@@ -42,7 +44,7 @@ ENGINE_LOST_FIX = ("Check that the Docker engine runs (`learnbackend containers 
 
 def labels(kind: str) -> dict[str, str]:
     """The labels of everything the lab creates."""
-    return {LABEL: "1", RUN_LABEL: RUN_ID, KIND_LABEL: kind}
+    return {LABEL: "1", RUN_LABEL: RUN_ID, KIND_LABEL: kind, UID_LABEL: str(os.geteuid())}
 
 
 def connect(timeout: int = API_TIMEOUT) -> Any:
@@ -135,13 +137,20 @@ def labelled(client: Any, label: str) -> list[Any]:
     return client.containers.list(all=True, filters={"label": label}, ignore_removed=True)
 
 
-def reap(client: Any, *, other_runs_only: bool = True) -> CleanReport:
-    """Remove labelled containers left by (crashed or interrupted) runs whose process is gone.
+def reap(client: Any, *, other_runs_only: bool = True, unowned: bool = False) -> CleanReport:
+    """Remove labelled containers that this user's (crashed or interrupted) runs left, once their process is gone.
 
-    A run that is still going (another terminal, a concurrent test suite) removes its own containers.
+    A run that is still going (another terminal, a concurrent test suite) removes its own containers;
+    another user's leftovers are theirs to clean. ``unowned`` (``containers clean``) also takes the
+    lab's containers that carry no uid label (made by older versions).
     """
     report = CleanReport()
+    me, others = str(os.geteuid()), 0
     for container in labelled(client, f"{LABEL}=1"):
+        owner = container.labels.get(UID_LABEL)
+        if owner != me and not (unowned and owner is None):
+            others += 1
+            continue
         run_id = container.labels.get(RUN_LABEL, "")
         if run_alive(run_id) and (other_runs_only or run_id != RUN_ID):
             report.skipped.append(container.name)
@@ -151,6 +160,8 @@ def reap(client: Any, *, other_runs_only: bool = True) -> CleanReport:
             report.containers.append(container.name)
         except Exception as exc:  # noqa: BLE001 - one stuck container must not block the others
             report.errors.append(f"{container.name}: {_reason(exc)}")
+    if others:
+        report.kept.append(f"{others} container(s) of other users' lab runs: theirs to clean")
     return report
 
 
@@ -163,7 +174,7 @@ def clean(client: Any | None, *, images: bool = True) -> CleanReport:
 
     report = CleanReport()
     if client is not None:
-        report = reap(client, other_runs_only=False)
+        report = reap(client, other_runs_only=False, unowned=True)
         if images:
             in_use = sessions.images_in_use()
             for image in client.images.list(filters={"label": f"{IMAGE_LABEL}=1"}):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -57,17 +56,21 @@ def _parse_time(value: Any, path: Path, what: str) -> datetime | None:
 
 def read_report(path: Path) -> dict[str, Any]:
     """A JSON check report, shape-checked; ContentError (exit 2) names the file when it is not one."""
+    from learnbackend.jsoninput import JsonInputError, read_json
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = read_json(path)  # bounded size and depth: a report is learner-controlled
     except OSError as exc:
         raise NotFoundError(f"Cannot read the report {path}: {exc.strerror}.", fix="Check the path.") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ContentError(f"{path}: is not JSON ({exc}).", fix="Pass reports written by `learnbackend check --format json`.") from None
+    except JsonInputError as exc:
+        raise ContentError(f"{path}: {exc}.", fix="Pass reports written by `learnbackend check --format json`.") from None
     ok = isinstance(data, dict) and isinstance(data.get("results"), list) and isinstance(data.get("summary"), dict)
     if ok:
         ok = all(isinstance(r, dict) and isinstance(r.get("id"), str) and isinstance(r.get("status"), str) for r in data["results"])
+        # The numbers read from the summary must be numbers (an object there used to crash the roster).
+        ok = ok and all(isinstance(data["summary"].get(k, 0), (int, float)) for k in ("points", "max_points", "percent"))
     if not ok:
-        raise ContentError(f"{path}: is not a learnbackend check report (no `results` and `summary`).",
+        raise ContentError(f"{path}: is not a learnbackend check report (`results` and `summary` missing or not what check writes).",
                            fix="Pass reports written by `learnbackend check --format json`.")
     return data
 

@@ -11,10 +11,13 @@ from learnbackend.course.catalog import LoadedLesson
 from learnbackend.course.results import ConditionResult, ExerciseResult
 from learnbackend.errors import UsageError
 from learnbackend.roadmap.grading import Presented, grade, parse_response, present
+from learnbackend.workspace.safefiles import read_text
 
 ANSWER_FILE = "answer.txt"
 QUESTION_FILE = "QUESTION.md"
 PLACEHOLDER = "TODO"
+#: An answer is a few letters or a short text.
+MAX_ANSWER_BYTES = 64 * 1024
 
 _HOW = {
     "single": "Write the letter of your answer (or its text) in answer.txt.",
@@ -50,7 +53,7 @@ class QuestionHandler:
         qid = f"{entry.lesson.id}/{exercise.id}"
         path = workdir / ANSWER_FILE
         try:
-            raw = path.read_text(encoding="utf-8").strip()
+            raw = read_text(workdir, ANSWER_FILE, max_bytes=MAX_ANSWER_BYTES).strip()
         except OSError:
             return ExerciseResult(qid, "error", f"{path} is missing; write your answer there.", module="roadmap",
                                   duration_s=time.perf_counter() - started)

@@ -129,15 +129,16 @@ def load_answers_file(path: Any) -> dict[str, Any]:
     """A YAML or JSON mapping: question id → answer (text, or a list for multiple/order)."""
     from pathlib import Path
 
-    import yaml
+    from learnbackend.course.yamlsource import load_yaml
 
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise UsageError(f"Cannot read the answers file {path}: {exc.strerror}.") from None
-    except yaml.YAMLError as exc:
-        raise UsageError(f"The answers file {path} is not valid YAML/JSON: {exc}") from None
+    source = load_yaml(path)  # JSON is YAML: one bounded loader for both
+    if source.problems:
+        first = source.problems[0]
+        if first.message.startswith("cannot be read"):
+            raise UsageError(f"Cannot read the answers file {path}: {first.message.removeprefix('cannot be read: ')}.")
+        raise UsageError(f"The answers file {first.where()}: {first.message}.", fix=first.fix)
+    data = source.data
     if not isinstance(data, dict) or not data:
         raise UsageError(f"The answers file {path} must map question ids to answers.",
                          fix="For example:\n  roadmap-fundamentals/dns-ttl: Resolvers cached the record...")

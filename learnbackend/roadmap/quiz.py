@@ -189,7 +189,7 @@ class QuizEngine:
             result.placement_passed = passed
             if passed:
                 lesson_id = plan.items[0].lesson_id
-                placed = set(self.store.get_value("roadmap.placed", []))
+                placed = {p for p in self.store.get_value("roadmap.placed", [], kind=list) if isinstance(p, str)}
                 placed.add(lesson_id)
                 self.store.set_value("roadmap.placed", sorted(placed))
         return result

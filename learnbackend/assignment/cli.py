@@ -93,3 +93,21 @@ def grade(
     if csv_file is not None:
         csv_file.write_text(to_csv(roster), encoding="utf-8")
     render.roster(env, roster)
+
+
+@app.command("publish")
+def publish(
+    ctx: typer.Context,
+    assignment: Annotated[Path, typer.Argument(metavar="ASSIGNMENT", help="The assignment file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", help="A new directory for the starter repository.")],
+    wheel: Annotated[Path | None, typer.Option("--wheel", metavar="FILE", help="Ship this learnbackend wheel (default: this version's, built or re-packed).")] = None,
+    pip_spec: Annotated[str | None, typer.Option("--pip-spec", metavar="SPEC", help="Let CI install this pip spec instead of a shipped wheel.")] = None,
+) -> None:
+    """Make a starter repository: the workspace, your lessons, learnbackend's wheel and CI files, one commit."""
+    from learnbackend.assignment import render
+    from learnbackend.assignment.load import load_assignment
+    from learnbackend.assignment.publish import publish as publish_repository
+
+    env = env_of(ctx)
+    loaded = load_assignment(assignment, extra_lesson_dirs=env.extra_lesson_dirs)
+    render.published(env, publish_repository(loaded, output, wheel=wheel, pip_spec=pip_spec))

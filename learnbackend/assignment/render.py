@@ -62,3 +62,13 @@ def roster(env: Environment, data: Roster) -> None:
     env.out.print(Text("  ✓ passed  ✗ failed  ! error  - skipped  · not checked", style="muted"))
     for warning in data.warnings:
         env.err.print(Text("Warning: " + warning, style="warn"))
+
+
+def published(env: Environment, done: Any) -> None:
+    """What ``assignment publish`` made and what to do next."""
+    env.out.print(Text.assemble(("Published ", "ok"), (str(done.root), "bold"), f" (commit {done.commit[:12]})."))
+    env.out.print(Text(f"  CI installs learnbackend with: {done.install}"), soft_wrap=True)
+    if done.withheld:
+        env.out.print(Text(f"  Withheld (reference solutions, hidden tests): {len(done.withheld)} file(s)."))
+    env.out.print(Text.assemble("Push it as the template repository learners fork or clone; collect with ",
+                                ("learnbackend assignment regrade", "key"), "."), soft_wrap=True)

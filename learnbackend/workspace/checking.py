@@ -18,7 +18,7 @@ from typing import Any
 from learnbackend.course.catalog import Catalog
 from learnbackend.course.handlers import handler_for
 from learnbackend.course.results import ConditionResult, ExerciseResult
-from learnbackend.errors import EnvironmentMissing, ExitCode, LearnBackendError
+from learnbackend.errors import ContentError, EnvironmentMissing, ExitCode, LearnBackendError
 from learnbackend.workspace.catalogcache import cached_catalog
 from learnbackend.workspace.manifest import Manifest, WorkspaceExercise, load_manifest
 
@@ -88,9 +88,24 @@ class CheckReport:
         return ExitCode.OK
 
 
-def workspace_catalog(manifest: Manifest, extra_dirs: list[Path] = ()) -> Catalog:  # type: ignore[assignment]
-    """The lessons a workspace's exercises come from: bundled, its instructor dirs, and any extra."""
-    return cached_catalog([*(Path(d) for d in manifest.lesson_dirs), *extra_dirs])
+def workspace_catalog(manifest: Manifest, extra_dirs: list[Path] = (), *, root: Path | None = None) -> Catalog:  # type: ignore[assignment]
+    """The lessons a workspace's exercises come from: bundled, its instructor dirs, and any extra.
+
+    The manifest's dirs are relative to the workspace ``root`` (older workspaces hold absolute ones).
+    A dir that is not there (a clone on another machine) is skipped when ``extra_dirs``
+    (``--lessons``, ``$LEARNBACKEND_LESSONS``) are given, and named otherwise.
+    """
+    dirs: list[Path] = []
+    for raw in manifest.lesson_dirs:
+        directory = Path(raw)
+        if not directory.is_absolute() and root is not None:
+            directory = root / directory
+        if directory.is_dir():
+            dirs.append(directory)
+        elif not extra_dirs:
+            raise ContentError(f"The workspace's lesson directory {raw} is not there ({directory}).",
+                               fix="Pass your instructor's lessons with --lessons DIR (or $LEARNBACKEND_LESSONS).")
+    return cached_catalog([*dirs, *extra_dirs])
 
 
 def score(spec: WorkspaceExercise, result: ExerciseResult) -> float:
@@ -149,7 +164,7 @@ def check_workspace(root: Path, *, only: list[str] | None = None, timeout: float
     before any exercise is checked.
     """
     manifest = load_manifest(root)
-    catalog = workspace_catalog(manifest, list(extra_lesson_dirs))
+    catalog = workspace_catalog(manifest, list(extra_lesson_dirs), root=root)
     specs = manifest.exercises
     if only:
         wanted = {manifest.exercise(item).id for item in only}

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from learnbackend.course.results import ExerciseResult, from_conditions
-from learnbackend.errors import EnvironmentMissing, NoTerminal, UsageError
+from learnbackend.errors import EnvironmentMissing, UsageError
 from learnbackend.gitsandbox.gitenv import git_executable
 from learnbackend.gitsandbox.levels import (
     MODULE,
@@ -120,24 +120,30 @@ def list_levels(env: Environment) -> list[LevelRow]:
             for ref in all_levels(catalog)]
 
 
-def start(env: Environment, name: str | None = None) -> Started:
-    """Build a level (the named one, else the first not passed yet) and make it the current level."""
+def start(env: Environment, name: str | None = None, *, rebuild: bool = False) -> Started:
+    """Build a level (the named one, else the first not passed yet) and make it the current level.
+
+    A level in progress whose sandbox is intact is resumed, unless ``rebuild`` (what `git reset` does).
+    """
     catalog = git_catalog(env)
     levels = all_levels(catalog)
     if not levels:
         raise UsageError("The course has no git levels.", fix="Check the lessons/git/ directory of the course.")
     with env.progress() as store:
+        statuses = store.statuses(module=MODULE)
         if name:
             ref = find_level(catalog, name)
         else:
-            statuses = store.statuses(module=MODULE)
             ref = next((r for r in levels if statuses.get(r.key) != "passed"), levels[0])
-            root = sandbox_root(env.home, ref.key)
-            # Never throw away work in progress: the same level, still intact, is resumed.
-            if store.get_value(CURRENT) == ref.key and is_owned(root) and (root / "work" / ".git").is_dir():
-                shell_of = os.environ.get("LEARNBACKEND_GIT_SANDBOX")
-                return Started(ref, Sandbox(root), resumed=True,
-                               inside_other_shell=bool(shell_of) and shell_of != str(root))
+        root = sandbox_root(env.home, ref.key)
+        # Never throw away work in progress: the current level, or any level not passed yet whose
+        # sandbox is still intact, is resumed as it is (`learnbackend git reset` rebuilds it).
+        intact = is_owned(root) and (root / "work" / ".git").is_dir()
+        if intact and not rebuild and (store.get_value(CURRENT) == ref.key or statuses.get(ref.key) not in (None, "passed")):
+            store.set_value(CURRENT, ref.key)
+            shell_of = os.environ.get("LEARNBACKEND_GIT_SANDBOX")
+            return Started(ref, Sandbox(root), resumed=True,
+                           inside_other_shell=bool(shell_of) and shell_of != str(root))
         sandbox = build(ref.level, sandbox_root(env.home, ref.key), ref.key)
         store.set_value(CURRENT, ref.key)
         store.set_value(_hints_key(ref.key), 0)
@@ -223,7 +229,7 @@ def reset(env: Environment, name: str | None = None) -> Started:
         if not name:
             raise UsageError("No git level is started yet, so there is nothing to reset.",
                              fix="Run `learnbackend git start`.")
-    return start(env, name)
+    return start(env, name, rebuild=True)
 
 
 def clean(env: Environment) -> list[Path]:
@@ -259,7 +265,11 @@ class ShellSpec:
 def shell(env: Environment) -> ShellSpec:
     """The command, environment and directory of `git shell` (the CLI runs it)."""
     if not env.interactive:
-        raise NoTerminal("`learnbackend git shell`")
+        raise UsageError(
+            "`learnbackend git shell` opens an interactive shell, but there is no terminal here.",
+            fix="Run it in a terminal, or `cd` into the level's `work` directory and use git there "
+                "(`learnbackend git status` shows where).",
+        )
     bash = shutil.which("bash")
     if bash is None:
         raise EnvironmentMissing("`git shell` needs bash, which is not installed.",

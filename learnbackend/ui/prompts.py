@@ -53,16 +53,33 @@ class QuestionaryPrompter:
         self._q = questionary
 
     def select(self, message: str, choices: list[str], *, default: int | None = None,
-               keys: list[str] | None = None) -> int:
-        """Arrow keys, or the shortcut keys shown beside each choice (1, 2... unless ``keys``)."""
+               keys: list[str] | None = None, quit_index: int | None = None) -> int:
+        """Arrow keys, or the shortcut keys shown beside each choice (1, 2... unless ``keys``).
+
+        ``quit_index``: the choice that ``q`` picks at once (a menu's Quit), without Enter.
+        """
         if keys is None and len(choices) <= 9:
             keys = [str(i + 1) for i in range(len(choices))]
         options = [self._q.Choice(title=c, value=i, shortcut_key=keys[i] if keys else True)
                    for i, c in enumerate(choices)]
-        chosen = _ask(self._q.select(
+        instruction = "(arrows or key, then Enter" if keys else "(arrows, then Enter"
+        instruction += "; q quits)" if quit_index is not None else ")"
+        question = self._q.select(
             message, choices=options, default=options[default] if default is not None else None,
-            use_shortcuts=bool(keys), instruction="(arrows or key, then Enter)",
-        ))
+            use_shortcuts=bool(keys), instruction=instruction,
+        )
+        if quit_index is not None:
+            from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+
+            extra = KeyBindings()
+
+            @extra.add("q", eager=True)
+            def _quit(event: Any) -> None:
+                event.app.exit(result=quit_index)
+
+            app = question.application
+            app.key_bindings = merge_key_bindings([app.key_bindings, extra]) if app.key_bindings else extra
+        chosen = _ask(question)
         return int(_answered(chosen))  # type: ignore[call-overload]
 
     def checkbox(self, message: str, choices: list[str]) -> list[int]:

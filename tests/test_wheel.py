@@ -11,7 +11,6 @@ import venv
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 

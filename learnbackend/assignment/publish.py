@@ -40,7 +40,7 @@ class Published:
 
 def ci_template(name: str) -> str:
     """A CI template as shipped in the package (docs/ci/ holds the same files)."""
-    return resources.files("learnbackend.assignment").joinpath("ci", name).read_text(encoding="utf-8")
+    return resources.files("learnbackend.assignment").joinpath("ci").joinpath(name).read_text(encoding="utf-8")
 
 
 def ci_files(install: str) -> dict[str, str]:

@@ -7,6 +7,7 @@ turns into an ``error`` result for its exercise, not a crash of the run.
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections.abc import Callable
@@ -118,7 +119,7 @@ def score(spec: WorkspaceExercise, result: ExerciseResult) -> float:
     total = sum(weights)
     if total <= 0:
         return 0.0
-    earned = sum(w for w, c in zip(weights, result.conditions) if c.passed)
+    earned = sum(w for w, c in zip(weights, result.conditions, strict=True) if c.passed)
     return round(spec.points * earned / total, 2)
 
 
@@ -130,8 +131,11 @@ def check_time() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout: float) -> ExerciseResult:
-    """Check one exercise; a crashing or missing checker becomes an ``error`` result."""
+def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout: float, hidden: bool = False) -> ExerciseResult:
+    """Check one exercise; a crashing or missing checker becomes an ``error`` result.
+
+    ``hidden``: also run the exercise's hidden tests (the instructor's regrade only), for handlers that have them.
+    """
     started = time.perf_counter()
     entry, exercise = catalog.exercise(spec.id)
     workdir = root / spec.path
@@ -140,7 +144,10 @@ def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout:
                               conditions=[ConditionResult("workdir", False, "the exercise directory exists", spec.path, "missing",
                                                           f"Run `learnbackend reset {spec.id}` to recreate it.")])
     try:
-        result = handler_for(exercise.kind).check(entry, exercise, workdir, timeout=timeout)
+        check = handler_for(exercise.kind).check
+        # The one place hidden tests are asked for: handlers that have them take `include_hidden`.
+        extra = {"include_hidden": True} if hidden and "include_hidden" in inspect.signature(check).parameters else {}
+        result = check(entry, exercise, workdir, timeout=timeout, **extra)
     except EnvironmentMissing as exc:
         result = ExerciseResult(spec.id, "error", exc.message + (f" ({exc.fix})" if exc.fix else ""), module=spec.module,
                                 missing_environment=True)
@@ -157,7 +164,7 @@ def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout:
 
 def check_workspace(root: Path, *, only: list[str] | None = None, timeout: float = DEFAULT_TIMEOUT,
                     extra_lesson_dirs: list[Path] = (), student: str | None = None,  # type: ignore[assignment]
-                    on_result: Callable[[Outcome], None] | None = None) -> CheckReport:
+                    on_result: Callable[[Outcome], None] | None = None, hidden: bool = False) -> CheckReport:
     """Check the exercises of the workspace at ``root`` (all, or ``only`` those ids), in manifest order.
 
     Bad input (a bad manifest, an unknown exercise) raises a ContentError/NotFoundError (exit 2)
@@ -174,7 +181,7 @@ def check_workspace(root: Path, *, only: list[str] | None = None, timeout: float
     report = CheckReport(root, manifest, catalog.pack_version, student if student else manifest.student, check_time())
     started = time.perf_counter()
     for spec in specs:
-        result = check_one(root, catalog, spec, timeout=timeout)
+        result = check_one(root, catalog, spec, timeout=timeout, hidden=hidden)
         outcome = Outcome(spec, result, score(spec, result))
         report.outcomes.append(outcome)
         if on_result is not None:

@@ -1,0 +1,111 @@
+"""``assignment regrade``: grade every learner from source, against the instructor's own assignment.
+
+For each submission a fresh workspace is built from the instructor's assignment and lesson
+pack; only the answer files each exercise declares are copied in (see
+:mod:`learnbackend.assignment.submissions`); the learner's manifest, reports and anything
+else are ignored. The check engine then runs (learner code only in the sandbox), hidden
+tests included, and the points come from the instructor's assignment. Learners are
+graded in parallel on every core; ``shard`` picks a stable part of the class.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from datetime import datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from learnbackend.assignment.gradebook import Cell, Entry, Gradebook, clean, finish
+from learnbackend.assignment.submissions import (
+    Submission,
+    answer_files,
+    collect,
+    git_attempts,
+    git_head,
+    parse_shard,
+    read_answer,
+    read_roster,
+    shard_of,
+)
+
+
+@lru_cache(maxsize=4)
+def _loaded(assignment: Path, extra: tuple[Path, ...]) -> Any:
+    from learnbackend.assignment.load import load_assignment
+
+    return load_assignment(assignment, extra_lesson_dirs=list(extra))
+
+
+def grade_submission(assignment: Path, extra: tuple[Path, ...], submission: Submission, timeout: float) -> Entry:
+    """One learner's entry (cells, commit, lateness; totals are left to :func:`finish`)."""
+    from learnbackend.workspace.checking import check_workspace
+    from learnbackend.workspace.create import create_workspace, select_from_assignment
+
+    loaded = _loaded(assignment, extra)
+    scratch = Path(tempfile.mkdtemp(prefix="learnbackend-regrade-"))
+    try:
+        workspace = scratch / "workspace"
+        created = create_workspace(workspace, select_from_assignment(loaded), pack_version=loaded.catalog.pack_version,
+                                   student=submission.student)
+        notes: list[str] = []
+        newest: float | None = None
+        for spec in created.manifest.exercises:
+            _, exercise = loaded.catalog.exercise(spec.id)
+            for name in answer_files(exercise):
+                data, mtime, problem = read_answer(submission.path, f"{spec.path}/{name}")
+                target = workspace / spec.path / name
+                target.unlink(missing_ok=True)  # no answer: the starter must not stand in for one
+                if data is None:
+                    if not problem.endswith(": missing"):
+                        notes.append(clean(problem, limit=300))
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+                newest = mtime if newest is None or (mtime or 0) > newest else newest
+        report = check_workspace(workspace, timeout=timeout, extra_lesson_dirs=list(extra), student=submission.student, hidden=True)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    commit, committed_at = git_head(submission.path)
+    attempts = git_attempts(submission.path, [s.path for s in created.manifest.exercises]) if commit else {}
+    at = committed_at or (datetime.fromtimestamp(newest, timezone.utc).replace(microsecond=0) if newest else None)
+    entry = Entry(submission.student, True, clean(submission.path.name, limit=300), commit, at, notes=notes)
+    for outcome in report.outcomes:
+        spec = outcome.spec
+        entry.cells[spec.id] = Cell(outcome.result.status, outcome.points, spec.points,
+                                    attempts.get(spec.path) if commit else None, clean(outcome.result.message, limit=500))
+    entry.late, entry.days_late, entry.late_factor = loaded.assignment.lateness(submission.student, at)
+    return entry
+
+
+def _grade_job(job: tuple[Path, tuple[Path, ...], Submission, float]) -> Entry:
+    return grade_submission(*job)
+
+
+def regrade(assignment: Path, paths: list[Path], *, extra_lesson_dirs: list[Path] = (), roster: Path | None = None,  # type: ignore[assignment]
+            jobs: int | None = None, shard: str | None = None, timeout: float = 60.0) -> Gradebook:
+    """The gradebook of the submissions at ``paths`` (and of the class list's missing names), or of one shard of them."""
+    assignment = assignment.resolve()
+    extra = tuple(p.resolve() for p in extra_lesson_dirs)
+    loaded = _loaded(assignment, extra)
+    part = parse_shard(shard)
+    submissions, missing, warnings = collect(paths, read_roster(roster) if roster is not None else None)
+    if part is not None:
+        submissions = [s for s in submissions if shard_of(s.student, part[1]) == part[0]]
+        missing = [m for m in missing if shard_of(m, part[1]) == part[0]]
+    a = loaded.assignment
+    book = Gradebook(a.name, a.title, a.pass_mark, a.due_utc(), [t.id for t in loaded.tasks], {t.id: t.points for t in loaded.tasks},
+                     missing=sorted(missing, key=str.casefold), warnings=warnings, shard=shard)
+    work = [(assignment, extra, s, timeout) for s in submissions]
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(work)))
+    if workers == 1:
+        entries = [_grade_job(job) for job in work]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            entries = list(pool.map(_grade_job, work))
+    book.rows = sorted((finish(e, book) for e in entries), key=lambda e: e.student.casefold())
+    book.warnings += [f"{e.student}: {note}" for e in book.rows for note in e.notes]
+    return book

@@ -42,7 +42,7 @@ def portable(value: Any, root: Path) -> Any:
 
 
 def _result_dict(outcome: Outcome, root: Path) -> dict[str, Any]:
-    return portable(_raw_result_dict(outcome), root)  # type: ignore[no-any-return]
+    return portable(_raw_result_dict(outcome), root)
 
 
 def _raw_result_dict(outcome: Outcome) -> dict[str, Any]:

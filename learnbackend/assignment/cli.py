@@ -114,13 +114,14 @@ def regrade(
     shard: Annotated[str | None, typer.Option("--shard", metavar="I/N", help="Grade only part I of N of the class (merge with `grade`).")] = None,
     timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="Seconds allowed per exercise.")] = 60.0,
     csv_file: Annotated[Path | None, typer.Option("--csv", metavar="FILE", help="Also write the gradebook CSV to FILE ('-' for stdout instead of the table).")] = None,
+    reuse: Annotated[bool, typer.Option("--reuse/--no-reuse", help="Check an answer identical to one already checked (same exercise, same bytes) once.")] = True,
 ) -> None:
     """Re-check every learner from source against your assignment (hidden tests included) and write the gradebook."""
     from learnbackend.assignment.regrade import regrade as run_regrade
 
     env = env_of(ctx)
     book = run_regrade(assignment, submissions, extra_lesson_dirs=env.extra_lesson_dirs, roster=roster, jobs=jobs, shard=shard,
-                       timeout=timeout)
+                       timeout=timeout, reuse=reuse)
     _show(env, book, csv_file=csv_file, output=output)
     if csv_file is not None and str(csv_file) == "-":
         from learnbackend.assignment.exports import write_all

@@ -10,6 +10,7 @@ graded in parallel on every core; ``shard`` picks a stable part of the class.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -40,25 +41,35 @@ def _loaded(assignment: Path, extra: tuple[Path, ...]) -> Any:
     return load_assignment(assignment, extra_lesson_dirs=list(extra))
 
 
-def grade_submission(assignment: Path, extra: tuple[Path, ...], submission: Submission, timeout: float) -> Entry:
+#: Results of this process's checks by (exercise, answer files' digest): an answer handed in by many
+#: learners (an untouched starter, the same multiple-choice letters) is checked once per worker.
+_CHECKED: dict[tuple[str, str], Any] = {}
+
+
+def grade_submission(assignment: Path, extra: tuple[Path, ...], submission: Submission, timeout: float, reuse: bool = True) -> Entry:
     """One learner's entry (cells, commit, lateness; totals are left to :func:`finish`)."""
-    from learnbackend.workspace.checking import check_workspace
+    from learnbackend.workspace.checking import check_one, score, workspace_catalog
     from learnbackend.workspace.create import create_workspace, select_from_assignment
+    from learnbackend.workspace.reports import portable
 
     loaded = _loaded(assignment, extra)
     scratch = Path(tempfile.mkdtemp(prefix="learnbackend-regrade-"))
+    notes: list[str] = []
+    cells: dict[str, Cell] = {}
     try:
         workspace = scratch / "workspace"
         created = create_workspace(workspace, select_from_assignment(loaded), pack_version=loaded.catalog.pack_version,
                                    student=submission.student)
-        notes: list[str] = []
+        catalog = workspace_catalog(created.manifest, list(extra), root=workspace)
         newest: float | None = None
         for spec in created.manifest.exercises:
             _, exercise = loaded.catalog.exercise(spec.id)
+            digest = hashlib.sha256()
             for name in answer_files(exercise):
                 data, mtime, problem = read_answer(submission.path, f"{spec.path}/{name}")
                 target = workspace / spec.path / name
                 target.unlink(missing_ok=True)  # no answer: the starter must not stand in for one
+                digest.update(name.encode() + b"\0" + (b"-" if data is None else b"+" + data) + b"\0")
                 if data is None:
                     if not problem.endswith(": missing"):
                         notes.append(clean(problem, limit=300))
@@ -66,28 +77,38 @@ def grade_submission(assignment: Path, extra: tuple[Path, ...], submission: Subm
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(data)
                 newest = mtime if newest is None or (mtime or 0) > newest else newest
-        report = check_workspace(workspace, timeout=timeout, extra_lesson_dirs=list(extra), student=submission.student, hidden=True)
+            key = (spec.id, digest.hexdigest())
+            result = _CHECKED.get(key) if reuse else None
+            if result is None:
+                result = check_one(workspace, catalog, spec, timeout=timeout, hidden=True)
+                result.message = portable(result.message, workspace)
+                if reuse:
+                    _CHECKED[key] = result
+            cells[spec.id] = Cell(result.status, score(spec, result), spec.points, None, clean(result.message, limit=500))
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     commit, committed_at = git_head(submission.path)
     attempts = git_attempts(submission.path, [s.path for s in created.manifest.exercises]) if commit else {}
     at = committed_at or (datetime.fromtimestamp(newest, timezone.utc).replace(microsecond=0) if newest else None)
     entry = Entry(submission.student, True, clean(submission.path.name, limit=300), commit, at, notes=notes)
-    for outcome in report.outcomes:
-        spec = outcome.spec
-        entry.cells[spec.id] = Cell(outcome.result.status, outcome.points, spec.points,
-                                    attempts.get(spec.path) if commit else None, clean(outcome.result.message, limit=500))
+    for spec in created.manifest.exercises:
+        cell = cells[spec.id]
+        cell.attempts = attempts.get(spec.path) if commit else None
+        entry.cells[spec.id] = cell
     entry.late, entry.days_late, entry.late_factor = loaded.assignment.lateness(submission.student, at)
     return entry
 
 
-def _grade_job(job: tuple[Path, tuple[Path, ...], Submission, float]) -> Entry:
+def _grade_job(job: tuple[Path, tuple[Path, ...], Submission, float, bool]) -> Entry:
     return grade_submission(*job)
 
 
 def regrade(assignment: Path, paths: list[Path], *, extra_lesson_dirs: list[Path] = (), roster: Path | None = None,  # type: ignore[assignment]
-            jobs: int | None = None, shard: str | None = None, timeout: float = 60.0) -> Gradebook:
-    """The gradebook of the submissions at ``paths`` (and of the class list's missing names), or of one shard of them."""
+            jobs: int | None = None, shard: str | None = None, timeout: float = 60.0, reuse: bool = True) -> Gradebook:
+    """The gradebook of the submissions at ``paths`` (and of the class list's missing names), or of one shard of them.
+
+    ``reuse``: an answer identical to one already checked (same exercise, same bytes) takes that result.
+    """
     assignment = assignment.resolve()
     extra = tuple(p.resolve() for p in extra_lesson_dirs)
     loaded = _loaded(assignment, extra)
@@ -99,7 +120,7 @@ def regrade(assignment: Path, paths: list[Path], *, extra_lesson_dirs: list[Path
     a = loaded.assignment
     book = Gradebook(a.name, a.title, a.pass_mark, a.due_utc(), [t.id for t in loaded.tasks], {t.id: t.points for t in loaded.tasks},
                      missing=sorted(missing, key=str.casefold), warnings=warnings, shard=shard)
-    work = [(assignment, extra, s, timeout) for s in submissions]
+    work = [(assignment, extra, s, timeout, reuse) for s in submissions]
     workers = max(1, min(jobs or os.cpu_count() or 1, len(work)))
     if workers == 1:
         entries = [_grade_job(job) for job in work]

@@ -74,6 +74,9 @@ def test_shards_merge_into_the_whole_class_and_the_class_list_names_the_missing(
     one = json.loads((whole / "gradebook.json").read_text())
     joined = json.loads((tmp_path / "merged" / "gradebook.json").read_text())
     assert joined["rows"] == one["rows"] and joined["missing"] == one["missing"] == ["fay", "gus"]
+    fresh = run_cli("assignment", "regrade", str(assignment), *map(str, subs), "--roster", str(roster), "--no-reuse", "--jobs", "1",
+                    "--output", str(tmp_path / "fresh"))
+    assert fresh.exit_code == 0 and json.loads((tmp_path / "fresh" / "gradebook.json").read_text())["rows"] == one["rows"]
     points = {r["student"]: r["points"] for r in one["rows"]}
     assert points == {"ada": 6, "bo": 4, "cy": 0, "dee": 2, "eve": 6}
     shards = [json.loads((tmp_path / f"shard{i}" / "gradebook.json").read_text()) for i in (1, 2, 3)]

@@ -133,7 +133,13 @@ def _entry(path: Path, data: dict[str, Any], book: Gradebook, assignment: Any) -
             entry.cells[exercise] = Cell("missing", 0.0, book.max_points[exercise], message="not in the report")
             continue
         status = result["status"] if result["status"] in STATUSES else "error"
-        earned = _points({**result, "status": status}, book.max_points[exercise], tasks.get(exercise))
+        if assignment is None:  # no instructor's scoring to recompute with: the result's own points, bounded
+            claimed = result.get("points")
+            top = book.max_points[exercise]
+            earned = min(top, max(0.0, float(claimed))) if isinstance(claimed, (int, float)) and status != "error" else \
+                (top if status == "passed" else 0.0)
+        else:
+            earned = _points({**result, "status": status}, book.max_points[exercise], tasks.get(exercise))
         entry.cells[exercise] = Cell(status, earned, book.max_points[exercise], message=clean(result.get("message", ""), limit=500))
     if assignment is not None:
         entry.late, entry.days_late, entry.late_factor = assignment.assignment.lateness(student, checked_at)

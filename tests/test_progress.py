@@ -166,3 +166,22 @@ def test_the_last_module_worked_on_is_remembered(tmp_path: Path) -> None:
         assert store.get_value("last_module") == "git"
         store.record("roadmap", "roadmap-apis/x", "passed")
         assert store.get_value("last_module") == "roadmap"
+
+
+def test_a_pass_in_a_workspace_counts_in_the_home_overview(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from conftest import run_cli
+
+    root = tmp_path / "ws"
+    assert run_cli("init", str(root), "--lesson", "roadmap-fundamentals").exit_code == 0
+    answer = next((root / "exercises").glob("*dns-ttl*")) / "answer.txt"
+    before = {m["module"]: m["passed"] for m in run_cli("progress", "--json").json["modules"]}
+    # Solve one exercise in the workspace the way a learner would, then check it.
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent / "workspace"))
+    from wsolving import Solver  # type: ignore[import-not-found]
+
+    Solver(root).solve("roadmap-fundamentals/dns-ttl")
+    assert run_cli("check", "-w", str(root), "--only", "roadmap-fundamentals/dns-ttl").exit_code == 0
+    assert answer.read_text().strip() != "TODO"
+    after = {m["module"]: m["passed"] for m in run_cli("progress", "--json").json["modules"]}
+    assert after["roadmap"] == before["roadmap"] + 1

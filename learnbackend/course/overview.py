@@ -60,7 +60,8 @@ def course_overview(catalog: Catalog, store: ProgressStore) -> CourseOverview:
     for module in MODULES:
         lessons = catalog.by_module(module)
         known = {eid for entry in lessons for eid in entry.exercise_ids()}
-        statuses = store.statuses(module=module)
+        # A pass counts wherever it happened: in the module's own flow or in any workspace's `check`.
+        statuses = store.statuses(module=module, workspace=None)
         counts = summary.get(module, {})
         overview.modules.append(
             ModuleOverview(

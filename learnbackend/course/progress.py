@@ -216,12 +216,21 @@ class ProgressStore:
         rows = self._db.execute(sql + " ORDER BY at, id", params).fetchall()
         return [Attempt(m, e, o, a, json.loads(d)) for m, e, o, a, d in rows]
 
-    def statuses(self, *, module: str | None = None, workspace: str = "") -> dict[str, str]:
-        sql = "SELECT exercise_id, state FROM status WHERE workspace = ?"
-        params: list[Any] = [workspace]
+    def statuses(self, *, module: str | None = None, workspace: str | None = "") -> dict[str, str]:
+        """Each exercise's state, in one workspace ("" = the modules' own flows) or, with None, in any:
+        then an exercise passed anywhere counts as passed."""
+        if workspace is None:
+            sql = ("SELECT exercise_id, CASE WHEN SUM(state = 'passed') > 0 THEN 'passed' "
+                   "WHEN SUM(state = 'failed') > 0 THEN 'failed' ELSE MAX(state) END FROM status WHERE 1 = 1")
+            params: list[Any] = []
+        else:
+            sql = "SELECT exercise_id, state FROM status WHERE workspace = ?"
+            params = [workspace]
         if module:
             sql += " AND module = ?"
             params.append(module)
+        if workspace is None:
+            sql += " GROUP BY exercise_id"
         return dict(self._db.execute(sql, params).fetchall())
 
     def last_outcomes(self, *, module: str | None = None, workspace: str = "") -> dict[str, str]:

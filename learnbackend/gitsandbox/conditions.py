@@ -176,7 +176,10 @@ def _has_commit(cond: m.HasCommit, ins: Inspector) -> Outcome:
 
 def _same(cond: m.SameCommit, ins: Inspector) -> Outcome:
     a, b = ins.commit(cond.ref), ins.commit(cond.other)
-    show = lambda ref, c: f"{m.ref_label(ref)} = {c.hexsha[:7] if c is not None else 'missing'}"
+
+    def show(ref: str, c: Any) -> str:
+        return f"{m.ref_label(ref)} = {c.hexsha[:7] if c is not None else 'missing'}"
+
     return a is not None and b is not None and a.hexsha == b.hexsha, "the same commit", \
         f"{show(cond.ref, a)}, {show(cond.other, b)}"
 

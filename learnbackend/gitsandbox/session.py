@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from learnbackend.course.results import ExerciseResult, from_conditions
 from learnbackend.errors import EnvironmentMissing, UsageError
 from learnbackend.gitsandbox.gitenv import git_executable
+from learnbackend.gitsandbox.graph import Graph, goal_graph, load_goal, read_graph, save_goal
 from learnbackend.gitsandbox.levels import (
     MODULE,
     LevelRef,
@@ -72,6 +73,9 @@ class Started:
     resumed: bool = False
     #: Run from the `git shell` of another level: that shell still works on the other repository.
     inside_other_shell: bool = False
+    #: The commit graphs now and at the goal (None when they could not be read).
+    now: Graph | None = None
+    goal: Graph | None = None
 
 
 @dataclass
@@ -81,6 +85,9 @@ class StatusView:
     ref: LevelRef
     sandbox: Sandbox
     areas: AreaSnapshot
+    #: `git log --graph` of the repositories now, and after the reference solution (None if unknown).
+    now: Graph | None = None
+    goal: Graph | None = None
 
 
 @dataclass
@@ -143,14 +150,17 @@ def start(env: Environment, name: str | None = None, *, rebuild: bool = False) -
             store.set_value(CURRENT, ref.key)
             shell_of = os.environ.get("LEARNBACKEND_GIT_SANDBOX")
             return Started(ref, Sandbox(root), resumed=True,
-                           inside_other_shell=bool(shell_of) and shell_of != str(root))
+                           inside_other_shell=bool(shell_of) and shell_of != str(root),
+                           now=read_graph(Sandbox(root)), goal=load_goal(Sandbox(root)))
         sandbox = build(ref.level, sandbox_root(env.home, ref.key), ref.key)
+        save_goal(sandbox, goal_graph(ref.level, ref.key))
         store.set_value(CURRENT, ref.key)
         store.set_value(_hints_key(ref.key), 0)
         store.record(MODULE, ref.key, "started")
     shell_of = os.environ.get("LEARNBACKEND_GIT_SANDBOX")
     inside = shell_of == str(sandbox.root)
-    return Started(ref, sandbox, inside, inside_other_shell=bool(shell_of) and not inside)
+    return Started(ref, sandbox, inside, inside_other_shell=bool(shell_of) and not inside,
+                   now=read_graph(sandbox), goal=load_goal(sandbox))
 
 
 def current(env: Environment, catalog: Catalog | None = None) -> tuple[LevelRef, Sandbox]:
@@ -172,7 +182,11 @@ def status(env: Environment) -> StatusView:
     from learnbackend.gitsandbox.areas import read_areas
 
     ref, sandbox = current(env)
-    return StatusView(ref, sandbox, read_areas(sandbox))
+    goal = load_goal(sandbox)
+    if goal is None:  # a sandbox built before goal graphs existed
+        goal = goal_graph(ref.level, ref.key)
+        save_goal(sandbox, goal)
+    return StatusView(ref, sandbox, read_areas(sandbox), read_graph(sandbox), goal)
 
 
 def hint(env: Environment) -> HintView:
@@ -292,6 +306,9 @@ def shell(env: Environment) -> ShellSpec:
     })
     for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
         shell_env.pop(name, None)
+    if not any(os.environ.get(name) for name in ("GIT_EDITOR", "VISUAL", "EDITOR")):
+        # `git commit` without -m asks for the message on the terminal instead of opening vi.
+        shell_env["GIT_EDITOR"] = f"{shlex.quote(sys.executable)} -m learnbackend.gitsandbox.editor"
     return ShellSpec(ref, sandbox, [bash, "--rcfile", str(rcfile), "-i"], shell_env, sandbox.work)
 
 

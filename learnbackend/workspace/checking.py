@@ -22,8 +22,16 @@ from learnbackend.course.results import ConditionResult, ExerciseResult
 from learnbackend.errors import ContentError, EnvironmentMissing, ExitCode, LearnBackendError
 from learnbackend.workspace.catalogcache import cached_catalog
 from learnbackend.workspace.manifest import Manifest, WorkspaceExercise, load_manifest
+from learnbackend.workspace.untouched import is_untouched
 
 DEFAULT_TIMEOUT = 60.0
+#: The state of an exercise whose files are still as `init` wrote them (reported as failed, 0 points).
+NOT_STARTED = "not started"
+
+
+def state_of(result: ExerciseResult) -> str:
+    """The learner-facing state: not started, passed, failed, error or skipped."""
+    return NOT_STARTED if result.details.get("state") == NOT_STARTED else result.status
 
 
 @dataclass
@@ -52,7 +60,12 @@ class CheckReport:
     duration_s: float = 0.0
 
     def count(self, status: str) -> int:
+        """How many exercises have ``status`` (passed, failed, error, skipped: the report's vocabulary)."""
         return sum(o.result.status == status for o in self.outcomes)
+
+    def count_state(self, state: str) -> int:
+        """How many exercises are in the learner-facing ``state`` (see :func:`state_of`)."""
+        return sum(state_of(o.result) == state for o in self.outcomes)
 
     @property
     def points(self) -> float:
@@ -143,6 +156,9 @@ def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout:
         return ExerciseResult(spec.id, "error", f"The directory {spec.path}/ is missing.", module=spec.module,
                               conditions=[ConditionResult("workdir", False, "the exercise directory exists", spec.path, "missing",
                                                           f"Run `learnbackend reset {spec.id}` to recreate it.")])
+    if is_untouched(entry, exercise, workdir):
+        return ExerciseResult(spec.id, "failed", f"Not started: the files in {spec.path}/ are as `init` wrote them.",
+                              module=spec.module, details={"state": NOT_STARTED})
     try:
         check = handler_for(exercise.kind).check
         # The one place hidden tests are asked for: handlers that have them take `include_hidden`.
@@ -194,6 +210,6 @@ def record_progress(store: Any, report: CheckReport) -> None:
     """Record each checked exercise in the progress store, under the workspace's id."""
     for outcome in report.outcomes:
         result = outcome.result
-        store.record(result.module or outcome.spec.module, result.id, result.status,
+        store.record(result.module or outcome.spec.module, result.id, state_of(result),
                      detail={"points": outcome.points, "message": result.message[:500]},
                      workspace=report.manifest.workspace_id)

@@ -60,7 +60,8 @@ def init(
 
 def check(
     ctx: typer.Context,
-    directory: Annotated[Path | None, typer.Argument(metavar="DIR", help=WS_HELP, show_default=False)] = None,
+    directory: Annotated[Path | None, typer.Argument(metavar="[DIR]", help=WS_HELP, show_default=False)] = None,
+    workspace: Workspace = None,
     format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="text, json or junit.")] = "text",
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE (a summary still goes to stdout).")] = None,
     only: Annotated[list[str] | None, typer.Option("--only", metavar="ID", help="Check only this exercise (repeatable).")] = None,
@@ -76,6 +77,10 @@ def check(
 
     if format not in ("text", "json", "junit"):
         raise UsageError(f"Unknown report format {format!r}.", fix="Use --format text, json or junit.")
+    # Like every workspace command, `check` takes `-w DIR`; `check DIR` keeps working for scripts.
+    if directory is not None and workspace is not None and directory != workspace:
+        raise UsageError(f"Two workspaces were given: {directory} and -w {workspace}.", fix="Give one of them.")
+    directory = directory or workspace
     env = env_of(ctx)
     # Text goes to the terminal as each exercise is checked (code exercises take seconds each).
     streaming = format == "text" or output is not None
@@ -114,7 +119,7 @@ def next_exercise(ctx: typer.Context, workspace: Workspace = None) -> None:
 def list_exercises(
     ctx: typer.Context,
     workspace: Workspace = None,
-    status: Annotated[list[str] | None, typer.Option("--status", "-s", metavar="STATUS", help="Only these: passed, failed, error, skipped, pending (repeatable).")] = None,
+    status: Annotated[list[str] | None, typer.Option("--status", "-s", metavar="STATUS", help="Only these: passed, failed, error, skipped, not-started (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """List the exercises of the workspace with their status."""
@@ -125,13 +130,15 @@ def list_exercises(
     from learnbackend.workspace.manifest import load_manifest
     from learnbackend.workspace.navigation import STATES, current, states
 
-    bad = [s for s in status or [] if s not in STATES]
+    wanted = [s.replace("-", " ").replace("_", " ") for s in status or []]
+    bad = [s for s in wanted if s not in STATES]
     if bad:
-        raise UsageError(f"Unknown status {bad[0]!r}.", fix=f"Use one of: {', '.join(STATES)}.")
+        raise UsageError(f"Unknown status {bad[0]!r}.",
+                         fix=f"Use one of: {', '.join(s.replace(' ', '-') for s in STATES)}.")
     env = env_of(ctx)
     manifest = load_manifest(_root(workspace))
     with env.progress() as store:
-        items = [s for s in states(store, manifest) if not status or s.status in status]
+        items = [s for s in states(store, manifest) if not wanted or s.status in wanted]
         here = current(store, manifest)
     if as_json:
         typer.echo(json.dumps([{"number": s.number, "id": s.spec.id, "kind": s.spec.kind, "status": s.status,

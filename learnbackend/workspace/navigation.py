@@ -16,7 +16,8 @@ from learnbackend.course.handlers import handler_for
 from learnbackend.errors import RefusedError
 from learnbackend.workspace.manifest import Manifest, WorkspaceExercise
 
-STATES = ("passed", "failed", "error", "skipped", "pending")
+#: One vocabulary for every command (check, list, next, watch): never checked counts as not started.
+STATES = ("passed", "failed", "error", "skipped", "not started")
 _CURRENT_KEY = "workspace.current"
 _HINTS_KEY = "workspace.hints."
 
@@ -35,12 +36,12 @@ class ExerciseState:
 
 
 def states(store: Any, manifest: Manifest) -> list[ExerciseState]:
-    """Every exercise with its last checked status (pending: never checked, or reset)."""
+    """Every exercise with its last checked state (not started: never checked, reset, or untouched)."""
     last = store.last_outcomes(workspace=manifest.workspace_id)
     result = []
     for number, spec in enumerate(manifest.exercises, start=1):
-        status = last.get(spec.id, "pending")
-        result.append(ExerciseState(number, spec, status if status in STATES else "pending"))
+        status = last.get(spec.id, "not started")
+        result.append(ExerciseState(number, spec, status if status in STATES else "not started"))
     return result
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from learnbackend import __version__
-from learnbackend.workspace.checking import CheckReport, Outcome
+from learnbackend.workspace.checking import CheckReport, Outcome, state_of
 
 REPORT_FORMAT = 1
 # Characters XML 1.0 cannot hold (terminal escapes in a program's output, NULs...).
@@ -52,6 +52,8 @@ def _raw_result_dict(outcome: Outcome) -> dict[str, Any]:
         "module": result.module,
         "kind": outcome.spec.kind,
         "status": result.status,
+        # The learner-facing state: the status, or "not started" for files still as `init` wrote them.
+        "state": state_of(result),
         "message": result.message,
         "points": outcome.points,
         "max_points": outcome.max_points,

@@ -12,7 +12,7 @@ import typer
 
 from learnbackend.apps import env_of, make_app
 
-app = make_app("Write and validate assignment files (exercises, points, pass mark, due date).")
+app = make_app("Assignments: write and validate them, hand them out as a starter repository, regrade a class from source.")
 
 
 @app.command("validate")
@@ -103,6 +103,24 @@ def _show(env: Any, book: Any, *, csv_file: Path | None, output: Path | None) ->
         render.written(env, write_all(book, output))
 
 
+@app.command("publish")
+def publish(
+    ctx: typer.Context,
+    assignment: Annotated[Path, typer.Argument(metavar="ASSIGNMENT", help="The assignment file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", help="A new directory for the starter repository.")],
+    wheel: Annotated[Path | None, typer.Option("--wheel", metavar="FILE", help="Ship this learnbackend wheel (default: this version's, built or re-packed).")] = None,
+    pip_spec: Annotated[str | None, typer.Option("--pip-spec", metavar="SPEC", help="Let CI install this pip spec instead of a shipped wheel.")] = None,
+) -> None:
+    """Make a starter repository: the workspace, your lessons, learnbackend's wheel and CI files, one commit."""
+    from learnbackend.assignment import render
+    from learnbackend.assignment.load import load_assignment
+    from learnbackend.assignment.publish import publish as publish_repository
+
+    env = env_of(ctx)
+    loaded = load_assignment(assignment, extra_lesson_dirs=env.extra_lesson_dirs)
+    render.published(env, publish_repository(loaded, output, wheel=wheel, pip_spec=pip_spec))
+
+
 @app.command("regrade")
 def regrade(
     ctx: typer.Context,
@@ -127,21 +145,3 @@ def regrade(
         from learnbackend.assignment.exports import write_all
 
         write_all(book, output)
-
-
-@app.command("publish")
-def publish(
-    ctx: typer.Context,
-    assignment: Annotated[Path, typer.Argument(metavar="ASSIGNMENT", help="The assignment file.")],
-    output: Annotated[Path, typer.Option("--output", "-o", metavar="DIR", help="A new directory for the starter repository.")],
-    wheel: Annotated[Path | None, typer.Option("--wheel", metavar="FILE", help="Ship this learnbackend wheel (default: this version's, built or re-packed).")] = None,
-    pip_spec: Annotated[str | None, typer.Option("--pip-spec", metavar="SPEC", help="Let CI install this pip spec instead of a shipped wheel.")] = None,
-) -> None:
-    """Make a starter repository: the workspace, your lessons, learnbackend's wheel and CI files, one commit."""
-    from learnbackend.assignment import render
-    from learnbackend.assignment.load import load_assignment
-    from learnbackend.assignment.publish import publish as publish_repository
-
-    env = env_of(ctx)
-    loaded = load_assignment(assignment, extra_lesson_dirs=env.extra_lesson_dirs)
-    render.published(env, publish_repository(loaded, output, wheel=wheel, pip_spec=pip_spec))

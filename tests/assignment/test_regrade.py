@@ -120,3 +120,19 @@ def test_a_plain_directory_is_graded_without_commit(tmp_path: Path) -> None:
     folder = learner(assignment, tmp_path / "c" / "ada", repo=False)
     [entry] = regrade(assignment, [folder], jobs=1).rows
     assert entry.commit is None and entry.points == 6.0 and entry.submitted_at is not None
+
+
+def test_git_levels_and_code_are_replayed_and_run_from_the_learners_files(tmp_path: Path) -> None:
+    assignment = write_assignment(tmp_path / "instructor", exercises="""  - id: git-local/commit-staged
+    points: 3
+  - id: counter-build/idempotent-add
+    points: 4
+""")
+    right = learner(assignment, tmp_path / "c" / "ada", right=True)
+    starter = learner(assignment, tmp_path / "c" / "bo", right=["1"])  # the git level botched, the code left as the starter
+    book = regrade(assignment, [right, starter], jobs=2)
+    rows = {e.student: e for e in book.rows}
+    assert rows["ada"].points == 13.0 and rows["ada"].cells["counter-build/idempotent-add"].status == "passed"
+    assert rows["bo"].cells["git-local/commit-staged"].status == "failed"
+    assert rows["bo"].cells["counter-build/idempotent-add"].points == 0.0
+    assert rows["bo"].points == 1.0

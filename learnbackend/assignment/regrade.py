@@ -111,6 +111,8 @@ def regrade(assignment: Path, paths: list[Path], *, extra_lesson_dirs: list[Path
     """
     assignment = assignment.resolve()
     extra = tuple(p.resolve() for p in extra_lesson_dirs)
+    _loaded.cache_clear()  # each run reads the assignment and lessons as they are now; workers inherit this state
+    _CHECKED.clear()
     loaded = _loaded(assignment, extra)
     part = parse_shard(shard)
     submissions, missing, warnings = collect(paths, read_roster(roster) if roster is not None else None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import yaml
@@ -39,7 +40,8 @@ def test_a_learner_edit_of_manifest_and_reports_earns_nothing(tmp_path: Path) ->
     first = cheat / "exercises" / "01-pick-one" / "answer.txt"
     first.unlink()
     first.symlink_to(right / "exercises" / "01-pick-one" / "answer.txt")
-    os.symlink(right / "exercises" / "02-pick-many", cheat / "exercises" / "02-link")
+    shutil.rmtree(cheat / "exercises" / "02-pick-many")  # a directory on the way that is a link out
+    os.symlink(right / "exercises" / "02-pick-many", cheat / "exercises" / "02-pick-many")
     (cheat / "exercises" / "05-server-side-validation" / "answer.txt").write_text(
         (right / "exercises" / "05-server-side-validation" / "answer.txt").read_text() + "#" * 400_000)
     git(cheat, "add", "-A")
@@ -49,6 +51,7 @@ def test_a_learner_edit_of_manifest_and_reports_earns_nothing(tmp_path: Path) ->
     rows = {e.student: e for e in book.rows}
     assert (rows["mallory"].points, rows["mallory"].passed, rows["mallory"].max_points) == (0.0, False, 6.0)
     assert rows["mallory"].cells["fixture-tiny/pick-one"].status == "error"
+    assert rows["mallory"].cells["fixture-tiny/pick-many"].status == "error"
     assert any("symbolic link" in n for n in rows["mallory"].notes)
     assert any("more than the" in n for n in rows["mallory"].notes)
     assert (rows["ada"].points, rows["ada"].passed) == (6.0, True)

@@ -33,6 +33,24 @@ from learnbackend.assignment.submissions import (
     shard_of,
 )
 
+SCRATCH_PREFIX = "learnbackend-regrade-"
+
+
+def reap_leftovers(max_age_s: float = 3600.0) -> list[Path]:
+    """Remove this user's regrade scratch directories left by a killed run (older than ``max_age_s``)."""
+    import time
+
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob(SCRATCH_PREFIX + "*"):
+        try:
+            info = path.lstat()
+        except OSError:
+            continue
+        if path.is_dir() and not path.is_symlink() and info.st_uid == os.getuid() and time.time() - info.st_mtime > max_age_s:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
 
 @lru_cache(maxsize=4)
 def _loaded(assignment: Path, extra: tuple[Path, ...]) -> Any:
@@ -53,7 +71,7 @@ def grade_submission(assignment: Path, extra: tuple[Path, ...], submission: Subm
     from learnbackend.workspace.reports import portable
 
     loaded = _loaded(assignment, extra)
-    scratch = Path(tempfile.mkdtemp(prefix="learnbackend-regrade-"))
+    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
     notes: list[str] = []
     cells: dict[str, Cell] = {}
     try:
@@ -111,6 +129,7 @@ def regrade(assignment: Path, paths: list[Path], *, extra_lesson_dirs: list[Path
     """
     assignment = assignment.resolve()
     extra = tuple(p.resolve() for p in extra_lesson_dirs)
+    reap_leftovers()
     _loaded.cache_clear()  # each run reads the assignment and lessons as they are now; workers inherit this state
     _CHECKED.clear()
     loaded = _loaded(assignment, extra)

@@ -158,3 +158,20 @@ def test_the_published_ci_commands_pass_a_right_and_fail_a_wrong_solution_in_a_f
     where = subprocess.run([str(fresh / "bin" / "python"), "-c", "import learnbackend; print(learnbackend.__file__)"],
                            capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     assert where.startswith(str(fresh)), where
+
+
+def test_publish_refuses_bad_wheels_and_can_pin_a_spec(tmp_path: Path) -> None:
+    assignment = write_assignment(tmp_path)
+    fake = tmp_path / "learnbackend-0.0.1-py3-none-any.whl"
+    fake.write_bytes(b"not a wheel")
+    result = run_cli("assignment", "publish", str(assignment), "--output", str(tmp_path / "a"), "--wheel", str(fake))
+    assert result.exit_code == 2 and "is not a wheel of learnbackend" in result.stderr
+    assert not (tmp_path / "a").exists() and not list(tmp_path.glob(".a.publishing"))
+    spec = f"learnbackend @ git+https://example.invalid/school/learnbackend@v{__version__}"
+    result = run_cli("assignment", "publish", str(assignment), "--output", str(tmp_path / "b"), "--pip-spec", spec)
+    assert result.exit_code == 0, result.stderr
+    install = github_steps(tmp_path / "b")[0][0]
+    assert install == f"python -m pip install '{spec}'"
+    assert not list((tmp_path / "b" / ".learnbackend").glob("*.whl"))
+    again = run_cli("assignment", "publish", str(assignment), "--output", str(tmp_path / "b"))
+    assert again.exit_code == 2 and "not empty" in again.stderr

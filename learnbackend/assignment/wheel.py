@@ -21,7 +21,8 @@ from pathlib import Path
 from learnbackend import __version__
 from learnbackend.errors import EnvironmentMissing, UsageError
 
-_BUILT: dict[str, Path] = {}
+#: Wheels built in this process, by source fingerprint: (file name, bytes). Nothing is left in /tmp.
+_BUILT: dict[str, tuple[str, bytes]] = {}
 
 
 def wheel_name() -> str:
@@ -42,24 +43,27 @@ def _source_tree() -> Path | None:
 def _build_from_source(root: Path, dest: Path) -> Path:
     fingerprint = max((p.stat().st_mtime_ns for p in [*root.glob("learnbackend/**/*"), *root.glob("lessons/**/*")] if p.is_file() and "__pycache__" not in p.parts), default=0)
     key = f"{root}:{fingerprint}"
-    cached = _BUILT.get(key)
-    if cached is None or not cached.is_file():
+    if key not in _BUILT:
         out = Path(tempfile.mkdtemp(prefix="learnbackend-wheel-"))
         try:
-            import hatchling  # noqa: F401  - the build backend is here: build offline
+            try:
+                import hatchling  # noqa: F401  - the build backend is here: build offline
 
-            isolation = ["--no-build-isolation"]
-        except ImportError:
-            isolation = []
-        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", str(out), str(root)],
-                              capture_output=True, text=True, timeout=600, check=False)
-        built = sorted(out.glob("learnbackend-*.whl"))
-        if done.returncode != 0 or not built:
-            raise EnvironmentMissing(f"Could not build the learnbackend wheel from {root}: {(done.stderr or done.stdout).strip()[-400:]}",
-                                     fix="Pass the wheel with --wheel FILE, or a pip spec with --pip-spec.")
-        cached = _BUILT[key] = built[0]
-    target = dest / cached.name
-    shutil.copyfile(cached, target)
+                isolation = ["--no-build-isolation"]
+            except ImportError:
+                isolation = []
+            done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", *isolation, "-q", "-w", str(out), str(root)],
+                                  capture_output=True, text=True, timeout=600, check=False)
+            built = sorted(out.glob("learnbackend-*.whl"))
+            if done.returncode != 0 or not built:
+                raise EnvironmentMissing(f"Could not build the learnbackend wheel from {root}: {(done.stderr or done.stdout).strip()[-400:]}",
+                                         fix="Pass the wheel with --wheel FILE, or a pip spec with --pip-spec.")
+            _BUILT[key] = (built[0].name, built[0].read_bytes())
+        finally:
+            shutil.rmtree(out, ignore_errors=True)
+    name, data = _BUILT[key]
+    target = dest / name
+    target.write_bytes(data)
     return target
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import signal
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from datetime import datetime, timezone
@@ -117,8 +118,60 @@ def grade_submission(assignment: Path, extra: tuple[Path, ...], submission: Subm
     return entry
 
 
+_BUSY = False
+_STOPPING = False
+
+
+def _on_interrupt(signum: int, frame: Any) -> None:
+    """In a worker: the first Ctrl-C stops the learner being graded (its clean-up runs) and every later job.
+
+    An idle worker does not exit by itself (the pool would call itself broken and kill the busy ones
+    before they clean up); it leaves when the pool shuts down.
+    """
+    global _STOPPING
+    _STOPPING = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # one interrupt: a second must not cut the clean-up short
+    if _BUSY:
+        raise KeyboardInterrupt
+
+
+def _worker_init() -> None:
+    signal.signal(signal.SIGINT, _on_interrupt)
+
+
 def _grade_job(job: tuple[Path, tuple[Path, ...], Submission, float, bool]) -> Entry:
-    return grade_submission(*job)
+    global _BUSY
+    _BUSY = True
+    try:
+        if _STOPPING:  # checked once busy: an interrupt just before is seen here, one just after raises
+            raise KeyboardInterrupt
+        return grade_submission(*job)
+    finally:
+        _BUSY = False
+
+
+def _in_pool(work: list[tuple[Path, tuple[Path, ...], Submission, float, bool]], workers: int) -> list[Entry]:
+    """The jobs on ``workers`` processes; on Ctrl-C (or any error) the queue is dropped and every worker
+    interrupted, so each removes its scratch directory and stops its sandboxed run before the command exits."""
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+    try:
+        entries = list(pool.map(_grade_job, work))
+    except BaseException:
+        processes = list(getattr(pool, "_processes", {}).values())  # the pool has no public handle on its workers
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                try:
+                    os.kill(process.pid, signal.SIGINT)
+                except ProcessLookupError:
+                    pass
+        for process in processes:
+            process.join(timeout=20)
+            if process.is_alive():
+                process.kill()
+        raise
+    pool.shutdown()
+    return entries
 
 
 def regrade(assignment: Path, paths: list[Path], *, extra_lesson_dirs: list[Path] = (), roster: Path | None = None,  # type: ignore[assignment]
@@ -143,11 +196,7 @@ def regrade(assignment: Path, paths: list[Path], *, extra_lesson_dirs: list[Path
                      missing=sorted(missing, key=str.casefold), warnings=warnings, shard=shard)
     work = [(assignment, extra, s, timeout, reuse) for s in submissions]
     workers = max(1, min(jobs or os.cpu_count() or 1, len(work)))
-    if workers == 1:
-        entries = [_grade_job(job) for job in work]
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            entries = list(pool.map(_grade_job, work))
+    entries = [_grade_job(job) for job in work] if workers == 1 else _in_pool(work, workers)
     book.rows = sorted((finish(e, book) for e in entries), key=lambda e: e.student.casefold())
     book.warnings += [f"{e.student}: {note}" for e in book.rows for note in e.notes]
     return book

@@ -139,3 +139,36 @@ def test_git_levels_and_code_are_replayed_and_run_from_the_learners_files(tmp_pa
     assert rows["bo"].cells["git-local/commit-staged"].status == "failed"
     assert rows["bo"].cells["counter-build/idempotent-add"].points == 0.0
     assert rows["bo"].points == 1.0
+
+
+def test_ctrl_c_stops_the_class_and_leaves_no_scratch_directory(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    assignment = write_assignment(tmp_path / "instructor", exercises="  - id: counter-build/idempotent-add\n")
+    subs = []
+    for name in ("ada", "bo", "cy"):
+        root = learner(assignment, tmp_path / "c" / name, right=True)
+        code = next(root.glob("exercises/06-*/*.py"))
+        code.write_text("while True:\n    pass\n")  # the tests never finish: the regrade is busy when interrupted
+        git(root, "commit", "-qam", "spin")
+        subs.append(root)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch)}
+    proc = subprocess.Popen([sys.executable, "-m", "learnbackend", "assignment", "regrade", str(assignment), *map(str, subs),
+                             "--jobs", "2", "--timeout", "120", "--output", str(tmp_path / "out")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob("learnbackend-regrade-*")) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert list(scratch.glob("learnbackend-regrade-*")), "the regrade never started"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "Traceback" not in err and "Interrupted" in err
+    assert not list(scratch.glob("learnbackend-regrade-*"))
+    assert not (tmp_path / "out").exists()

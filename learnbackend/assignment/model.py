@@ -103,6 +103,12 @@ class Assignment(ContentModel):
             due = due.replace(tzinfo=timezone.utc)
         return due.astimezone(timezone.utc)
 
+    @model_validator(mode="after")
+    def _late_rules_need_a_due_date(self) -> Assignment:
+        if self.due is None and (self.extensions or self.late != LatePolicy()):
+            raise ValueError("`late` and `extensions` need a `due` date to count from")
+        return self
+
     @field_validator("extensions")
     @classmethod
     def _extensions_sane(cls, extensions: dict[str, int]) -> dict[str, int]:

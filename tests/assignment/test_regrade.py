@@ -172,3 +172,15 @@ def test_ctrl_c_stops_the_class_and_leaves_no_scratch_directory(tmp_path: Path) 
     assert "Traceback" not in err and "Interrupted" in err
     assert not list(scratch.glob("learnbackend-regrade-*"))
     assert not (tmp_path / "out").exists()
+
+
+def test_late_rules_are_validated_with_their_line(tmp_path: Path) -> None:
+    bad = write_assignment(tmp_path / "a", extra="late:\n  penalty_per_day: 200\n")
+    result = run_cli("assignment", "validate", str(bad))
+    assert result.exit_code == 2 and "late.penalty_per_day" in result.stderr and "week-1.yaml:7" in result.stderr
+    undated = write_assignment(tmp_path / "b", extra="extensions: {ada: 2}\n")
+    result = run_cli("assignment", "validate", str(undated))
+    assert result.exit_code == 2 and "need a `due` date" in result.stderr
+    negative = write_assignment(tmp_path / "c", extra="due: 2026-12-01\nextensions: {ada: -3}\n")
+    result = run_cli("assignment", "validate", str(negative))
+    assert result.exit_code == 2 and "extensions" in result.stderr

@@ -34,7 +34,7 @@ def _menu(env: Environment) -> None:
     prompter = QuestionaryPrompter()
     while True:
         with env.progress() as store:
-            last = store.get_value("last_module")
+            last = store.get_value("last_module", kind=str)
         actions: list[tuple[str, str, list[list[str]]]] = []
         if last:
             actions.append(("c", f"Continue where you left off ({_MODULE_NAMES.get(last, last)})", _continue_steps(last)))

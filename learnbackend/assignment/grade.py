@@ -9,7 +9,6 @@ the learners' own files; this one trusts each result's status.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from learnbackend.assignment.gradebook import Cell, Entry, Gradebook, clean, fin
 from learnbackend.errors import ContentError, NotFoundError
 
 MAX_REPORT_BYTES = 4 * 1024 * 1024
-MAX_DEPTH = 32
+MAX_DEPTH = 64
 MAX_RESULTS = 2000
 STATUSES = ("passed", "failed", "error", "skipped")
 
@@ -34,38 +33,16 @@ def _parse_time(value: Any, path: Path, what: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _depth(value: Any, limit: int) -> bool:
-    """Whether ``value`` nests at most ``limit`` levels (iterative: deep input cannot exhaust the stack)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        if isinstance(item, (dict, list)):
-            if level > limit:
-                return False
-            stack.extend((child, level + 1) for child in (item.values() if isinstance(item, dict) else item))
-    return True
-
-
 def load_json(path: Path) -> Any:
-    """A JSON file, bounded in size and depth; ContentError (exit 2) naming the file otherwise."""
+    """A JSON file, bounded in size and depth (:mod:`learnbackend.jsoninput`); ContentError (exit 2) naming the file otherwise."""
+    from learnbackend.jsoninput import JsonInputError, read_json
+
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_REPORT_BYTES + 1)
+        return read_json(path, max_bytes=MAX_REPORT_BYTES, max_depth=MAX_DEPTH)
     except OSError as exc:
         raise NotFoundError(f"Cannot read the report {path}: {exc.strerror}.", fix="Check the path.") from None
-    if len(raw) > MAX_REPORT_BYTES:
-        raise ContentError(f"{path}: is larger than {MAX_REPORT_BYTES // (1024 * 1024)} MiB; no check report is.",
-                           fix="Pass reports written by `learnbackend check --format json`.")
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except RecursionError:
-        data = None
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ContentError(f"{path}: is not JSON ({str(exc)[:200]}).", fix="Pass reports written by `learnbackend check --format json`.") from None
-    if data is None or not _depth(data, MAX_DEPTH):
-        raise ContentError(f"{path}: nests deeper than {MAX_DEPTH} levels; no check report does.",
-                           fix="Pass reports written by `learnbackend check --format json`.")
-    return data
+    except JsonInputError as exc:
+        raise ContentError(f"{path}: {str(exc)[:300]}.", fix="Pass reports written by `learnbackend check --format json`.") from None
 
 
 def read_report(path: Path) -> dict[str, Any]:
@@ -74,8 +51,11 @@ def read_report(path: Path) -> dict[str, Any]:
     ok = isinstance(data, dict) and isinstance(data.get("results"), list) and len(data["results"]) <= MAX_RESULTS
     if ok:
         ok = all(isinstance(r, dict) and isinstance(r.get("id"), str) and isinstance(r.get("status"), str) for r in data["results"])
+        # `summary` is never used for points, but one that is not what check writes marks a file that is not a report.
+        summary = data.get("summary", {})
+        ok = ok and isinstance(summary, dict) and all(isinstance(summary.get(k, 0), (int, float)) for k in ("points", "max_points", "percent"))
     if not ok:
-        raise ContentError(f"{path}: is not a learnbackend check report (no `results` list of exercises).",
+        raise ContentError(f"{path}: is not a learnbackend check report (`results` and `summary` missing or not what check writes).",
                            fix="Pass reports written by `learnbackend check --format json`.")
     return data
 

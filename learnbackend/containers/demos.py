@@ -60,15 +60,16 @@ class DemoResult:
 
 def load_texts() -> DemoFile:
     """The demo texts, validated; a broken file is a :class:`ContentError`."""
-    import yaml
     from pydantic import ValidationError
 
     from learnbackend.course.catalog import bundled_lessons_dir
+    from learnbackend.course.yamlsource import yaml_data
 
     path = bundled_lessons_dir() / "containers" / "demos" / "demos.yaml"
+    fix = "Restore the file from the learnbackend distribution."
     try:
-        return DemoFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        return DemoFile.model_validate(yaml_data(path, fix=fix))
+    except ValidationError as exc:
         raise ContentError(f"{path}: {exc}", fix="Restore the file from the learnbackend distribution.") from None
 
 

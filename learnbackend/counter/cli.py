@@ -64,7 +64,8 @@ def serve(
 @app.command()
 def load(
     ctx: typer.Context,
-    url: Annotated[Optional[str], typer.Option(help="Target (http://... or redis://...); default: start a service.")] = None,
+    url: Annotated[Optional[str], typer.Option(help="Target (http://... or redis://...); default: the service `counter serve` "
+                                                    "runs on 127.0.0.1:8700, else one started for this run.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Concurrent clients.")] = 16,
     rate: Annotated[float, typer.Option(help="Requests/s over all clients; 0 = as fast as possible.")] = 0.0,
     duration: Annotated[float, typer.Option("--duration", "-d", help="Seconds.")] = 5.0,
@@ -90,6 +91,13 @@ def load(
 
     service = None
     scratch: Path | None = None
+    if url is None and _serving(DEFAULT_SERVE_URL):
+        from dataclasses import replace
+
+        url = DEFAULT_SERVE_URL
+        config = replace(config, url=url)
+        env.err.print(f"[dim]loading the counter service at {url} (your `counter serve`); "
+                      "--url chooses another target[/dim]")
     try:
         if url is None:
             from dataclasses import replace
@@ -97,7 +105,8 @@ def load(
             from learnbackend.counter.redis_server import free_port
             from learnbackend.counter.server import ServeConfig, ServiceProcess
 
-            env.err.print("[dim]starting a counter service on 127.0.0.1 for this run...[/dim]")
+            env.err.print("[dim]no `counter serve` answers on 127.0.0.1:8700, so a counter service is started "
+                          "for this run; --url chooses a target[/dim]")
             (env.home / "counter").mkdir(parents=True, exist_ok=True)
             scratch = Path(tempfile.mkdtemp(prefix="load-", dir=env.home / "counter"))
             service = ServiceProcess(ServeConfig(scratch / "load.sqlite3", free_port())).start()
@@ -119,6 +128,21 @@ def load(
         _print_json(env, report.to_dict())
     else:
         render_load_report(env, report)
+    if report.interrupted:
+        raise typer.Exit(130)
+
+
+DEFAULT_SERVE_URL = "http://127.0.0.1:8700"
+
+
+def _serving(url: str) -> bool:
+    """Whether a counter service (ours: /healthz says ok) answers at ``url``."""
+    import httpx
+
+    try:
+        return bool(httpx.get(url + "/healthz", timeout=0.5).json().get("ok"))
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return False
 
 
 @app.command()

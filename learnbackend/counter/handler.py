@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from learnbackend.counter.content import CodeExercise
 from learnbackend.course.handlers import copy_starter
 from learnbackend.course.results import ConditionResult, ExerciseResult, from_conditions
+from learnbackend.workspace.safefiles import read_bytes
 
 if TYPE_CHECKING:
     from learnbackend.course.catalog import LoadedLesson
@@ -74,7 +75,8 @@ class CodeHandler:
                                   "run `learnbackend init` again or restore the file.", module=MODULE)
         run_dir = Path(tempfile.mkdtemp(prefix="learnbackend-counter-check-"))
         try:
-            shutil.copyfile(learner, run_dir / exercise.file)
+            # The learner's file as bytes: a regular file, never a link (to a secret), size-capped.
+            (run_dir / exercise.file).write_bytes(read_bytes(workdir, exercise.file))
             test_name = "test_" + exercise.id.replace("-", "_") + ".py"
             shutil.copyfile(entry.directory / exercise.tests, run_dir / test_name)
             (run_dir / "conftest.py").write_text(REPORTER)

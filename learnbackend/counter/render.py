@@ -67,6 +67,8 @@ def render_load_report(env: Any, report: Any) -> None:
     out = env.out
     out.print(f"[bold]load report[/bold]  {escape(report.url)} · {report.concurrency} clients · {report.counters} counters"
               f" · key skew {report.skew:g}")
+    if getattr(report, "interrupted", False):
+        out.print(f"[yellow]stopped with Ctrl-C after {report.elapsed:.1f} s: the figures cover the part that ran[/yellow]")
     t = table(["figure", "value"], [
         ["requests sent", report.sent], ["acknowledged", report.acked], ["errors", report.errors],
         ["retries", report.retries], ["duration s", f"{report.elapsed:.2f}"], ["throughput req/s", f"{report.throughput:,.0f}"],

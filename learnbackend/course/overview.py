@@ -56,7 +56,7 @@ class CourseOverview:
 def course_overview(catalog: Catalog, store: ProgressStore) -> CourseOverview:
     """Counts per module, read from the catalog and the progress store."""
     summary = store.summary()
-    overview = CourseOverview(last_module=store.get_value("last_module"), progress_path=str(store.path))
+    overview = CourseOverview(last_module=store.get_value("last_module", kind=str), progress_path=str(store.path))
     for module in MODULES:
         lessons = catalog.by_module(module)
         known = {eid for entry in lessons for eid in entry.exercise_ids()}

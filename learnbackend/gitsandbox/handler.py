@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from learnbackend.gitsandbox.models import GitLevel
 
 SOLUTION_FILE = "solution.txt"
+#: A recorded solution is a few KB; the cap bounds the replay's parsing of hostile input.
+MAX_SOLUTION_BYTES = 256 * 1024
 REPLAY_PREFIX = "learnbackend-git-replay-"
 
 
@@ -109,10 +111,14 @@ class GitLevelHandler:
         source = workdir / SOLUTION_FILE
         if not source.is_file():
             return ExerciseResult(key, "error", f"{SOLUTION_FILE} is missing in {workdir}", module=MODULE)
+        from learnbackend.workspace.safefiles import read_text
+
         try:
-            text = source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            return ExerciseResult(key, "error", f"cannot read {source}: {exc}", module=MODULE)
+            text = read_text(workdir, SOLUTION_FILE, max_bytes=MAX_SOLUTION_BYTES)  # a regular file, not a link
+        except RefusedError as exc:
+            return ExerciseResult(key, "error", f"{exc.message} {exc.fix or ''}".strip(), module=MODULE)
+        except OSError as exc:
+            return ExerciseResult(key, "error", f"cannot read {source}: {exc.strerror or exc}", module=MODULE)
         return replay_and_check(key, exercise, text, timeout=timeout)
 
 

@@ -76,6 +76,8 @@ class Started:
     #: The commit graphs now and at the goal (None when they could not be read).
     now: Graph | None = None
     goal: Graph | None = None
+    #: The lesson's idea (its body), shown before the goal of the first level the learner opens in it.
+    concept: str | None = None
 
 
 @dataclass
@@ -122,7 +124,7 @@ def list_levels(env: Environment) -> list[LevelRow]:
     catalog = git_catalog(env)
     with env.progress() as store:
         statuses = store.statuses(module=MODULE)
-        current = store.get_value(CURRENT)
+        current = store.get_value(CURRENT, kind=str)
     return [LevelRow(ref, statuses.get(ref.key, "new"), ref.key == current, is_owned(sandbox_root(env.home, ref.key)))
             for ref in all_levels(catalog)]
 
@@ -146,7 +148,7 @@ def start(env: Environment, name: str | None = None, *, rebuild: bool = False) -
         # Never throw away work in progress: the current level, or any level not passed yet whose
         # sandbox is still intact, is resumed as it is (`learnbackend git reset` rebuilds it).
         intact = is_owned(root) and (root / "work" / ".git").is_dir()
-        if intact and not rebuild and (store.get_value(CURRENT) == ref.key or statuses.get(ref.key) not in (None, "passed")):
+        if intact and not rebuild and (store.get_value(CURRENT, kind=str) == ref.key or statuses.get(ref.key) not in (None, "passed")):
             store.set_value(CURRENT, ref.key)
             shell_of = os.environ.get("LEARNBACKEND_GIT_SANDBOX")
             return Started(ref, Sandbox(root), resumed=True,
@@ -157,16 +159,20 @@ def start(env: Environment, name: str | None = None, *, rebuild: bool = False) -
         store.set_value(CURRENT, ref.key)
         store.set_value(_hints_key(ref.key), 0)
         store.record(MODULE, ref.key, "started")
+        # Teach before testing: a lesson's idea is shown with the first of its levels the learner opens.
+        concept_key = f"git.concept-shown.{ref.entry.lesson.id}"
+        concept = None if store.get_value(concept_key, kind=str) else ref.entry.lesson.body
+        store.set_value(concept_key, "yes")
     shell_of = os.environ.get("LEARNBACKEND_GIT_SANDBOX")
     inside = shell_of == str(sandbox.root)
     return Started(ref, sandbox, inside, inside_other_shell=bool(shell_of) and not inside,
-                   now=read_graph(sandbox), goal=load_goal(sandbox))
+                   now=read_graph(sandbox), goal=load_goal(sandbox), concept=concept)
 
 
 def current(env: Environment, catalog: Catalog | None = None) -> tuple[LevelRef, Sandbox]:
     """The current level and its sandbox; a clear error when there is none."""
     with env.progress() as store:
-        key = store.get_value(CURRENT)
+        key = store.get_value(CURRENT, kind=str)
     if not key:
         raise UsageError("No git level is started yet.", fix="Run `learnbackend git start` (or `learnbackend git levels` to choose).")
     ref = find_level(catalog or git_catalog(env), key)
@@ -194,7 +200,7 @@ def hint(env: Environment) -> HintView:
     ref, _ = current(env)
     hints = ref.level.hints()
     with env.progress() as store:
-        shown = int(store.get_value(_hints_key(ref.key), 0) or 0)
+        shown = store.get_int(_hints_key(ref.key), 0)
         new = shown < len(hints)
         shown = min(shown + 1, len(hints))
         store.set_value(_hints_key(ref.key), shown)
@@ -239,7 +245,7 @@ def reset(env: Environment, name: str | None = None) -> Started:
     """Rebuild a level from scratch (the current one by default); its sandbox must be ours."""
     if name is None:
         with env.progress() as store:
-            name = store.get_value(CURRENT)
+            name = store.get_value(CURRENT, kind=str)
         if not name:
             raise UsageError("No git level is started yet, so there is nothing to reset.",
                              fix="Run `learnbackend git start`.")
@@ -258,7 +264,7 @@ def saved_solution(env: Environment, name: str | None) -> tuple[LevelRef, list[s
     """The transcript saved when the level last passed."""
     ref = find_level(git_catalog(env), name) if name else current(env)[0]
     with env.progress() as store:
-        lines = store.get_value(_solution_key(ref.key))
+        lines = [str(line) for line in store.get_value(_solution_key(ref.key), [], kind=list)]
     if not lines:
         raise UsageError(f"Level {ref.key} has no saved solution yet.",
                          fix="Solve it in `learnbackend git shell`, then run `learnbackend git check`.")

@@ -25,28 +25,18 @@ THEME = Theme(
 
 
 class TrimmedStream:
-    """stdout or stderr, as it is at each write, without the spaces Rich pads lines with when piped.
+    """A stream that is not a terminal, without the spaces Rich pads lines with.
 
     Tables and wrapped text are padded to the console width; in a file or a CI log those
-    trailing spaces are noise (``cat -A`` shows them). On a terminal nothing is changed, since
-    live displays redraw lines in place.
+    trailing spaces are noise (``cat -A`` shows them). The stream is fixed when the console is
+    made: a live display redirects ``sys.stdout`` to the console itself, which must not loop.
     """
 
-    def __init__(self, *, stderr: bool = False) -> None:
-        self._stderr = stderr
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
         self._pending = ""
 
-    @property
-    def _target(self) -> IO[str]:
-        return sys.stderr if self._stderr else sys.stdout
-
     def write(self, text: str) -> int:
-        target = self._target
-        if target.isatty():
-            if self._pending:
-                target.write(self._pending)
-                self._pending = ""
-            return target.write(text)
         lines = (self._pending + text).split("\n")
         last = lines.pop()
         trimmed = last.rstrip(" ")
@@ -54,21 +44,21 @@ class TrimmedStream:
         self._pending = last[len(trimmed):]
         out = "".join(line.rstrip(" ") + "\n" for line in lines) + trimmed
         if out:
-            target.write(out)
+            self._stream.write(out)
         return len(text)
 
     def flush(self) -> None:
-        self._target.flush()
+        self._stream.flush()
 
     def isatty(self) -> bool:
-        return self._target.isatty()
+        return False
 
     def fileno(self) -> int:
-        return self._target.fileno()
+        return self._stream.fileno()
 
     @property
     def encoding(self) -> str:
-        return getattr(self._target, "encoding", None) or "utf-8"
+        return getattr(self._stream, "encoding", None) or "utf-8"
 
 
 def make_console(*, stderr: bool = False, width: int | None = None) -> Console:
@@ -79,5 +69,10 @@ def make_console(*, stderr: bool = False, width: int | None = None) -> Console:
     env_width = os.environ.get("LEARNBACKEND_WIDTH")
     if width is None and env_width and env_width.isdigit():
         width = int(env_width)
-    return Console(file=cast("IO[str]", TrimmedStream(stderr=stderr)), stderr=stderr, theme=THEME, width=width, highlight=False,
-                   soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    try:
+        terminal = stream.isatty()
+    except (AttributeError, ValueError):
+        terminal = False
+    file = None if terminal else cast("IO[str]", TrimmedStream(stream))
+    return Console(file=file, stderr=stderr, theme=THEME, width=width, highlight=False, soft_wrap=False)

@@ -152,6 +152,9 @@ def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout:
     started = time.perf_counter()
     entry, exercise = catalog.exercise(spec.id)
     workdir = root / spec.path
+    unsafe = _unsafe_workdir(root, spec)
+    if unsafe is not None:
+        return unsafe
     if not workdir.is_dir():
         return ExerciseResult(spec.id, "error", f"The directory {spec.path}/ is missing.", module=spec.module,
                               conditions=[ConditionResult("workdir", False, "the exercise directory exists", spec.path, "missing",
@@ -176,6 +179,21 @@ def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout:
     if not result.duration_s:
         result.duration_s = round(time.perf_counter() - started, 3)
     return result
+
+
+def _unsafe_workdir(root: Path, spec: WorkspaceExercise) -> ExerciseResult | None:
+    """An ``error`` result when the exercise directory is reached through a symlink (never followed)."""
+    from learnbackend.workspace.safefiles import UnsafeFile, check_dir
+
+    try:
+        check_dir(root, spec.path)
+    except UnsafeFile as exc:
+        return ExerciseResult(spec.id, "error", exc.message, module=spec.module,
+                              conditions=[ConditionResult("workdir", False, "the exercise directory is a real directory",
+                                                          spec.path, "a link or not a directory", exc.fix or "")])
+    except OSError:
+        return None  # missing: reported below
+    return None
 
 
 def check_workspace(root: Path, *, only: list[str] | None = None, timeout: float = DEFAULT_TIMEOUT,

@@ -85,21 +85,30 @@ def reveal_hint(store: Any, manifest: Manifest, catalog: Catalog, spec: Workspac
     _, exercise = catalog.exercise(spec.id)
     hints = [h for h in exercise.hints() if h.strip()]
     key = _HINTS_KEY + spec.id
-    shown = min(len(hints), int(store.get_value(key, 0, workspace=manifest.workspace_id)) + 1)
+    shown = min(len(hints), max(0, store.get_int(key, 0, workspace=manifest.workspace_id)) + 1)
     store.set_value(key, shown, workspace=manifest.workspace_id)
     return hints[:shown], len(hints)
 
 
 def reset_exercise(root: Path, store: Any, manifest: Manifest, catalog: Catalog, spec: WorkspaceExercise) -> list[Path]:
     """Put an exercise back to its starting files and mark it pending; returns the files written."""
-    target = (root / spec.path).resolve()
-    exercises_dir = (root / "exercises").resolve()
-    if exercises_dir not in target.parents:
+    from learnbackend.workspace.safefiles import check_dir, relative_parts
+
+    parts = relative_parts(spec.path)
+    if len(parts) < 2 or parts[0] != "exercises":
         raise RefusedError(f"{spec.path} is outside this workspace's exercises/ directory; not touching it.",
                            fix="Restore learnbackend.yaml, or re-create the workspace with `learnbackend init`.")
+    # Never through a link: `exercises/` or a parent pointing elsewhere would make rmtree delete there.
+    try:
+        check_dir(root, "/".join(parts[:-1]))
+    except FileNotFoundError:
+        pass  # recreated below
+    target = root.joinpath(*parts)
     entry, exercise = catalog.exercise(spec.id)
-    if target.exists():
-        shutil.rmtree(target)
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        target.unlink()  # the link itself, never what it points to
+    elif target.exists():
+        shutil.rmtree(target)  # does not follow links inside the tree
     target.mkdir(parents=True)
     files = handler_for(exercise.kind).materialize(entry, exercise, target)
     store.record(spec.module, spec.id, "reset", workspace=manifest.workspace_id)

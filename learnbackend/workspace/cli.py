@@ -170,11 +170,12 @@ def hint(
     from learnbackend.workspace.navigation import current, reveal_hint
 
     env = env_of(ctx)
-    manifest = load_manifest(_root(workspace))
+    root = _root(workspace)
+    manifest = load_manifest(root)
     with env.progress() as store:
         state = current(store, manifest)
         spec = manifest.exercise(exercise) if exercise else (state.spec if state else manifest.exercises[-1])
-        shown, total = reveal_hint(store, manifest, workspace_catalog(manifest, env.extra_lesson_dirs), spec)
+        shown, total = reveal_hint(store, manifest, workspace_catalog(manifest, env.extra_lesson_dirs, root=root), spec)
     render.hints(env, spec.id, shown, total, again=f"learnbackend hint {exercise}" if exercise else "learnbackend hint")
 
 
@@ -198,7 +199,7 @@ def reset(
     if not yes and not confirm(env, f"Throw away your changes in {spec.path}/?", what="Resetting an exercise"):
         raise typer.Exit(1)
     with env.progress() as store:
-        files = reset_exercise(root, store, manifest, workspace_catalog(manifest, env.extra_lesson_dirs), spec)
+        files = reset_exercise(root, store, manifest, workspace_catalog(manifest, env.extra_lesson_dirs, root=root), spec)
     render.reset_done(env, spec.id, spec.path, len(files))
 
 

@@ -14,7 +14,6 @@ def home(env: Environment) -> None:
     from learnbackend import __version__
     from learnbackend.course import render
     from learnbackend.course.overview import course_overview
-
     from learnbackend.roadmap.quiz import describe_due, due_summary
 
     catalog = env.catalog()

@@ -281,13 +281,13 @@ def _print_opener(env: Any, info: Any) -> None:
     width = min(env.out.width, 80)
     found = concept_for(env.catalog(), info.id)
     if found is not None:
-        env.out.print(concept_panel(info.id, info.title, found[0], found[1], width=width))
+        env.out.print(concept_panel(info.id, info.title, found[0], found[1], width=width), width=width)
     else:
-        env.out.print(f"[bold]{info.id}[/bold] {escape_text(info.title)}: {escape_text(info.shows)}")
+        env.out.print(f"[bold]{info.id}[/bold] {escape_text(info.title)}: {escape_text(info.shows)}", width=width)
     if info.id == "E4":
-        env.out.print(window_timeline(0.05, 0.1, 0.1, width=width))
+        env.out.print(window_timeline(0.05, 0.1, 0.1, width=width), width=width)
     elif info.id == "E8":
-        env.out.print(window_timeline(0.04, 0.02, 0.0, width=width))
+        env.out.print(window_timeline(0.04, 0.02, 0.0, width=width), width=width)
 
 
 def escape_text(text: str) -> str:
@@ -329,7 +329,7 @@ def learn(
         lesson = env.catalog().lesson(INTRO_LESSON).lesson
         env.out.print(f"[bold]{escape_text(lesson.title)}[/bold]", width=width)
         env.out.print(Markdown(lesson.body), width=width)
-    env.out.print(layers_picture(snap, width=width))
+    env.out.print(layers_picture(snap, width=width), width=width)
     if not picture:
         env.out.print("[dim]Next: `learnbackend counter next` opens the next experiment with its prediction; "
                       "`learnbackend counter learn --design` prints the full reference text.[/dim]", width=width)

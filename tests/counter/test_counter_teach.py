@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import LESSONS, run_cli
 from counter_fixtures import service  # noqa: F401
 
@@ -84,8 +83,8 @@ def test_learn_with_a_wrong_store_file_says_what_was_not_measured(service, tmp_p
 
 @pytest.mark.parametrize("experiment_id", [f"E{i}" for i in range(1, 10)])
 def test_every_experiment_has_a_concept_in_its_lesson(experiment_id):
-    from learnbackend.course.catalog import load_lessons
     from learnbackend.counter.teach import concept_for
+    from learnbackend.course.catalog import load_lessons
 
     found = concept_for(load_lessons([LESSONS]), experiment_id)
     assert found is not None, f"no '## {experiment_id}' section in lessons/counter"

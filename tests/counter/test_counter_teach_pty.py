@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import pexpect
-
 from conftest import LESSONS, run_cli
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]")
@@ -25,8 +24,8 @@ def _spawn(*args: str) -> pexpect.spawn:
 
 
 def test_an_experiment_opens_with_its_concept_and_asks_a_prediction_on_a_terminal(isolated_env: Path) -> None:
-    from learnbackend.course.catalog import load_lessons
     from learnbackend.counter.guide import predictions_for
+    from learnbackend.course.catalog import load_lessons
 
     (prediction,) = predictions_for(load_lessons([LESSONS]), "E7")
     key = str(prediction.choices.index(prediction.answer) + 1)  # questionary's number shortcut

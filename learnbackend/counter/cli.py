@@ -190,11 +190,17 @@ def experiments(ctx: typer.Context,
     from learnbackend.counter.experiments import EXPERIMENTS
     from learnbackend.counter.render import render_experiment_list
 
+    from learnbackend.counter.teach import run_id
+
     env = env_of(ctx)
+    with env.progress() as store:
+        statuses = store.statuses(module="counter", workspace=None)
+    ran = {e for e in EXPERIMENTS if statuses.get(run_id(e)) == "passed"}
     if as_json:
-        _print_json(env, [{"id": e.id, "title": e.title, "shows": e.shows} for e in EXPERIMENTS.values()])
+        _print_json(env, [{"id": e.id, "title": e.title, "shows": e.shows, "run": e.id in ran}
+                          for e in EXPERIMENTS.values()])
     else:
-        render_experiment_list(env, EXPERIMENTS)
+        render_experiment_list(env, EXPERIMENTS, ran)
 
 
 @app.command()

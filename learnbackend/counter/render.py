@@ -52,15 +52,18 @@ def render_experiment(env: Any, result: Any) -> None:
     out.print(f"[dim]The lab's reference (learnbackend counter learn --design) says: {escape(result.shows)}[/dim]")
 
 
-def render_experiment_list(env: Any, experiments: dict[str, Any]) -> None:
+def render_experiment_list(env: Any, experiments: dict[str, Any], ran: set[str] | frozenset[str] = frozenset()) -> None:
     t = Table(header_style="bold")
     t.add_column("id")
+    t.add_column("run", justify="center")
     t.add_column("experiment")
     t.add_column("what it should show")
     for info in experiments.values():
-        t.add_row(info.id, escape(info.title), escape(info.shows))
+        t.add_row(info.id, "[green]✓[/green]" if info.id in ran else "", escape(info.title), escape(info.shows))
     env.out.print(t)
-    env.out.print("[dim]Run one: learnbackend counter experiment E2   (--scale 3 runs longer, --json for raw figures)[/dim]")
+    env.out.print(f"[dim]{len(ran)} of {len(experiments)} run. New here? `learnbackend counter learn` first (Netflix's "
+                  "design, with a picture); `learnbackend counter next` opens the next one with its prediction; "
+                  "`learnbackend counter experiment E2` runs one (--scale 3 runs longer, --json for raw figures).[/dim]")
 
 
 def render_load_report(env: Any, report: Any) -> None:

@@ -108,6 +108,8 @@ def test_an_experiment_opens_with_its_concept_and_its_run_counts_in_progress():
     again = run_cli("counter", "experiment", "E7", "--scale", "0.2", "--json")
     assert again.exit_code == 0
     assert _counter_progress()["passed"] == after["passed"], "running it twice counts once"
+    listed = run_cli("counter", "experiments", "--json")
+    assert [e["id"] for e in listed.json if e["run"]] == ["E7"]
 
 
 def test_e4_draws_its_window_on_a_time_line():

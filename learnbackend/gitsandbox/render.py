@@ -79,6 +79,9 @@ def levels(env: Environment, rows: list[LevelRow], *, as_json: bool) -> None:
 def started(env: Environment, view: Started, *, rebuilt: bool = False) -> None:
     """The goal of a freshly built level and where to work on it."""
     env.out.print(_title(view.ref))
+    if view.concept:
+        env.out.print(Panel(Markdown(view.concept), title=f"The idea: {view.ref.entry.lesson.title}", title_align="left",
+                            border_style="muted"))
     env.out.print(Panel(Markdown(view.ref.level.goal), title="Goal", title_align="left", border_style="cyan"))
     graphs(env, view.now, view.goal)
     verb = "Rebuilt the level" if rebuilt else "Resumed the level as you left it" if view.resumed else "Built the level"

@@ -76,6 +76,8 @@ class Started:
     #: The commit graphs now and at the goal (None when they could not be read).
     now: Graph | None = None
     goal: Graph | None = None
+    #: The lesson's idea (its body), shown before the goal of the first level the learner opens in it.
+    concept: str | None = None
 
 
 @dataclass
@@ -157,10 +159,14 @@ def start(env: Environment, name: str | None = None, *, rebuild: bool = False) -
         store.set_value(CURRENT, ref.key)
         store.set_value(_hints_key(ref.key), 0)
         store.record(MODULE, ref.key, "started")
+        # Teach before testing: a lesson's idea is shown with the first of its levels the learner opens.
+        concept_key = f"git.concept-shown.{ref.entry.lesson.id}"
+        concept = None if store.get_value(concept_key, kind=str) else ref.entry.lesson.body
+        store.set_value(concept_key, "yes")
     shell_of = os.environ.get("LEARNBACKEND_GIT_SANDBOX")
     inside = shell_of == str(sandbox.root)
     return Started(ref, sandbox, inside, inside_other_shell=bool(shell_of) and not inside,
-                   now=read_graph(sandbox), goal=load_goal(sandbox))
+                   now=read_graph(sandbox), goal=load_goal(sandbox), concept=concept)
 
 
 def current(env: Environment, catalog: Catalog | None = None) -> tuple[LevelRef, Sandbox]:

@@ -43,3 +43,15 @@ def test_graphs_fit_80_columns(isolated_env: Path, monkeypatch) -> None:  # type
     assert started.exit_code == 0
     assert max(len(line) for line in started.stdout.splitlines()) <= 80
     assert "[HEAD→main]" in started.stdout and "[main]" in started.stdout
+
+
+def test_a_lessons_idea_comes_before_its_first_level_once(isolated_env: Path) -> None:
+    need_git()
+    first = run_cli("git", "start", "git-local/stage-a-file")
+    assert first.exit_code == 0
+    assert "The idea:" in first.stdout and "three local places" in first.stdout
+    assert first.stdout.index("The idea:") < first.stdout.index("Goal")
+    second = run_cli("git", "start", "git-local/commit-staged")
+    assert second.exit_code == 0 and "The idea:" not in second.stdout
+    other_lesson = run_cli("git", "start", "git-undo/gitignore")
+    assert "The idea:" in other_lesson.stdout and "revert" in other_lesson.stdout

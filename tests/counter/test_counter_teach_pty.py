@@ -49,3 +49,34 @@ def test_an_experiment_opens_with_its_concept_and_asks_a_prediction_on_a_termina
     progress = run_cli("progress", "--json")  # the same LEARNBACKEND_HOME as the child's
     counter = next(m for m in progress.json["modules"] if m["module"] == "counter")
     assert counter["passed"] == 2, "the run and the right prediction both count"
+
+
+def test_home_continue_opens_the_next_experiment_with_its_prediction(isolated_env: Path) -> None:
+    from learnbackend.context import Environment
+    from learnbackend.counter.teach import run_id, suggested_order
+
+    with Environment().progress() as store:  # the same LEARNBACKEND_HOME as the child's
+        for experiment_id in suggested_order():
+            if experiment_id != "E7":
+                store.record("counter", run_id(experiment_id), "passed")  # the lab was used last
+    child = _spawn()
+    try:
+        child.expect("What would you like to do")
+        child.expect("Quit")
+        assert "Continue where you left off (counter lab)" in ANSI.sub("", child.before or "")
+        child.send("c")
+        child.send("\r")
+        child.expect("next: E7")
+        child.expect("What it tests")
+        child.expect("Your prediction")
+        child.send("1")
+        child.send("\r")
+        child.expect(r"Your predictions: \d of 1 held")
+        child.expect("What would you like to do")
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    statuses = run_cli("counter", "experiments", "--json").json
+    assert all(e["run"] for e in statuses), "E7 ran from Continue and counts"

@@ -189,7 +189,6 @@ def experiments(ctx: typer.Context,
     """List the experiments E1-E9."""
     from learnbackend.counter.experiments import EXPERIMENTS
     from learnbackend.counter.render import render_experiment_list
-
     from learnbackend.counter.teach import run_id
 
     env = env_of(ctx)
@@ -281,7 +280,7 @@ def _experiment_flow(env: Any, experiment_id: str, *, scale: float, seed: int, r
 
 def _print_opener(env: Any, info: Any) -> None:
     """The experiment's concept from its lesson, and a picture where one helps, before anything runs."""
-    from learnbackend.counter.render import concept_panel, window_timeline
+    from learnbackend.counter.render import concept_panel, flow_picture, window_timeline
     from learnbackend.counter.teach import concept_for
 
     width = min(env.out.width, 80)
@@ -294,6 +293,8 @@ def _print_opener(env: Any, info: Any) -> None:
         env.out.print(window_timeline(0.05, 0.1, 0.1, width=width), width=width)
     elif info.id == "E8":
         env.out.print(window_timeline(0.04, 0.02, 0.0, width=width), width=width)
+    elif (drawing := flow_picture(info.id, width=width)) is not None:
+        env.out.print(drawing, width=width)
 
 
 def escape_text(text: str) -> str:

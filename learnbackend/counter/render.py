@@ -261,3 +261,50 @@ def window_timeline(accept_s: float, margin_s: float, skew_s: float, width: int 
     body = Text("\n").join(lines)
     return Panel(body, title="[bold]the window on a time line[/bold]  older → now", title_align="left", width=width,
                  border_style="cyan", padding=(0, 1))
+
+
+_WRITERS = ("where the writers wait", [
+    ("single row ", "w w w w ──▶ [ row ]               one lock: writers queue"),
+    ("K shards   ", "w w w w ──▶ [r1][r2][r3][r4]      K locks; a read sums K rows"),
+    ("event log  ", "w w w w ──▶ │e│e│e│e│e│e│…       new events, no shared row"),
+])
+_PICTURES: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "E1": _WRITERS,
+    "E5": _WRITERS,
+    "E2": ("a lost acknowledgement, then a retry with the same token", [
+        ("client     ", "add(t1) ──▶ applied ──✗ ack lost ── retry add(t1) ──▶ ?"),
+        ("INCRBY, row", "applies it again: counted twice"),
+        ("event log  ", "same key (t1): the insert is a no-op, counted once"),
+    ]),
+    "E3": ("when each design says \"done\", and what kill -9 takes", [
+        ("in-memory  ", "add ──▶ buffer (RAM) ──▶ \"ok\" … flush every 0.5 s ──▶ store"),
+        ("           ", "kill -9 before the flush: the buffer is gone"),
+        ("event log  ", "add ──▶ durable event ──▶ \"ok\" ──▶ trigger (memory) ──▶ rollup"),
+        ("           ", "kill -9: only triggers are lost; the next read or write resends"),
+    ]),
+    "E6": ("a rollup queue is a set", [
+        ("triggers   ", "c1 c1 c7 c1 c2 c1 c1 c7 ──▶ queue {c1, c7, c2} ──▶ 3 rollups"),
+    ]),
+    "E7": ("what an accurate GetCount reads", [
+        ("read       ", "checkpoint (1 row) + every event since lastRollupTs"),
+        ("           ", "│━━━━ rolled up ━━━━┃e e e e e e e e e … now   ◀ all scanned"),
+    ]),
+    "E9": ("more in than out", [
+        ("unbounded  ", "800 triggers/s ──▶ [ queue grows … ] ──▶ 400 rollups/s"),
+        ("bounded    ", "800 triggers/s ──▶ [ 100 ] ──▶ 400 rollups/s; the rest dropped,"),
+        ("           ", "and re-sent by the next read or write of the counter"),
+    ]),
+}
+
+
+def flow_picture(experiment_id: str, width: int = 80) -> Any:
+    """A small drawing of what the experiment sets up, or None when the concept needs none."""
+    from rich.text import Text
+
+    found = _PICTURES.get(experiment_id.upper())
+    if found is None:
+        return None
+    title, rows = found
+    body = Text("\n").join(Text.assemble((label, "bold"), " ", line) for label, line in rows)
+    return Panel(body, title=f"[bold]{escape(title)}[/bold]", title_align="left", width=width, border_style="cyan",
+                 padding=(0, 1))

@@ -154,3 +154,20 @@ def test_predictions_off_a_terminal_keep_the_flags():
     assert no_terminal.exit_code == 2 and "--answer" in no_terminal.stderr
     quiet = run_cli("counter", "experiment", "E6", "--scale", "0.2", "--json")  # no terminal: no question asked
     assert quiet.exit_code == 0 and "predictions" not in quiet.json
+
+
+@pytest.mark.parametrize("experiment_id", [f"E{i}" for i in range(1, 10)])
+def test_every_experiment_opens_with_a_picture_that_fits_80_columns(experiment_id):
+    from rich.console import Console
+
+    from learnbackend.counter.render import _PICTURES, flow_picture, window_timeline
+
+    picture = (window_timeline(0.05, 0.1, 0.1) if experiment_id == "E4" else
+               window_timeline(0.04, 0.02, 0.0) if experiment_id == "E8" else flow_picture(experiment_id))
+    assert picture is not None
+    console = Console(width=80, record=True, color_system=None)
+    console.print(picture)
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80 and len(lines) <= 9
+    if experiment_id in _PICTURES:
+        assert len(lines) == len(_PICTURES[experiment_id][1]) + 2, "no line of the drawing wraps"

@@ -256,6 +256,10 @@ def _experiment_flow(env: Any, experiment_id: str, *, scale: float, seed: int, r
         _print_opener(env, info)
     predictions: list[Any] = []
     if ask and info.id in EXPERIMENTS:
+        if env.interactive and not answers:  # read the concept before the question pushes it off an 80x24 screen
+            from learnbackend.roadmap.play import press_any_key
+
+            press_any_key("Read it? Press a key to predict… ")
         predictions = _ask_predictions(env, info.id, answers)
     try:
         with _progress(env, not as_json) as bar:

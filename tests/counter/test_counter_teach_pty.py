@@ -36,6 +36,8 @@ def test_an_experiment_opens_with_its_concept_and_asks_a_prediction_on_a_termina
         child.expect("Watch")
         concept = ANSI.sub("", child.before or "")
         assert "events since rollup" not in concept, "nothing has run before the prediction"
+        child.expect("Press a key to predict")
+        child.send(" ")
         child.expect("Predict first")
         child.expect("Your prediction")
         child.send(key)
@@ -68,6 +70,8 @@ def test_home_continue_opens_the_next_experiment_with_its_prediction(isolated_en
         child.send("\r")
         child.expect("next: E7")
         child.expect("What it tests")
+        child.expect("Press a key to predict")
+        child.send("\r")
         child.expect("Your prediction")
         child.send("1")
         child.send("\r")

@@ -237,7 +237,9 @@ def next_(
         statuses = store.statuses(module="counter", workspace=None)
     chosen = next_experiment(statuses)
     done = sum(statuses.get(run_id(e)) == "passed" for e in suggested_order())
-    env.err.print(f"[dim]counter lab: {done} of {len(suggested_order())} experiments run; next: {chosen}[/dim]")
+    total = len(suggested_order())
+    env.err.print(f"[dim]counter lab: {done} of {total} experiments run; "
+                  + (f"next: {chosen}" if done < total else f"all run, so again from the first: {chosen}") + "[/dim]")
     _experiment_flow(env, chosen, scale=scale, seed=7, redis=None, as_json=False, predict=predict, answers=answer)
 
 

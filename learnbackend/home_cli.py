@@ -74,7 +74,7 @@ def _continue_steps(module: str) -> list[list[str]]:
     """The learner's next step in the module they used last: the git shell opens at their level."""
     return {"roadmap": [["quiz", "start"]], "git": [["git", "start"], ["git", "shell"]],
             "containers": [["containers", "doctor"]],
-            "counter": [["counter", "experiments"]]}.get(module, [["progress"]])
+            "counter": [["counter", "next"]]}.get(module, [["progress"]])
 
 
 def _run_sub(env: Environment, args: list[str]) -> bool:

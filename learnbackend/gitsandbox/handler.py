@@ -26,6 +26,7 @@ SOLUTION_FILE = "solution.txt"
 #: A recorded solution is a few KB; the cap bounds the replay's parsing of hostile input.
 MAX_SOLUTION_BYTES = 256 * 1024
 REPLAY_PREFIX = "learnbackend-git-replay-"
+_SYNTAX_FIX = "Each line is `git ...`, `write PATH 'TEXT'`, `append PATH 'TEXT'` or `delete PATH`."
 
 
 def reap_leftovers(max_age_s: float = 3600.0) -> list[Path]:
@@ -73,8 +74,7 @@ def replay_and_check(key: str, level: GitLevel, solution_text: str, *, timeout: 
     try:
         commands = parse_solution(solution_text)
     except SolutionSyntaxError as exc:
-        raise RefusedError(f"Cannot read the solution: {exc}",
-                           fix="Each line is `git ...`, `write PATH 'TEXT'`, `append PATH 'TEXT'` or `delete PATH`.") from None
+        raise RefusedError(f"Cannot read the solution: {exc}", fix=_SYNTAX_FIX) from None
     validate(commands)  # refuse before building anything
     reap_leftovers()
     root = Path(tempfile.mkdtemp(prefix=REPLAY_PREFIX)) / "sandbox"

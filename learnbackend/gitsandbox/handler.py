@@ -9,6 +9,7 @@ something unsafe is refused with :class:`RefusedError` (exit 2), before anything
 
 from __future__ import annotations
 
+import secrets
 import tempfile
 import time
 from pathlib import Path
@@ -36,16 +37,17 @@ def reap_leftovers(max_age_s: float = 3600.0) -> list[Path]:
     removed = []
     now = time.time()
     for parent in Path(tempfile.gettempdir()).glob(REPLAY_PREFIX + "*"):
-        root = parent / "sandbox"
         try:
             old = now - parent.stat().st_mtime > max_age_s
+            roots = sorted(parent.glob("sandbox*")) if old and not parent.is_symlink() else []
         except OSError:
             continue
-        if old and not parent.is_symlink() and is_owned(root):
-            remove(root)
-            if not any(parent.iterdir()):
-                parent.rmdir()
-            removed.append(root)
+        for root in roots:
+            if is_owned(root):
+                remove(root)
+                removed.append(root)
+        if roots and not any(parent.iterdir()):
+            parent.rmdir()
     return removed
 
 
@@ -77,7 +79,9 @@ def replay_and_check(key: str, level: GitLevel, solution_text: str, *, timeout: 
         raise RefusedError(f"Cannot read the solution: {exc}", fix=_SYNTAX_FIX) from None
     validate(commands)  # refuse before building anything
     reap_leftovers()
-    root = Path(tempfile.mkdtemp(prefix=REPLAY_PREFIX)) / "sandbox"
+    # A random name inside a directory only its owner can list: while git may run as another user,
+    # the repositories are writable by any user (see replay.prepare), so nobody else may find them.
+    root = Path(tempfile.mkdtemp(prefix=REPLAY_PREFIX)) / f"sandbox-{secrets.token_hex(16)}"
     try:
         sandbox = build(level, root, key)
         log = replay(sandbox, commands, timeout=timeout)

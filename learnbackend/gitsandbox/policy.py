@@ -242,6 +242,29 @@ def _check_config(rest: list[str], line_no: int) -> None:
                      "push.default and display settings may be set")
 
 
+def remote_arguments(args: tuple[str, ...] | list[str]) -> list[str] | None:
+    """The remotes a checked ``git ARGS`` names (names or paths); None unless it is a fetch, pull, push or remote.
+
+    An empty list means the configured default (``origin`` or the branch's upstream).
+    """
+    args = list(args)
+    i = 0
+    while i < len(args) and args[i] in _GLOBAL_FLAGS:
+        i += 1
+    if i >= len(args) or args[i] not in ("fetch", "pull", "push", "remote"):
+        return None
+    sub = args[i]
+    positionals = _check_options(sub, args[i + 1:], 0)
+    if sub != "remote":
+        return positionals[:1]
+    action = positionals[0] if positionals else ""
+    if action in ("show", "prune", "update"):
+        return positionals[1:]
+    if action in ("set-head", "get-url"):
+        return positionals[1:2]
+    return []
+
+
 def _check_remote_command(positionals: list[str], line_no: int) -> None:
     if positionals and positionals[0] in ("add", "set-url"):
         for url in positionals[2:]:

@@ -190,7 +190,7 @@ def check_remotes(git: str, command: Command, sandbox: Sandbox, env: dict[str, s
     git takes a name that is not a configured remote for a path, and a path can be a
     repository the solution wrote; so the names are checked against what is configured now.
     """
-    code, output = run_git(git, ["config", "--null", "--get-regexp", r"^(remote|branch)\."], sandbox, env, timeout)
+    code, output = run_git(git, ["config", "--null", "--get-regexp", r"^(remote|branch|url)\."], sandbox, env, timeout)
     if code not in (0, 1):  # 1: nothing configured
         raise refuse(command.line_no, "git " + command.args[0], f"the remotes could not be read ({output.strip()})")
     names: set[str] = set()
@@ -207,6 +207,8 @@ def check_remotes(git: str, command: Command, sandbox: Sandbox, env: dict[str, s
                 raise refuse(command.line_no, f"remote.{name}.{leaf}", f"a remote may only be {OWN_REMOTE}")
         elif section == "branch" and leaf in ("remote", "pushremote"):
             upstreams.append(value)
+        elif section == "url":  # url.<base>.insteadOf rewrites where a remote points
+            raise refuse(command.line_no, key, "URL rewriting is not allowed in a replay")
     for name in [*upstreams, *(remote_arguments(command.args) or [])]:
         if name not in names and name not in (".", OWN_REMOTE):
             raise refuse(command.line_no, f"remote {name}", f"{name} is not a remote of the level, so git would "

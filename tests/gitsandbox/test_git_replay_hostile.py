@@ -78,7 +78,8 @@ def test_the_pinned_git_ignores_a_repository_written_in_the_work_tree(tmp_path: 
         (sub / path).parent.mkdir(parents=True, exist_ok=True)
         (sub / path).write_text(text)
     git = git_executable()
-    control = subprocess.run([git, "-C", "sub", "status"], cwd=sandbox.work, env=sandbox.git_env(),
+    plain = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GIT_CONFIG_NOSYSTEM": "1"}  # git as a learner runs it
+    control = subprocess.run([git, "-C", "sub", "status"], cwd=sandbox.work, env=plain,
                              capture_output=True, text=True, timeout=30, check=False)
     assert (sandbox.work / "fsmonitor-ran").exists(), control.stderr
     (sandbox.work / "fsmonitor-ran").unlink()

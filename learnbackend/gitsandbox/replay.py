@@ -22,11 +22,17 @@ recorded and the replay goes on, like the learner's session did.
 
 from __future__ import annotations
 
+import inspect
 import os
+import shutil
 import stat
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from learnbackend.gitsandbox import gitenv
 from learnbackend.gitsandbox.policy import (
@@ -75,6 +81,8 @@ class ReplayLog:
 
 
 _TIMED_OUT = -1
+#: A process sandbox with a private filesystem view is told which paths outside the run directory to show.
+_TAKES_READABLE = "readable" in inspect.signature(run_sandboxed).parameters
 #: Settings no solution can change: they win over every configuration file.
 _PINNED = {
     "safe.bareRepository": "explicit",
@@ -110,38 +118,45 @@ _REMOTE_KEYS = frozenset({"url", "pushurl", "fetch", "push", "tagopt", "prune", 
                           "skipdefaultupdate", "skipfetchall"})
 
 
-def prepare(sandbox: Sandbox) -> Path:
-    """Write the replay's configuration (read-only) and open the repositories to the sandbox's user."""
-    home = sandbox.replay_home
-    home.mkdir(exist_ok=True)
-    config = home / "gitconfig"
-    config.write_text(sandbox.config.read_text() + _REPLAY_CONFIG.format(remote=OWN_REMOTE))
-    config.chmod(0o444)
-    home.chmod(0o555)
-    if os.geteuid() == 0:
-        # The process sandbox may run git as an unprivileged user: it must reach and use the repositories.
-        sandbox.root.chmod(0o755)
-        sandbox.root.parent.chmod(0o711)
-        sandbox.hooks.chmod(0o755)
-        sandbox.config.chmod(0o444)
-        open_up(sandbox)
-    return config
+@contextmanager
+def pinned_home(sandbox: Sandbox) -> Iterator[Path]:
+    """A read-only ``HOME`` outside the sandbox with the replay's git configuration and an empty hooks directory.
+
+    Yields the configuration file; removed afterwards. It is outside the directory the
+    process sandbox lends to git, so no git process of the replay can change it.
+    """
+    home = Path(tempfile.mkdtemp(prefix="learnbackend-git-home-"))
+    try:
+        config = home / "gitconfig"
+        gitenv.write_config(config, home / "hooks")
+        with open(config, "a", encoding="utf-8") as handle:
+            handle.write(_REPLAY_CONFIG.format(remote=OWN_REMOTE))
+        for path, mode in ((config, 0o444), (home / "hooks", 0o555), (home, 0o555)):
+            path.chmod(mode)
+        if os.geteuid() == 0:
+            # The process sandbox may run git as an unprivileged user: it must reach the level.
+            sandbox.root.chmod(0o755)
+            sandbox.root.parent.chmod(0o711)
+        yield config
+    finally:
+        home.chmod(0o755)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def open_up(sandbox: Sandbox) -> None:
-    """Let any user write the two repositories (only when root: git may run as another uid each time).
+    """Let any user write the two repositories, when root: the process sandbox may run git as another uid.
 
-    Their parent directories stay the tool's, and the sandbox's name is random, so
-    nobody else reaches them. Symbolic links are skipped, never followed.
+    (A sandbox that lends its run directory to that uid makes this redundant; one that
+    does not needs it.) The sandbox's parent directory only lets its owner list it and
+    the sandbox's name is random, so nobody else reaches them. Links are never followed.
     """
     if os.geteuid() != 0:
         return
     for top in (sandbox.work, sandbox.remote):
-        for directory, dirnames, filenames in os.walk(top):
+        for directory, _subdirs, filenames in os.walk(top):  # does not descend into linked directories
             _add_mode(directory, 0o777)
             for name in filenames:
                 _add_mode(os.path.join(directory, name), 0o666)
-            dirnames[:] = [d for d in dirnames if not os.path.islink(os.path.join(directory, d))]
 
 
 def _add_mode(path: str, bits: int) -> None:
@@ -158,7 +173,7 @@ def replay_env(sandbox: Sandbox, config: Path, git: str, when: int) -> dict[str,
     home = str(config.parent)
     base = {"PATH": f"{os.path.dirname(git)}:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": home, "XDG_CONFIG_HOME": home}
     env = gitenv.isolated_env(config, sandbox.root, base=base, when=when)
-    pinned = {**_PINNED, "core.hooksPath": str(sandbox.hooks)}
+    pinned = {**_PINNED, "core.hooksPath": str(config.parent / "hooks")}
     env.update({"GIT_DIR": str(sandbox.work / ".git"), "GIT_WORK_TREE": str(sandbox.work),
                 "GIT_CONFIG_COUNT": str(len(pinned)), "GIT_NO_REPLACE_OBJECTS": "1"})
     for index, (key, value) in enumerate(pinned.items()):
@@ -171,11 +186,14 @@ def run_git(git: str, args: list[str] | tuple[str, ...], sandbox: Sandbox, env: 
             timeout: float) -> tuple[int, str]:
     """Run ``git ARGS`` at the top of the working repository inside the process sandbox.
 
-    Returns (exit code, the tail of its output); :data:`_TIMED_OUT` when the deadline stopped it.
+    The sandbox's directory (both repositories) is the run directory, writable; the
+    pinned ``HOME`` is only readable. Returns (exit code, the tail of its output);
+    :data:`_TIMED_OUT` when the deadline stopped it.
     """
     open_up(sandbox)
+    extra: dict[str, Any] = {"readable": [Path(env["HOME"])]} if _TAKES_READABLE else {}
     result = run_sandboxed([git, "-C", str(sandbox.work), *args], cwd=sandbox.root, timeout=max(timeout, 0.05),
-                           env=env, network=False)
+                           env=env, network=False, **extra)
     output = (result.stdout + result.stderr)[-_OUTPUT_LIMIT:]
     if result.timed_out:
         return _TIMED_OUT, "timed out"
@@ -184,13 +202,16 @@ def run_git(git: str, args: list[str] | tuple[str, ...], sandbox: Sandbox, env: 
     return result.exit_code, output
 
 
-def check_remotes(git: str, command: Command, sandbox: Sandbox, env: dict[str, str], timeout: float) -> None:
+def check_remotes(git: str, command: Command, sandbox: Sandbox, env: dict[str, str], timeout: float) -> bool:
     """Before a fetch, pull, push or remote command: every remote and upstream must be the level's own.
 
     git takes a name that is not a configured remote for a path, and a path can be a
     repository the solution wrote; so the names are checked against what is configured now.
+    Returns False when the deadline stopped the check.
     """
     code, output = run_git(git, ["config", "--null", "--get-regexp", r"^(remote|branch|url)\."], sandbox, env, timeout)
+    if code == _TIMED_OUT:
+        return False
     if code not in (0, 1):  # 1: nothing configured
         raise refuse(command.line_no, "git " + command.args[0], f"the remotes could not be read ({output.strip()})")
     names: set[str] = set()
@@ -213,6 +234,7 @@ def check_remotes(git: str, command: Command, sandbox: Sandbox, env: dict[str, s
         if name not in names and name not in (".", OWN_REMOTE):
             raise refuse(command.line_no, f"remote {name}", f"{name} is not a remote of the level, so git would "
                          f"take it for a path; use `origin` (or a remote you added for {OWN_REMOTE})")
+    return True
 
 
 def validate(commands: list[Command]) -> None:
@@ -231,7 +253,13 @@ def replay(sandbox: Sandbox, commands: list[Command], *, timeout: float, git: st
     started = time.monotonic()
     deadline = started + timeout
     log = ReplayLog()
-    config = prepare(sandbox)
+    with pinned_home(sandbox) as config:
+        _replay(sandbox, commands, git, config, deadline, log)
+    log.duration_s = time.monotonic() - started
+    return log
+
+
+def _replay(sandbox: Sandbox, commands: list[Command], git: str, config: Path, deadline: float, log: ReplayLog) -> None:
     for number, command in enumerate(commands):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -240,7 +268,9 @@ def replay(sandbox: Sandbox, commands: list[Command], *, timeout: float, git: st
         if command.op == "git":
             env = replay_env(sandbox, config, git, REPLAY_EPOCH + 60 * number)
             if remote_arguments(command.args) is not None:
-                check_remotes(git, command, sandbox, env, remaining)
+                if not check_remotes(git, command, sandbox, env, remaining):
+                    log.timed_out = True
+                    break
                 remaining = deadline - time.monotonic()
             code, output = run_git(git, command.args, sandbox, env, remaining)
             log.steps.append(ReplayStep(command.line_no, command.to_line(), code, output))
@@ -254,5 +284,3 @@ def replay(sandbox: Sandbox, commands: list[Command], *, timeout: float, git: st
             else:
                 write_file(sandbox.work, path, command.text, append=command.op == "append", line_no=command.line_no)
             log.steps.append(ReplayStep(command.line_no, command.to_line(), 0))
-    log.duration_s = time.monotonic() - started
-    return log

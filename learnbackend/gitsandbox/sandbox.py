@@ -10,7 +10,6 @@ temporary directory for a replay)::
     teammate/               a clone that commits and pushes on its own (some levels)
     bin/git                 the recording wrapper used by `learnbackend git shell`
     transcript.txt          the commands recorded so far
-    replay-home/            a replay's read-only HOME and git configuration (replays only)
 """
 
 from __future__ import annotations
@@ -66,11 +65,6 @@ class Sandbox:
         return self.root / "teammate"
 
     @property
-    def replay_home(self) -> Path:
-        """A replay's read-only ``HOME`` with its git configuration (see :mod:`replay`)."""
-        return self.root / "replay-home"
-
-    @property
     def bin(self) -> Path:
         return self.root / "bin"
 
@@ -117,9 +111,6 @@ def remove(root: Path) -> None:
             f"{root} was not created by learnbackend (it has no {MARKER} marker), so it is left untouched.",
             fix="Move it away yourself if you want the level rebuilt there.",
         )
-    home = Sandbox(root).replay_home
-    if home.is_dir() and not home.is_symlink():
-        home.chmod(0o755)  # read-only while a replay runs
     # rmtree does not follow symbolic links inside the tree; the root itself is not a link (checked above).
     shutil.rmtree(root)
 

@@ -84,8 +84,8 @@ def test_the_pinned_git_ignores_a_repository_written_in_the_work_tree(tmp_path: 
     assert (sandbox.work / "fsmonitor-ran").exists(), control.stderr
     (sandbox.work / "fsmonitor-ran").unlink()
 
-    config = r.prepare(sandbox)
-    code, output = r.run_git(git, ["-C", "sub", "status"], sandbox, r.replay_env(sandbox, config, git, 0), 30)
+    with r.pinned_home(sandbox) as config:
+        code, output = r.run_git(git, ["-C", "sub", "status"], sandbox, r.replay_env(sandbox, config, git, 0), 30)
     assert code == 0 and "On branch main" in output, output
     assert not (sandbox.work / "fsmonitor-ran").exists()
     assert not (sub / "fsmonitor-ran").exists()
@@ -117,8 +117,15 @@ def test_replayed_git_runs_in_the_process_sandbox(monkeypatch: pytest.MonkeyPatc
         env = kwargs["env"]
         assert env["GIT_DIR"] == str(work / ".git") and env["GIT_WORK_TREE"] == str(work)
         assert env["GIT_CONFIG_NOSYSTEM"] == "1" and env["HOME"] == env["XDG_CONFIG_HOME"]
+        home = Path(env["HOME"])
+        assert kwargs.get("readable", [home]) == [home] and env["GIT_CONFIG_GLOBAL"] == str(home / "gitconfig")
+        assert not _under(home, work.parent)  # the lent run directory does not hold the configuration
         pinned = {env[f"GIT_CONFIG_KEY_{i}"]: env[f"GIT_CONFIG_VALUE_{i}"] for i in range(int(env["GIT_CONFIG_COUNT"]))}
         assert pinned["safe.bareRepository"] == "explicit"
+
+
+def _under(path: Path, parent: Path) -> bool:
+    return path == parent or parent in path.parents
 
 
 def test_git_output_is_streamed_and_capped(proof_dir: Path) -> None:

@@ -55,7 +55,7 @@ TEXT_VALUES = frozenset({
     "-m", "--message", "--grep", "--author", "--committer", "--format", "--pretty", "--date", "--since", "--until",
     "--after", "--before", "-S", "-G", "--trailer", "-n", "--max-count", "--skip", "-X", "--strategy-option",
     "-s", "--strategy", "--cleanup", "--chmod", "--untracked-files", "--decorate", "--color", "--abbrev",
-    "--stat", "--word-diff", "--diff-algorithm", "-U", "--unified", "--find-renames", "-M", "--conflict",
+    "--stat", "--word-diff", "--word-diff-regex", "--color-words", "--diff-algorithm", "-U", "--unified", "--find-renames", "-M", "--conflict",
     "-C", "-c", "--reuse-message", "--reedit-message", "--fixup", "--squash", "--rebase", "--depth", "--deepen",
     "--set-upstream-to", "-u", "-t", "--track", "--contains", "--no-contains", "--merged", "--no-merged",
     "--points-at", "--sort", "--onto", "--source", "-b", "-B", "--orphan", "--porcelain", "--ignored",
@@ -69,7 +69,7 @@ _DISPLAY = (
     " --oneline --graph --all --decorate[=] --no-decorate --abbrev-commit --no-abbrev-commit --abbrev[=] --reverse"
     " --first-parent --merges --no-merges --branches[=] --remotes[=] --tags[=] --left-right --pretty[=] --format[=]"
     " --date[=] --stat[=] --shortstat --numstat --summary --name-only --name-status --patch --no-patch --raw"
-    " --color[=] --no-color --word-diff[=] --follow --max-count= --skip= --since= --until= --after= --before="
+    " --color[=] --no-color --word-diff[=] --word-diff-regex= --color-words[=] --ignore-cr-at-eol --follow --max-count= --skip= --since= --until= --after= --before="
     " --author= --committer= --grep= --all-match --invert-grep --regexp-ignore-case --cherry --cherry-mark"
     " --cherry-pick --boundary --topo-order --date-order --author-date-order --simplify-by-decoration"
     " --walk-reflogs --source --no-walk --do-walk --parents --children --full-history --no-renames"
@@ -149,7 +149,7 @@ SPECS: dict[str, OptionSpec] = {
                        " --show-toplevel --show-prefix --show-cdup --is-inside-work-tree --is-bare-repository"
                        " --all --branches[=] --tags[=] --remotes[=] --not"),
     "revert": _spec("nem=X=s=", "--no-commit --no-edit --edit --mainline= --strategy= --strategy-option= --continue"
-                    " --abort --quit --skip --signoff --no-gpg-sign --reference"),
+                    " --abort --quit --skip --signoff --no-gpg-sign"),
     "rm": _spec("fnrq", "--force --dry-run --cached --ignore-unmatch --quiet --sparse --pathspec-from-file="),
     "shortlog": _spec("nsecw?", "--numbered --summary --email --committer --group= --format[=] --all --branches[=]"
                       " --remotes[=] --tags[=] --since= --until= --after= --before= --author= --grep= --merges"

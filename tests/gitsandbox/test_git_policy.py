@@ -126,7 +126,9 @@ ALLOWED = [
     "git diff --staged", "git tag -a v1 -m 'first release'", "git pull --rebase",
     "git --no-pager log", "git branch -u origin/main", "git log -3 --format=%h --grep=discount", "git status -uno",
     "git diff -U5 --word-diff=color", "git push --force-with-lease origin HEAD", "git checkout -- notes.md",
-    "git pull --rebase=merges", "git log --end-of-options main", "write docs/notes.md 'hello\\n'", "delete notes.md", "append a.txt 'x'",
+    "git pull --rebase=merges", "git log --end-of-options main", "git diff --color-words",
+    "git push origin --delete x", "git log --left-right --oneline main...origin/main", "git stash push -u -m wip",
+    "git restore --source=HEAD~1 notes.md", "git branch --set-upstream-to=origin/main", "git shortlog -sn", "write docs/notes.md 'hello\\n'", "delete notes.md", "append a.txt 'x'",
 ]
 
 
@@ -207,3 +209,18 @@ def test_the_replay_ignores_the_users_git_configuration(tmp_path: Path, monkeypa
     sandbox = build_level("first-push", tmp_path)
     assert (sandbox.remote / "refs" / "heads" / "main").exists() or "main" in (sandbox.remote / "packed-refs").read_text()
     assert not proof.exists()
+
+
+#: Allowed options that are also the start of a dangerous one: each is an exact option of its
+#: subcommand in git, and git takes an exact name before expanding an abbreviation (reviewed by hand).
+EXACT_NOT_ABBREVIATIONS = {"--verify", "--local", "--patch", "--text", "--edit"}
+
+
+def test_no_allowed_option_could_be_read_as_a_dangerous_one() -> None:
+    from learnbackend.gitsandbox.gitoptions import DANGEROUS, SPECS
+
+    for sub, spec in SPECS.items():
+        for name in spec.longs:
+            near = [d for d in DANGEROUS if d.startswith(name)]
+            assert not near or name in EXACT_NOT_ABBREVIATIONS, (sub, name, near)
+            assert name not in DANGEROUS or (name == "--patch" and sub in ("diff", "log", "show", "reflog")), (sub, name)

@@ -290,6 +290,17 @@ def check_remote(value: str, line_no: int, *, must_be_path: bool = False) -> Non
                  f"level's remote: name it `origin` (or another remote's name) or {OWN_REMOTE}")
 
 
+#: Characters some filesystems ignore in names (HFS+): ``.g\u200cit`` is ``.git`` there.
+_IGNORED_IN_NAMES = dict.fromkeys([0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x206A, 0x2070),
+                                   0xFEFF])
+
+
+def _is_dot_git(segment: str) -> bool:
+    """``.git`` as any filesystem may read it: any case, ignorable characters, trailing dots or spaces, 8.3 name."""
+    name = segment.translate(_IGNORED_IN_NAMES).rstrip(" .").lower()
+    return name in (".git", "git~1")
+
+
 def check_path(value: str, line_no: int, *, inside: str = "work") -> str:
     """Refuse a path that leaves the sandbox or reaches into ``.git``; return it relative to the work tree.
 
@@ -299,7 +310,7 @@ def check_path(value: str, line_no: int, *, inside: str = "work") -> str:
     text = value.replace("\\", "/")
     if text.startswith(("/", "~")) or re.match(r"^[A-Za-z]:/", text):
         raise refuse(line_no, f"path {value}", "absolute paths and ~ are outside the sandbox")
-    if ".git" in (segment.lower() for segment in text.split("/")):
+    if any(_is_dot_git(segment) for segment in text.split("/")):
         raise refuse(line_no, f"path {value}", "files inside .git (config, hooks) are off limits")
     joined = posixpath.normpath(posixpath.join("work", text))
     if joined == ".." or joined.startswith("../") or (inside == "work" and joined != "work" and not joined.startswith("work/")):

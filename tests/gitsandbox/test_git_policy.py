@@ -107,6 +107,9 @@ REFUSED = [
     ("write ../remote.git/hooks/post-receive 'x'", "outside the working repository"),
     ("write .git/hooks/pre-commit '#!/bin/sh\\nid\\n'", ".git"),
     ("append .GIT/config '[core]\\n'", ".git"),
+    ("write .g\u200cit/config '[core]\\n'", ".git"),
+    ("write '.git. /config' '[core]\\n'", ".git"),
+    ("write GIT~1/config '[core]\\n'", ".git"),
     ("delete ../gitconfig", "outside the working repository"),
     ("write sub/../../escape.txt 'x'", "outside the working repository"),
     # not git at all

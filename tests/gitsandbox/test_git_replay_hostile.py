@@ -191,3 +191,33 @@ def test_every_attack_is_contained_in_each_mode(mode: str, proof_dir: Path) -> N
     assert report["reference"] == "passed"
     assert report["flood_steps"] == [0] * 6
     assert report["peak_growth_mb"] < 64, report
+
+
+def test_check_grades_a_hostile_solution_as_an_error_and_checks_the_rest(tmp_path: Path, proof_dir: Path) -> None:
+    """`learnbackend check` on a workspace: the refused solutions are errors with the reason, the others pass."""
+    from conftest import run_cli
+
+    from learnbackend.workspace.checking import workspace_catalog
+    from learnbackend.workspace.manifest import load_manifest
+
+    need_git()
+    root = tmp_path / "ws"
+    assert run_cli("init", str(root), "--lesson", "git-remote").exit_code == 0
+    manifest = load_manifest(root)
+    catalog = workspace_catalog(manifest, [])
+    specs = manifest.exercises
+    hostile = attacks(proof_dir)
+    chosen = {specs[0].id: hostile["alternates"], specs[1].id: hostile["upload-pac"]}
+    for spec in specs:
+        reference = "\n".join(catalog.exercise(spec.id)[1].solution) + "\n"
+        (root / spec.path / "solution.txt").write_text(chosen.get(spec.id, reference))
+    result = run_cli("check", str(root), "--format", "json")
+    assert result.exit_code == 1, result.stderr
+    by_id = {r["id"]: r for r in result.json["results"]}
+    for spec in specs:
+        entry = by_id[spec.id]
+        if spec.id in chosen:
+            assert entry["status"] == "error" and entry["message"].startswith("Refused line"), entry
+        else:
+            assert entry["status"] == "passed", entry
+    assert list(proof_dir.iterdir()) == []

@@ -85,7 +85,9 @@ def test_play_a_whole_quiz_in_a_terminal(tmp_path: Path) -> None:
             primers += _read_primer_if_any(child, "Pick every right answer:")
             letters = _letters(_screen(child))
             wanted = {letters["2"], letters["4"]}
-            child.expect(r"\(Space to pick, Enter when done\)")
+            # h is a key for the hint, not a box to tick among the answers.
+            child.expect(r"\(Space to pick, Enter when done, h for a hint\)")
+            assert "Show a hint" not in _screen(child)
             for index in range(4):
                 if chr(ord("a") + index) in wanted:
                     child.send(SPACE)

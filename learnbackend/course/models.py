@@ -122,8 +122,8 @@ class FreeText(QuestionBase):
 
 # --- the union of every exercise kind -------------------------------------------------
 # Module-specific kinds are imported here so that one schema describes every file.
+from learnbackend.coding.model import CodeExercise  # noqa: E402
 from learnbackend.containers.content import ContainerSpecExercise  # noqa: E402
-from learnbackend.counter.content import CodeExercise  # noqa: E402
 from learnbackend.gitsandbox.models import GitLevel  # noqa: E402
 
 Exercise = Annotated[

@@ -48,6 +48,14 @@ def _run(ctx: typer.Context, mode: str, branches: list[str] | None, count: int |
             plan = engine.plan(mode, branches=branches, count=count, seed=seed)  # type: ignore[arg-type]
             if env.interactive and not as_json:
                 source = play.TerminalAnswers(QuestionaryPrompter(), env.out)
+            elif env.stdin_isatty and not as_json:
+                # The keyboard is here but the questions would go into a pipe (`quiz | cat`): it would look hung.
+                from learnbackend.errors import UsageError
+
+                raise UsageError(
+                    "The quiz asks its questions on the terminal, but its output goes to a pipe or a file.",
+                    fix="Run it without redirecting its output; for a script, pass --answers FILE or "
+                        "answers on stdin (one per line).")
             else:
                 source = play.ScriptedAnswers(lines=play.stdin_lines())
         console = None if as_json else env.out

@@ -51,6 +51,9 @@ class Feedback:
     expected: str
     explanation: str
     notes: list[str] = field(default_factory=list)
+    #: Multiple choice: the options picked and the right ones (the feedback names them by letter).
+    picked: list[str] = field(default_factory=list)
+    right: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {"id": self.qid, "correct": self.correct, "score": round(self.score, 3),
@@ -138,7 +141,7 @@ def grade(presented: Presented, response: Response) -> Feedback:
             if picked - right:
                 notes.append("Should not be picked: " + "; ".join(sorted(picked - right)))
         return Feedback(presented.qid, ok, 1.0 if ok else score, "; ".join(sorted(picked)) or "(nothing)",
-                        "; ".join(q.answers), q.explanation, notes)
+                        "; ".join(q.answers), q.explanation, notes, picked=sorted(picked), right=list(q.answers))
     if isinstance(q, Ordering):
         order = list(response) if isinstance(response, list) else [response]
         ok = order == list(q.items)

@@ -29,9 +29,10 @@ class TerminalAnswers:
         self.prompter = prompter
         self.console = console
 
-    def _label(self, option: str) -> str:
-        """The option cut to the terminal width: the panel above shows the full, wrapped text."""
-        room = max(20, self.console.width - 12)
+    def _label(self, option: str, message: str = "Your answer:") -> str:
+        """The option cut so that it fits a line twice: in the list ("  a) …") and in the echo
+        ("? MESSAGE …") once picked; the panel above shows the full, wrapped text."""
+        room = max(20, self.console.width - max(8, len(message) + 5))
         return option if len(option) <= room else option[: room - 1].rstrip() + "…"
 
     @staticmethod
@@ -73,10 +74,13 @@ class TerminalAnswers:
                     continue
                 return options[index]
             if q.kind == "multiple":
-                # Checkboxes have no shortcut keys: the letters in the titles match the panel.
-                lettered = [f"{chr(ord('a') + i)}) {label}" for i, label in enumerate(labels)]
-                picked = self.prompter.checkbox("Pick every right answer:", lettered + extra())
-                if len(options) in picked:
+                # Checkboxes have no shortcut keys: the letters in the titles match the panel; h shows
+                # the hint (a key, not a box to tick among the answers).
+                lettered = [f"{chr(ord('a') + i)}) {self._label(o, 'Pick every right answer: a) ')}"
+                            for i, o in enumerate(options)]
+                picked = self.prompter.checkbox("Pick every right answer:", lettered,
+                                                escape_key=None if hinted else "h")
+                if picked == [-1]:
                     render.hint(self.console, q.hint)
                     hinted = True
                     continue
@@ -92,7 +96,7 @@ class TerminalAnswers:
                 if len(remaining) == 1:
                     chosen.append(remaining.pop())
                     break
-                index = self.prompter.select(label, [self._label(r) for r in remaining] + ([] if chosen else extra()),
+                index = self.prompter.select(label, [self._label(r, label) for r in remaining] + ([] if chosen else extra()),
                                              keys=self._keys(item, remaining, not chosen and not hinted))
                 if index == len(remaining):
                     render.hint(self.console, q.hint)

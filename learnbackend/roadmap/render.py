@@ -63,6 +63,9 @@ def feedback(console: Console, fb: Feedback, item: Presented | None = None) -> N
     if item is not None and item.kind == "order" and not fb.correct:
         expected = fb.expected.split(" → ")
         given_letters, expected_letters = _letters(item, fb.given.split(" → ")), _letters(item, expected)
+    if item is not None and item.kind == "multiple" and not fb.correct and fb.right:
+        _multiple_feedback(console, fb, item)
+        return
     if fb.correct:
         head = Text("✓ Right.", style="ok")
     elif item is not None and given_letters and expected_letters:
@@ -88,6 +91,33 @@ def feedback(console: Console, fb: Feedback, item: Presented | None = None) -> N
         from rich.padding import Padding
 
         console.print(Padding(listing, (0, 0, 0, 4)))
+    console.print(Panel(Markdown(fb.explanation), title="Why", title_align="left", border_style="muted"))
+
+
+def _multiple_feedback(console: Console, fb: Feedback, item: Presented) -> None:
+    """Multiple choice, wrong: letters at a glance, then each option once with what was wrong about it."""
+    from rich.padding import Padding
+
+    def letters(options: list[str]) -> str:
+        return ", ".join(sorted(chr(ord("a") + item.options.index(o)) for o in options if o in item.options)) or "nothing"
+
+    head = Text("✗ Not quite.", style="fail")
+    head.append(f"  You picked: {letters(fb.picked)}", style="muted")
+    head.append("\n  Right:      ", style="bold")
+    head.append(letters(fb.right))
+    console.print(head)
+    listing = Table.grid(padding=(0, 1))
+    listing.add_column(no_wrap=True)
+    listing.add_column(no_wrap=True)
+    listing.add_column()
+    for i, option in enumerate(item.options):
+        picked, right = option in fb.picked, option in fb.right
+        if picked == right and not right:
+            continue  # rightly left out: nothing to say
+        mark = (Text("✓ right", style="ok") if picked else Text("missed", style="warn")) if right \
+            else Text("✗ wrong", style="fail")
+        listing.add_row(f"{chr(ord('a') + i)})", mark, option)
+    console.print(Padding(listing, (0, 0, 0, 4)))
     console.print(Panel(Markdown(fb.explanation), title="Why", title_align="left", border_style="muted"))
 
 

@@ -10,6 +10,7 @@ something unsafe is refused with :class:`RefusedError` (exit 2), before anything
 from __future__ import annotations
 
 import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -46,9 +47,21 @@ def reap_leftovers(max_age_s: float = 3600.0) -> list[Path]:
             if is_owned(root):
                 remove(root)
                 removed.append(root)
-        if roots and not any(parent.iterdir()):
-            parent.rmdir()
+        if roots:
+            _remove_replay_homes(parent)
+            if not any(parent.iterdir()):
+                parent.rmdir()
     return removed
+
+
+def _remove_replay_homes(parent: Path) -> None:
+    """The read-only git homes of killed replays (:func:`replay.pinned_home`); links are not followed."""
+    from learnbackend.gitsandbox.replay import HOME_PREFIX
+
+    for home in parent.glob(HOME_PREFIX + "*"):
+        if home.is_dir() and not home.is_symlink():
+            home.chmod(0o755)
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def solution_template(key: str, level: GitLevel) -> str:

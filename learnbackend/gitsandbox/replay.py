@@ -81,6 +81,7 @@ class ReplayLog:
 
 
 _TIMED_OUT = -1
+HOME_PREFIX = "git-home-"
 #: A process sandbox with a private filesystem view is told which paths outside the run directory to show.
 _TAKES_READABLE = "readable" in inspect.signature(run_sandboxed).parameters
 #: Settings no solution can change: they win over every configuration file.
@@ -125,7 +126,8 @@ def pinned_home(sandbox: Sandbox) -> Iterator[Path]:
     Yields the configuration file; removed afterwards. It is outside the directory the
     process sandbox lends to git, so no git process of the replay can change it.
     """
-    home = Path(tempfile.mkdtemp(prefix="learnbackend-git-home-"))
+    # Next to the sandbox (a replay's own temporary directory), so a run killed midway leaves one thing to reap.
+    home = Path(tempfile.mkdtemp(prefix=HOME_PREFIX, dir=sandbox.root.parent))
     try:
         config = home / "gitconfig"
         gitenv.write_config(config, home / "hooks")

@@ -48,7 +48,7 @@ def _menu(env: Environment) -> None:
             ("2", "Roadmap quiz: your mind map", [["quiz", "map"]]),
             ("3", "Git sandbox: the current level in its recording shell", [["git", "start"], ["git", "shell"]]),
             ("4", "Git sandbox: all levels", [["git", "levels"]]),
-            ("5", "Containers lab: what this machine can run", [["containers", "doctor"]]),
+            ("5", "Containers lab: the next demo, a prediction first", [["containers", "next"]]),
             ("6", "Containers lab: measure bare process vs container vs VM", [["containers", "compare"]]),
             ("7", "Counter lab: the experiments", [["counter", "experiments"]]),
             ("p", "Your progress", [["progress"]]),
@@ -73,7 +73,7 @@ _MODULE_NAMES = {"roadmap": "roadmap quiz", "git": "git sandbox", "containers": 
 def _continue_steps(module: str) -> list[list[str]]:
     """The learner's next step in the module they used last: the git shell opens at their level."""
     return {"roadmap": [["quiz", "start"]], "git": [["git", "start"], ["git", "shell"]],
-            "containers": [["containers", "doctor"]],
+            "containers": [["containers", "next"]],
             "counter": [["counter", "next"]]}.get(module, [["progress"]])
 
 

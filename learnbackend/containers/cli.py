@@ -6,11 +6,14 @@ Docker SDK are imported inside the commands.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from learnbackend.apps import env_of, make_app
+
+if TYPE_CHECKING:
+    from learnbackend.context import Environment
 
 app = make_app("Containers lab: bare metal vs VM vs container vs container-in-VM, measured on your machine.")
 
@@ -33,14 +36,18 @@ def compare(
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Measure launch-to-first-output and memory of a bare process, a container, a VM and a container in a VM."""
-    from learnbackend.containers import render
+    _compare_flow(env_of(ctx), runs, vm_runs, as_json=as_json)
+
+
+def _compare_flow(env: Environment, runs: int, vm_runs: int, *, as_json: bool) -> None:
+    from learnbackend.containers import activity, render
     from learnbackend.containers.signals import cleanup_on_signals
 
-    env = env_of(ctx)
     with cleanup_on_signals():
         comparison = render.with_progress(env, runs, vm_runs, quiet=as_json)
-    with env.progress() as store:  # the learner's own numbers, for later lessons
+    with env.progress() as store:  # the learner's own numbers, for later lessons; the run counts in progress
         store.set_value("containers.compare.last", comparison.to_dict())
+        store.record("containers", activity.run_id(activity.COMPARE), "passed", detail={"runs": runs, "vm_runs": vm_runs})
     render.comparison(env, comparison, as_json=as_json)
 
 
@@ -58,19 +65,43 @@ def demo(
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """A guided demo with a prediction question first: isolation, memory, pids, cpu, density, boundary."""
-    from learnbackend.containers import demos, render
+    _demo_flow(env_of(ctx), name, predict=predict, yes=yes, with_vm=not no_vm, count=count, as_json=as_json)
+
+
+def _demo_flow(env: Environment, name: str, *, predict: str | None = None, yes: bool = False, with_vm: bool = True,
+               count: int = 8, as_json: bool = False) -> None:
+    from learnbackend.containers import activity, demos, render
     from learnbackend.containers.signals import cleanup_on_signals
 
-    env = env_of(ctx)
     text = demos.text_of(name)
     demos.require_engine(name)
     answer = render.ask_prediction(env, text, predict=predict, skip=yes, quiet=as_json)
     with cleanup_on_signals():
-        result = demos.run(name, with_vm=not no_vm, count=count)
+        result = demos.run(name, with_vm=with_vm, count=count)
     answer = render.grade_prediction(text, answer, result.figures)
-    with env.progress() as store:
+    with env.progress() as store:  # a finished demo counts in the lab's progress, like a counter experiment
         store.set_value(f"containers.demo.{name}", {"prediction": answer, "figures": result.figures})
+        store.record("containers", activity.run_id(name), "passed", detail={"predicted": answer.get("given") is not None})
     render.demo(env, text, result, answer, as_json=as_json)
+
+
+@app.command("next")
+def next_(ctx: typer.Context) -> None:
+    """Open the next demo you have not run yet (then the comparison), with its prediction question."""
+    from learnbackend.containers import activity
+
+    env = env_of(ctx)
+    with env.progress() as store:
+        statuses = store.statuses(module="containers", workspace=None)
+    step = activity.next_step(statuses)
+    done, total = activity.runs_done(statuses), len(activity.ORDER)
+    what = "the comparison" if step == activity.COMPARE else f"demo {step}"
+    env.err.print(f"[dim]containers lab: {done} of {total} runs done; "
+                  + (f"next: {what}" if done < total else f"all done, so again from the first: {what}") + "[/dim]")
+    if step == activity.COMPARE:
+        _compare_flow(env, 10, 3, as_json=False)
+    else:
+        _demo_flow(env, step)
 
 
 @app.command("clean")

@@ -102,32 +102,51 @@ def _bar(value: float, high: float, width: int = 40) -> str:
     return "█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "") if eighths else "▏"
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def fmt_range(low: float | None, high: float | None) -> str:
+    """``3.1–4.2 ms`` (one unit when both share it); a dash when there is no spread to show."""
+    if low is None or high is None or fmt_ms(low) == fmt_ms(high):
+        return "—"
+    a, b = fmt_ms(low), fmt_ms(high)
+    if a.split()[-1] == b.split()[-1]:
+        return f"{a.split()[0]}–{b}"
+    return f"{a} – {b}"
+
+
 def comparison(env: Environment, result: Comparison, *, as_json: bool) -> None:
+    from rich import box
+
     if as_json:
         print_json(env, result.to_dict())
         return
-    table = Table(title=f"Launch → first output and memory on this machine ({result.runs} runs after 1 warm-up; "
-                        f"{result.vm_runs} boots of each VM model)", title_justify="left")
+    boots = f"{_plural(result.vm_runs, 'boot')} of each VM model" if result.vm_runs else "VM models skipped"
+    table = Table(title=f"Launch → first output and memory on this machine ({_plural(result.runs, 'run')} after "
+                        f"1 warm-up; {boots})", title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
     for column, justify in (("model", "left"), ("median", "right"), ("min – max", "right"), ("× container", "right"),
                             ("memory", "right")):
-        table.add_column(column, justify=justify, no_wrap=column != "model")  # type: ignore[arg-type]
+        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     container = result.model("container")
     reference = container.launch["median"] if container and container.launch else None
-    how = []
+    how = Table.grid(padding=(0, 1))  # what each row measured: under the table, never a squeezed column
+    how.add_column(no_wrap=True)
+    how.add_column()
     for model in result.models:
+        label = Text(f"• {model.label}:", style="bold")
         if not model.available:
             table.add_row(model.label, Text("not available", style="warn"), "", "", "")
-            how.append(Text(f"  • {model.label}: ", style="bold").append(model.reason, style="warn"))
+            how.add_row(label, Text(model.reason, style="warn"))
             continue
         launch = model.launch or {}
         ratio = f"{launch['median'] / reference:.2g}×" if reference and launch.get("median") else "—"
-        table.add_row(model.label, fmt_ms(launch.get("median")),
-                      f"{fmt_ms(launch.get('min'))} – {fmt_ms(launch.get('max'))}", ratio, fmt_kib(model.memory))
-        how.append(Text(f"  • {model.label}: ", style="bold").append(
-            f"{model.note}; memory = {model.memory_what}", style="muted"))
+        table.add_row(model.label, fmt_ms(launch.get("median")), fmt_range(launch.get("min"), launch.get("max")),
+                      ratio, fmt_kib(model.memory))
+        how.add_row(label, Text(f"{model.note}; memory = {model.memory_what}", style="muted"))
     env.out.print(table)
-    for line in how:
-        env.out.print(line)
+    env.out.print(Text("What each row ran, and what its memory is:", style="muted"))
+    env.out.print(how)
     measured = [m for m in result.models if m.available and m.launch]
     if measured:
         high = max(m.launch["median"] for m in measured)  # type: ignore[index]
@@ -293,16 +312,63 @@ def demo(env: Environment, text: DemoText, result: DemoResult, answer: dict[str,
     if as_json:
         print_json(env, {**result.to_dict(), "prediction": answer})
         return
-    table = Table(title=text.title, title_justify="left")
-    for column in result.columns:
-        table.add_column(column, overflow="fold")
+    from rich import box
+
+    table = Table(title=text.title, title_justify="left", box=box.SIMPLE_HEAD, show_edge=False)
+    narrow = result.name == "isolation"  # one row per fact, one column per way of running: labels and values made short
+    for i, column in enumerate(result.columns):
+        table.add_column(column, overflow="fold", no_wrap=narrow and i == 0)
     for row in result.rows:
-        table.add_row(*row)
+        table.add_row(*(_isolation_cell(row[0], row) if narrow else row))
     env.out.print(table)
+    if narrow:
+        env.out.print(Text("capabilities: how many of the kernel's privileges the process holds (from CapEff); "
+                           "—: not measured there.", style="muted"))
     for note in result.notes:
         env.out.print(Text(note, style="muted"))
     env.out.print(_verdict(text, answer))
     env.out.print(Markdown(conclusion_of(text, result)))
+
+
+#: Short labels for the isolation demo's facts (the data keeps the long ones, as the script prints them).
+_ISOLATION_LABELS = {
+    "pid of this shell": "its own PID", "processes visible": "processes seen", "network devices": "net devices",
+    "root filesystem": "root fs", "capabilities (CapEff)": "capabilities", "memory the kernel reports (MemTotal)":
+    "memory (kernel)", "cgroup memory limit": "memory limit", "cgroup CPU quota": "CPU quota",
+}
+
+
+def _isolation_cell(label: str, row: list[str]) -> list[str]:
+    """One row of the isolation table made readable at 80 columns: short label, values humanized, never split mid-word."""
+    values = [_isolation_value(label, value) for value in row[1:]]
+    return [_ISOLATION_LABELS.get(label, label), *values]
+
+
+def _isolation_value(label: str, value: str) -> str:
+    if label.startswith("capabilities"):
+        try:
+            held = bin(int(value, 16)).count("1")
+        except ValueError:
+            return value
+        return str(held)
+    if label.startswith("memory the kernel"):
+        number = value.split()[0] if value.split() else ""
+        if not number.isdigit():
+            return value
+        kib = float(number)
+        return f"{kib / 1024 / 1024:.1f} GiB" if kib >= 1024 * 1024 else fmt_kib(kib)
+    if label == "kernel" and len(value) > 12:  # break at its own dashes, not at column 13
+        parts, lines = value.split("-"), [""]
+        for i, part in enumerate(parts):
+            piece = part + ("-" if i < len(parts) - 1 else "")
+            if lines[-1] and len(lines[-1]) + len(piece) > 12:
+                lines.append("")
+            lines[-1] += piece
+        return "\n".join(lines)
+    if label == "hostname" and len(value) > 12 and "-" in value:
+        head, _, tail = value.partition("-")
+        return f"{head}-\n{tail}"
+    return value.replace(" of one CPU", " of a CPU")
 
 
 def conclusion_of(text: DemoText, result: DemoResult) -> str:

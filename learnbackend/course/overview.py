@@ -18,13 +18,14 @@ MODULE_TITLES = {
 MODULE_COMMANDS = {
     "roadmap": "learnbackend quiz",
     "git": "learnbackend git start",
-    "containers": "learnbackend containers doctor",
+    "containers": "learnbackend containers next",
     "counter": "learnbackend counter learn",
 }
 #: Lab work that counts in a module's progress beside its lesson exercises: module -> "module:function"
 #: returning the progress-store ids it records (e.g. one run per counter experiment).
 MODULE_ACTIVITIES = {
     "counter": "learnbackend.counter.teach:activity_ids",
+    "containers": "learnbackend.containers.activity:activity_ids",
 }
 
 

@@ -50,7 +50,7 @@ def _menu(env: Environment) -> None:
             ("4", "Git sandbox: all levels", [["git", "levels"]]),
             ("5", "Containers lab: the next demo, a prediction first", [["containers", "next"]]),
             ("6", "Containers lab: measure bare process vs container vs VM", [["containers", "compare"]]),
-            ("7", "Counter lab: the experiments", [["counter", "experiments"]]),
+            ("7", "Counter lab: Netflix's design, then Continue runs the experiments", [["counter", "learn"]]),
             ("p", "Your progress", [["progress"]]),
             ("d", "Check the environment (doctor)", [["doctor"]]),
             ("q", "Quit", []),
@@ -64,6 +64,17 @@ def _menu(env: Environment) -> None:
             if not _run_sub(env, args):
                 break
         env.out.print()
+        _pause()
+
+
+def _pause() -> None:
+    """Hold what the step printed on screen: the menu would push a result off an 80x24 terminal unread."""
+    from learnbackend.roadmap.play import press_any_key
+
+    try:
+        press_any_key("Press a key for the menu… ")
+    except (KeyboardInterrupt, EOFError):
+        pass
 
 
 _MODULE_NAMES = {"roadmap": "roadmap quiz", "git": "git sandbox", "containers": "containers lab",

@@ -68,6 +68,8 @@ def test_continue_opens_the_git_shell_at_the_current_level_keeping_the_work(isol
         assert "mine.txt" in ANSI.sub("", child.before or "")
         child.sendline("exit")
         child.expect("Left the level's shell")
+        child.expect("Press a key for the menu")  # the result stays on screen until read
+        child.send(" ")
         child.expect("What would you like to do")
         child.send("q")
         child.expect(pexpect.EOF)

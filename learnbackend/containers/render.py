@@ -320,14 +320,26 @@ def demo(env: Environment, text: DemoText, result: DemoResult, answer: dict[str,
         table.add_column(column, overflow="fold", no_wrap=narrow and i == 0)
     for row in result.rows:
         table.add_row(*(_isolation_cell(row[0], row) if narrow else row))
-    env.out.print(table)
+    shown: list[Any] = [table]
     if narrow:
-        env.out.print(Text("capabilities: how many of the kernel's privileges the process holds (from CapEff); "
-                           "—: not measured there.", style="muted"))
-    for note in result.notes:
-        env.out.print(Text(note, style="muted"))
-    env.out.print(_verdict(text, answer))
-    env.out.print(Markdown(conclusion_of(text, result)))
+        shown.append(Text("capabilities: how many of the kernel's privileges the process holds (from CapEff); "
+                          "—: not measured there.", style="muted"))
+    shown += [Text(note, style="muted") for note in result.notes]
+    after = [_verdict(text, answer), Markdown(conclusion_of(text, result))]
+    for renderable in shown:
+        env.out.print(renderable)
+    if env.interactive and _height(env, *shown, *after) > env.out.height - 2:
+        # The verdict and the conclusion would push the table's top off the screen before it is read.
+        from learnbackend.roadmap.play import press_any_key
+
+        press_any_key("Press a key for the verdict… ")
+    for renderable in after:
+        env.out.print(renderable)
+
+
+def _height(env: Environment, *renderables: Any) -> int:
+    """Lines these take on this console."""
+    return sum(len(env.out.render_lines(r, env.out.options, pad=False)) for r in renderables)
 
 
 #: Short labels for the isolation demo's facts (the data keeps the long ones, as the script prints them).

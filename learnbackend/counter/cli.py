@@ -338,14 +338,21 @@ def learn(
     if as_json:
         _print_json(env, snap.to_dict())
         return
+    from rich.text import Text
+
+    from learnbackend.ui.paging import print_paged
+
+    shown: list[Any] = []
     if not picture:
         lesson = env.catalog().lesson(INTRO_LESSON).lesson
-        env.out.print(f"[bold]{escape_text(lesson.title)}[/bold]", width=width)
-        env.out.print(Markdown(lesson.body), width=width)
-    env.out.print(layers_picture(snap, width=width), width=width)
+        shown += [Text(lesson.title, style="bold"), Markdown(lesson.body)]
+    shown.append(layers_picture(snap, width=width))
     if not picture:
-        env.out.print("[dim]Next: `learnbackend counter next` opens the next experiment with its prediction; "
-                      "`learnbackend counter learn --design` prints the full reference text.[/dim]", width=width)
+        shown.append(Text("Next: `learnbackend counter next` opens the next experiment with its prediction; "
+                          "`learnbackend counter learn --design` prints the full reference text.", style="dim"))
+        with env.progress() as store:  # home's Continue now leads to the experiments
+            store.set_value("last_module", "counter")
+    print_paged(env, shown, width=width)  # on a terminal, a screenful at a time
 
 
 def _ask_predictions(env: Any, experiment_id: str, answers: list[str] | None) -> list[Any]:

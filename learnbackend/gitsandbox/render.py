@@ -82,6 +82,10 @@ def started(env: Environment, view: Started, *, rebuilt: bool = False) -> None:
     if view.concept:
         env.out.print(Panel(Markdown(view.concept), title=f"The idea: {view.ref.entry.lesson.title}", title_align="left",
                             border_style="muted"))
+        if env.interactive:  # the goal, the graphs and the shell would push the idea off an 80x24 screen unread
+            from learnbackend.roadmap.play import press_any_key
+
+            press_any_key("Read it? Press a key for the goal… ")
     env.out.print(Panel(Markdown(view.ref.level.goal), title="Goal", title_align="left", border_style="cyan"))
     graphs(env, view.now, view.goal)
     verb = "Rebuilt the level" if rebuilt else "Resumed the level as you left it" if view.resumed else "Built the level"

@@ -76,6 +76,8 @@ def test_home_continue_opens_the_next_experiment_with_its_prediction(isolated_en
         child.send("1")
         child.send("\r")
         child.expect(r"Your predictions: \d of 1 held")
+        child.expect("Press a key for the menu")  # the result stays on screen until read
+        child.send(" ")
         child.expect("What would you like to do")
         child.send("q")
         child.expect(pexpect.EOF)

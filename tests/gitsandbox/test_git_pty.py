@@ -33,9 +33,13 @@ def test_play_a_level_in_the_recording_shell(isolated_env: Path) -> None:
     need_git()
     need(shutil.which("bash") is not None, "bash is not installed")
     start = _spawn("git", "start", "stage-a-file")
+    start.expect("Git keeps your work in three local places")  # the lesson's idea, first seen: read before the goal
+    assert "Untracked → staged" in ANSI.sub("", start.before)
+    start.expect("Press a key for the goal")
+    start.send(" ")
     start.expect(pexpect.EOF)
     shown = ANSI.sub("", start.before)
-    assert "Untracked → staged" in shown and "learnbackend git shell" in shown
+    assert "notes.md" in shown and "learnbackend git shell" in shown
     start.close()
     assert start.exitstatus == 0
 

@@ -46,15 +46,16 @@ def _menu(env: Environment) -> None:
         actions += [
             ("1", "Roadmap quiz: pick a branch and play", [["quiz"]]),
             ("2", "Roadmap quiz: your mind map", [["quiz", "map"]]),
-            ("3", "Git sandbox: the current level in its recording shell", [["git", "start"], ["git", "shell"]]),
+            ("3", "Git sandbox: your current level, in its shell", [["git", "start"], ["git", "shell"]]),
             ("4", "Git sandbox: all levels", [["git", "levels"]]),
             ("5", "Containers lab: the next demo, a prediction first", [["containers", "next"]]),
-            ("6", "Containers lab: measure bare process vs container vs VM", [["containers", "compare"]]),
-            ("7", "Counter lab: Netflix's design, then Continue runs the experiments", [["counter", "learn"]]),
+            ("6", "Containers lab: measure process, container and VM", [["containers", "compare"]]),
+            ("7", "Counter lab: Netflix's design, the four layers", [["counter", "learn"]]),
             ("p", "Your progress", [["progress"]]),
             ("d", "Check the environment (doctor)", [["doctor"]]),
             ("q", "Quit", []),
         ]
+        # Each title fits the echo line "? What would you like to do? TITLE" at 80 columns.
         index = prompter.select("What would you like to do?", [title for _, title, _ in actions],
                                 keys=[key for key, _, _ in actions], quit_index=len(actions) - 1)
         steps = actions[index][2]

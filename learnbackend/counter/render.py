@@ -8,6 +8,7 @@ from typing import Any
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
+from rich.text import Text
 
 REFERENCE = [
     "Netflix Distributed Counter: ~75K count requests/s globally, single-digit ms latency",
@@ -21,7 +22,7 @@ _FIGURE = re.compile(r"^[+\-−±~≈]?[\d.,]+\s*(%|ms|s|x|×|MiB|KiB)?$")
 
 
 def _is_figure(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) or bool(_FIGURE.match(str(value).strip()))
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) or bool(_FIGURE.match(str(value).strip()))
 
 
 def table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> Table:
@@ -36,20 +37,30 @@ def table(columns: list[str], rows: list[list[Any]], title: str | None = None) -
     return t
 
 
-def render_experiment(env: Any, result: Any) -> None:
-    """Table, plot, explanation and the reference numbers."""
-    from learnbackend.counter.plot import render_plot
+def render_experiment(env: Any, result: Any, predictions: list[Any] | None = None) -> None:
+    """Table, plot, explanation and the reference numbers, then the verdict on each prediction.
 
-    out = env.out
-    out.print(f"[bold]{result.id}[/bold] {escape(result.title)}  [dim]seed {result.params.get('seed')}, "
-              f"scale {result.params.get('scale')}[/dim]")
-    out.print(table(result.columns, result.rows))
+    On a terminal a screenful at a time, the table and the plot on a screen of their own: the
+    verdicts would otherwise push them off an 80x24 screen before they are read.
+    """
+    from learnbackend.counter.plot import render_plot
+    from learnbackend.ui.paging import print_paged
+
+    shown: list[Any] = [Text.from_markup(f"[bold]{result.id}[/bold] {escape(result.title)}  [dim]seed "
+                                         f"{result.params.get('seed')}, scale {result.params.get('scale')}[/dim]"),
+                        table(result.columns, result.rows)]
     if result.plot is not None:
-        out.print(render_plot(result.plot))
+        shown.append(render_plot(result.plot))
     for note in result.notes:
-        env.err.print(f"[yellow]note:[/yellow] {escape(note)}")
-    out.print(Panel(escape(result.explanation), title="what you just saw", title_align="left", border_style="green"))
-    out.print(f"[dim]The lab's reference (learnbackend counter learn --design) says: {escape(result.shows)}[/dim]")
+        if env.interactive:  # the same screen: paged with the rest
+            shown.append(Text.from_markup(f"[yellow]note:[/yellow] {escape(note)}"))
+        else:
+            env.err.print(f"[yellow]note:[/yellow] {escape(note)}")
+    shown.append(Panel(escape(result.explanation), title="what you just saw", title_align="left", border_style="green"))
+    shown.append(Text(f"The lab's reference (learnbackend counter learn --design) says: {result.shows}", style="dim"))
+    if predictions:
+        shown += prediction_renderables(predictions)
+    print_paged(env, shown, more="Press a key for the rest… ")
 
 
 def render_experiment_list(env: Any, experiments: dict[str, Any], ran: set[str] | frozenset[str] = frozenset()) -> None:
@@ -129,13 +140,18 @@ def render_chaos(env: Any, report: Any) -> None:
 
 def render_predictions(env: Any, predictions: list[Any]) -> None:
     """After the run: each prediction, whether it held, and why."""
-    out = env.out
+    for renderable in prediction_renderables(predictions):
+        env.out.print(renderable)
+
+
+def prediction_renderables(predictions: list[Any]) -> list[Any]:
+    """The verdicts: a heading, then one block per prediction (a page never cuts one in two)."""
     right = sum(p.correct for p in predictions)
-    out.print(f"\n[bold]Your predictions: {right} of {len(predictions)} held.[/bold]")
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(width=2)
-    grid.add_column()
+    shown: list[Any] = [Text.from_markup(f"\n[bold]Your predictions: {right} of {len(predictions)} held.[/bold]")]
     for p in predictions:
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(width=2)
+        grid.add_column()
         mark = "[green]✓[/green]" if p.correct else "[red]✗[/red]"
         grid.add_row(mark, escape(" ".join(p.prompt.split())))
         grid.add_row("", f"you said: {escape(p.chosen)}")
@@ -143,7 +159,8 @@ def render_predictions(env: Any, predictions: list[Any]) -> None:
             grid.add_row("", f"[green]measured:[/green] {escape(p.answer)}")
         grid.add_row("", f"[dim]{escape(' '.join(p.explanation.split()))}[/dim]")
         grid.add_row("", "")
-    out.print(grid)
+        shown.append(grid)
+    return shown
 
 
 # --- teaching pictures: the four layers, an experiment's concept, a window on a time line ----------

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import Any
 
 MARKERS = ["●", "▲", "■", "◆", "✚", "○", "△", "□", "◇", "✕"]
+SHARED = "✱"  # several series' points in one cell
 COLORS = ["cyan", "magenta", "yellow", "green", "red", "blue", "bright_white", "bright_cyan", "bright_magenta", "white"]
 
 
@@ -33,21 +35,34 @@ def render_plot(plot: Any, width: int = 56, height: int = 12) -> Any:
     if y1 == y0:
         y1 = y0 + 1
     grid: list[list[tuple[str, str] | None]] = [[None] * width for _ in range(height)]
-    for si, series in enumerate(plot.series):
-        marker, color = MARKERS[si % len(MARKERS)], COLORS[si % len(COLORS)]
-        prev = None
-        for x, y in series.points:
-            col = round((fx(x) - x0) / (x1 - x0) * (width - 1))
-            row = height - 1 - round((y - y0) / (y1 - y0) * (height - 1))
-            if prev is not None:  # a faint line between consecutive points
-                steps = max(abs(col - prev[0]), 1)
-                for k in range(1, steps):
-                    c = prev[0] + (col - prev[0]) * k // steps
-                    r = prev[1] + round((row - prev[1]) * k / steps)
-                    if grid[r][c] is None:
-                        grid[r][c] = ("·", color)
-            grid[row][col] = (marker, color)
-            prev = (col, row)
+    cells: list[list[tuple[int, int, float]]] = []  # per series: (col, row, x) of each point
+    for series in plot.series:
+        cells.append([(round((fx(x) - x0) / (x1 - x0) * (width - 1)),
+                       height - 1 - round((y - y0) / (y1 - y0) * (height - 1)), x) for x, y in series.points])
+    for si, points in enumerate(cells):  # the faint lines first: a line never covers a point
+        color = COLORS[si % len(COLORS)]
+        for (c0, r0, _), (c1, r1, _) in itertools.pairwise(points):
+            steps = max(abs(c1 - c0), 1)
+            for k in range(1, steps):
+                c, r = c0 + (c1 - c0) * k // steps, r0 + round((r1 - r0) * k / steps)
+                if grid[r][c] is None:
+                    grid[r][c] = ("·", color)
+    owners: dict[tuple[int, int], list[int]] = {}
+    where: dict[tuple[int, int], float] = {}
+    for si, points in enumerate(cells):
+        for col, row, x in points:
+            owners.setdefault((row, col), [])
+            if si not in owners[(row, col)]:
+                owners[(row, col)].append(si)
+            where[(row, col)] = x
+    met: list[tuple[float, list[int]]] = []
+    for (row, col), series_here in owners.items():
+        if len(series_here) == 1:
+            si = series_here[0]
+            grid[row][col] = (MARKERS[si % len(MARKERS)], COLORS[si % len(COLORS)])
+        else:  # points of several series in one cell: one mark that says so, never one hiding the others
+            grid[row][col] = (SHARED, "bold")
+            met.append((where[(row, col)], series_here))
     label_w = max(len(_fmt(y1)), len(_fmt(y0)), len(plot.y_label)) + 1
     text = Text()
     text.append(f"{plot.title}\n", style="bold")
@@ -55,6 +70,8 @@ def render_plot(plot: Any, width: int = 56, height: int = 12) -> Any:
     for r, line in enumerate(grid):
         label = _fmt(y1) if r == 0 else _fmt(y0) if r == height - 1 else _fmt((y0 + y1) / 2) if r == height // 2 else ""
         text.append(f"{label:>{label_w}} │", style="dim")
+        while line and line[-1] is None:  # no trailing spaces in a file or a pipe
+            line = line[:-1]
         for cell in line:
             if cell is None:
                 text.append(" ")
@@ -69,4 +86,14 @@ def render_plot(plot: Any, width: int = 56, height: int = 12) -> Any:
     for si, series in enumerate(plot.series):
         text.append(f"  {MARKERS[si % len(MARKERS)]} ", style=COLORS[si % len(COLORS)])
         text.append(series.name + "\n")
+    if met:  # where series coincide, said in words: no series is hidden without the legend saying so
+        text.append(f"  {SHARED} ", style="bold")
+        text.append("series that meet in one cell:\n")
+        by_x: dict[float, list[str]] = {}
+        for x, names in sorted(met, key=lambda m: (m[0], m[1])):
+            together = ("all of them" if len(names) == len(plot.series) > 2
+                        else ", ".join(plot.series[si].name for si in sorted(names)))
+            by_x.setdefault(x, []).append(together)
+        for x, groups in by_x.items():
+            text.append(f"    at {_fmt(x)}: " + " · ".join(groups) + "\n", style="dim")
     return text

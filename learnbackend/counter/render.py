@@ -25,16 +25,55 @@ def _is_figure(value: Any) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)) or bool(_FIGURE.match(str(value).strip()))
 
 
-def table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> Table:
-    """Figures right-aligned; a column of words (design names, yes/no, types) left-aligned."""
-    t = Table(title=title, header_style="bold", show_lines=False)
-    for i, col in enumerate(columns):
-        cells = [row[i] for row in rows if i < len(row) and str(row[i]).strip() not in ("", "-", "—")]
-        numeric = i > 0 and any(_is_figure(v) for v in cells)
-        t.add_column(escape(col), justify="right" if numeric or (i > 0 and not cells) else "left")
-    for row in rows:
-        t.add_row(*[escape(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)) for v in row])
-    return t
+def table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> Any:
+    """Figures right-aligned; a column of words (design names, yes/no, types) left-aligned.
+
+    Laid out for the width it is printed at: when the natural widths do not fit, headers and
+    words wrap at spaces (never inside a word) and figures never wrap.
+    """
+    return _FitTable(columns, rows, title)
+
+
+class _FitTable:
+    def __init__(self, columns: list[str], rows: list[list[Any]], title: str | None) -> None:
+        self.columns, self.title = columns, title
+        self.rows = [[f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v) for v in row]
+                     for row in rows]
+
+    def widths(self, available: int) -> list[int]:
+        n = len(self.columns)
+        budget = available - 3 * n + 1  # one space each side of a cell, one between columns
+        natural, least = [], []
+        for i, col in enumerate(self.columns):
+            cells = [row[i] for row in self.rows if i < len(row)]
+            natural.append(max([len(col), *map(len, cells)]))
+            words = [w for text in [col, *cells] for w in text.split()] or [""]
+            figures = [c for c in cells if _is_figure(c)]
+            least.append(max([max(map(len, words)), *map(len, figures)]))
+        if sum(natural) <= budget:
+            return natural
+        widths = list(least)
+        while sum(widths) < budget:  # the room left goes to the column that is squeezed most
+            i = max(range(n), key=lambda k: natural[k] - widths[k])
+            if natural[i] <= widths[i]:
+                break
+            widths[i] += 1
+        return widths
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich import box
+
+        # A light frame (a rule under the header, no side walls): at 80 columns the cells get the room.
+        t = Table(title=self.title, header_style="bold", show_lines=False, box=box.SIMPLE_HEAD, show_edge=False,
+                  title_justify="left")
+        for i, (col, width) in enumerate(zip(self.columns, self.widths(options.max_width), strict=True)):
+            cells = [row[i] for row in self.rows if i < len(row) and row[i].strip() not in ("", "-", "—")]
+            numeric = i > 0 and any(_is_figure(v) for v in cells)
+            t.add_column(escape(col), justify="right" if numeric or (i > 0 and not cells) else "left",
+                         width=width, overflow="fold")
+        for row in self.rows:
+            t.add_row(*map(escape, row))
+        yield t
 
 
 def render_experiment(env: Any, result: Any, predictions: list[Any] | None = None) -> None:

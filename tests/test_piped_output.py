@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import need, run_cli
 
 TABLE_COMMANDS = [
     ["progress"],
@@ -16,20 +17,42 @@ TABLE_COMMANDS = [
     ["git", "levels"],
     ["quiz", "map"],
     ["counter", "experiments"],
+    ["counter", "learn"],
+    ["counter", "learn", "--picture"],
+    ["counter", "experiment", "E9", "--no-predict", "--scale", "0.3"],
+    ["containers", "doctor"],
+    ["containers", "demo", "isolation", "--yes", "--no-vm"],
 ]
+#: Tables that need the Docker engine to print their rows.
+ENGINE_TABLE_COMMANDS = [
+    ["containers", "compare", "--runs", "1", "--vm-runs", "0"],
+    ["containers", "demo", "pids", "--yes"],
+]
+#: Read as a learner's 80-column terminal would lay them out, then piped.
+WIDTH80 = {"LEARNBACKEND_WIDTH": "80", "COLUMNS": "80"}
 
 
 def _trailing(text: str) -> list[str]:
     return [line for line in text.splitlines() if line != line.rstrip()]
 
 
-@pytest.mark.parametrize("args", TABLE_COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("args", TABLE_COMMANDS + ENGINE_TABLE_COMMANDS, ids=" ".join)
 def test_no_trailing_spaces_when_piped(args: list[str]) -> None:
-    result = run_cli(*args)
+    if args in ENGINE_TABLE_COMMANDS:
+        from learnbackend.containers import engine
+
+        client, why = engine.try_connect()
+        need(client is not None, f"a Docker engine: {why}")
+        if client is not None:
+            client.close()
+    result = run_cli(*args, env=WIDTH80)
     assert result.exit_code in (0, 1, 3), result.stdout + result.stderr
     assert result.stdout.strip(), f"`learnbackend {' '.join(args)}` printed nothing"
     assert _trailing(result.stdout) == []
     assert _trailing(result.stderr) == []
+    # 80 columns: nothing wider, no cell cut short with an ellipsis.
+    assert [line for line in result.stdout.splitlines() if len(line) > 80] == []
+    assert not re.search(r"…\s*(│|┃|$)", result.stdout, re.MULTILINE), "a cell cut short"
 
 
 def test_a_fresh_workspace_check_piped_through_a_real_pipe(tmp_path: Path) -> None:

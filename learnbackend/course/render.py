@@ -125,8 +125,9 @@ def doctor(env: Environment, probes: list[Probe], *, as_json: bool) -> None:
     table = Table(title="learnbackend doctor", title_justify="left")
     table.add_column("")
     table.add_column("what")
-    table.add_column("found")
-    table.add_column("needed for", style="muted")
+    # A path longer than the column is folded, never cut short with an ellipsis; what it is for gets less room.
+    table.add_column("found", overflow="fold", ratio=3)
+    table.add_column("needed for", style="muted", ratio=2)
     for p in probes:
         table.add_row(Text("✓", style="ok") if p.ok else Text("✗", style="fail"), p.name, p.detail, p.needed_for)
     env.out.print(table)

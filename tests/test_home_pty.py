@@ -96,3 +96,39 @@ def test_home_says_when_reviews_are_due(isolated_env: Path, tmp_path: Path) -> N
     assert home.exit_code == 0
     assert "Roadmap reviews:" in home.stdout
     assert re.search(r"Roadmap reviews: (\d+ reviews? due now|no review due; the next in .+)", home.stdout), home.stdout
+
+
+def test_continue_opens_the_next_containers_demo_not_yet_run(isolated_env: Path) -> None:
+    from learnbackend.containers import engine
+    from learnbackend.containers.activity import run_id
+    from learnbackend.context import Environment
+
+    client, why = engine.try_connect()
+    need(client is not None, f"a Docker engine: {why}")
+    if client is not None:
+        client.close()
+    with Environment().progress() as store:  # the same LEARNBACKEND_HOME as the child's
+        for step in ("isolation", "memory"):
+            store.record("containers", run_id(step), "passed")
+    child = _spawn()
+    try:
+        child.expect("What would you like to do")
+        child.expect("Quit")
+        assert "Continue where you left off (containers lab)" in ANSI.sub("", child.before or "")
+        child.send("c")
+        child.send("\r")
+        child.expect("next: demo pids")
+        child.expect("how many background processes")
+        child.send("3")  # "9"
+        child.send("\r")
+        child.expect("You predicted")
+        child.expect("Press a key for the menu")
+        child.send(" ")
+        child.expect("What would you like to do")
+        child.send("q")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+    progress = run_cli("progress", "--json").json
+    assert next(m for m in progress["modules"] if m["module"] == "containers")["passed"] == 3

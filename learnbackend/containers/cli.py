@@ -86,7 +86,12 @@ def _demo_flow(env: Environment, name: str, *, predict: str | None = None, yes: 
 
 
 @app.command("next")
-def next_(ctx: typer.Context) -> None:
+def next_(
+    ctx: typer.Context,
+    predict: Annotated[str | None, typer.Option("--predict", metavar="ANSWER",
+                                                   help="A demo's prediction, no prompt (as in `containers demo`).")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Skip the prediction question.")] = False,
+) -> None:
     """Open the next demo you have not run yet (then the comparison), with its prediction question."""
     from learnbackend.containers import activity
 
@@ -101,7 +106,7 @@ def next_(ctx: typer.Context) -> None:
     if step == activity.COMPARE:
         _compare_flow(env, 10, 3, as_json=False)
     else:
-        _demo_flow(env, step)
+        _demo_flow(env, step, predict=predict, yes=yes)
 
 
 @app.command("clean")

@@ -21,6 +21,7 @@ import gc
 import os
 import platform
 import resource
+import select
 import signal
 import socket
 import struct
@@ -166,6 +167,8 @@ class ChildSetup:
     view: View | None
     #: Write end of the status pipe to the checker.
     status_fd: int
+    #: Read end of a pipe whose write end only the checker holds: EOF means the checker is gone.
+    lifeline_fd: int
     host_uid: int
     host_gid: int
 
@@ -257,10 +260,25 @@ class ChildSetup:
             raise OSError("could not map the sandbox's user into its user namespace")
 
     def _relay(self, init: int) -> None:
-        """Popen's child: holds nothing and waits for init (the namespace) to end."""
-        os.closerange(0, 1 << 16)
+        """Popen's child: holds nothing but the lifeline, waits for init (the namespace) to end, and kills it
+        when the checker dies (even by SIGKILL), so no run outlives its checker."""
+        os.closerange(0, self.lifeline_fd)
+        os.closerange(self.lifeline_fd + 1, 1 << 16)
         try:
-            _, status = os.waitpid(init, 0)
+            try:
+                watched = [self.lifeline_fd, os.pidfd_open(init)]
+                tick = None
+            except (AttributeError, OSError):  # no pidfd: look at init every tenth of a second
+                watched, tick = [self.lifeline_fd], 0.1
+            while True:
+                pid, status = os.waitpid(init, os.WNOHANG)
+                if pid == init:
+                    break
+                ready, _, _ = select.select(watched, [], [], tick)
+                if self.lifeline_fd in ready:
+                    os.kill(init, signal.SIGKILL)
+                    _, status = os.waitpid(init, 0)
+                    break
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF if os.WIFEXITED(status) else SETUP_FAILED)
         except BaseException:  # noqa: BLE001
             os._exit(SETUP_FAILED)

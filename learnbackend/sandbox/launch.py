@@ -161,6 +161,8 @@ class Run:
         self.proc: subprocess.Popen[bytes] | None = None
         self.owners: ownership.Owners | None = None
         self.status_fd: int | None = None
+        self.lifeline_r: int | None = None
+        self.lifeline_w: int | None = None
         self.network_isolated = False
         self.max_procs = 1 << 30
         self._procs_seen = 0
@@ -218,8 +220,9 @@ class Run:
         if self._removed:
             return
         self._removed = True
-        if self.status_fd is not None:
-            os.close(self.status_fd)
+        for fd in (self.status_fd, self.lifeline_r, self.lifeline_w):
+            if fd is not None:
+                os.close(fd)
         if self.group is not None:
             self.group.remove()
         if self.owners is not None:
@@ -257,6 +260,7 @@ def launch(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_pr
                               cpu_seconds=max(1, math.ceil(timeout) + 1), nproc=nproc)
     status_r, status_w = os.pipe()
     run.status_fd = status_r
+    run.lifeline_r, run.lifeline_w = os.pipe()
     try:
         full_env = _base_env(tmp, env)
         view = None
@@ -269,6 +273,7 @@ def launch(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_pr
         setup = isolation.ChildSetup(
             mode=mode, limits=limits, cgroup_procs=group.join_path() if group else None,
             private_network=not network, run_as=uid, view=view, status_fd=status_w,
+            lifeline_fd=run.lifeline_r,
             host_uid=os.geteuid(), host_gid=os.getegid(),
         )
         try:
@@ -281,6 +286,8 @@ def launch(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_pr
             )
         finally:
             os.close(status_w)
+            os.close(run.lifeline_r)  # the relay holds it; the checker keeps only the write end, until the end
+            run.lifeline_r = None
         first = _read_status(status_r, 30.0, first_only=True)
         if first[:1] not in (b"R", b"r"):
             why = first[1:].decode(errors="replace").strip() if first[:1] == b"E" else "its setup process ended"

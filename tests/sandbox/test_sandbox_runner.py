@@ -293,3 +293,27 @@ def test_the_opted_out_mode_runs_unisolated_as_a_dedicated_uid_and_says_when_it_
 
         shutil.rmtree(open_dir)
     assert not result.isolated and int(result.stdout.split()[0]) >= 610_000
+
+
+def test_a_checker_killed_by_sigkill_takes_its_runs_with_it(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    if not isolation_status().available:
+        pytest.skip(f"the sandbox cannot isolate here: {isolation_status().reason}")
+    started, survivor = tmp_path / "started", tmp_path / "survivor"
+    learner = ("import os, time\nopen('started', 'w').write('x')\n"
+               "if os.fork() == 0:\n    os.setsid()\n    time.sleep(1.5)\n    open('survivor', 'w').write('x')\n"
+               "time.sleep(1.5)\nopen('survivor', 'w').write('x')")
+    script = ("import sys\nfrom pathlib import Path\nfrom learnbackend.sandbox import run_sandboxed\n"
+              f"run_sandboxed([sys.executable, '-c', {learner!r}], cwd=Path({str(tmp_path)!r}), timeout=60)\n")
+    checker = subprocess.Popen([PY, "-c", script])
+    deadline = time.monotonic() + 10
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert started.exists()
+    checker.send_signal(signal.SIGKILL)  # no cleanup code of the checker runs
+    checker.wait(timeout=10)
+    time.sleep(2.5)
+    assert not survivor.exists(), "learner code outlived a checker killed with SIGKILL"

@@ -5,8 +5,8 @@ namespace (:mod:`learnbackend.sandbox.isolation`). Every path keeps its host nam
 paths in messages and arguments mean the same inside and out. The view holds:
 
 * read-only: the system (``/usr``, ``/bin``, ``/sbin``, ``/lib*``, ``/etc``), the checker's
-  Python (its prefixes: standard library, venv), the program itself and the caller's
-  ``readable`` paths;
+  Python (its prefixes: standard library, venv), the program itself and the interpreter of its
+  ``#!`` line, and the caller's ``readable`` paths;
 * read-write: the run directory and the run's private temporary directory (``$TMPDIR``);
 * fresh: ``/tmp`` (a small tmpfs), ``/proc`` (of the run's own PID namespace) and a ``/dev``
   with only ``null``, ``zero``, ``full``, ``random``, ``urandom``.
@@ -64,9 +64,8 @@ def _under(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
-def plan(*, root: Path, cwd: Path, private_tmp: Path, tmp_mb: int, program: str | None,
-         readable: list[Path] | None) -> View:
-    """The view of a run in ``cwd``; ``program`` is the resolved path of the program to run, when known."""
+def plan(*, root: Path, cwd: Path, private_tmp: Path, tmp_mb: int, readable: list[Path] | None) -> View:
+    """The view of a run in ``cwd``; ``readable``: the program, its interpreter, what the caller adds."""
     symlinks: list[tuple[str, str]] = list(DEVICE_LINKS)
     read_only: list[tuple[str, bool]] = []
     for path in SYSTEM_PATHS:
@@ -75,8 +74,6 @@ def plan(*, root: Path, cwd: Path, private_tmp: Path, tmp_mb: int, program: str 
         elif os.path.isdir(path):
             read_only.append((path, True))
     extra = [*python_prefixes(), *(str(p) for p in readable or [])]
-    if program is not None:
-        extra.append(program)
     for raw in extra:
         real = os.path.realpath(raw)
         if real == "/" or any(_under(real, refused) for refused in _REFUSED) or not os.path.exists(real):

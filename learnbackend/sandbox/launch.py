@@ -116,11 +116,23 @@ def _kill_uid(uid: int) -> None:
             return
 
 
-def _program_path(program: str, cwd: Path, env: dict[str, str]) -> str | None:
-    """Where ``argv[0]`` is on the host, so the view shows it (None: inside the run directory, or unknown)."""
-    if "/" not in program:
-        return shutil.which(program, path=env.get("PATH"))
-    return program if os.path.isabs(program) else None
+def _program_paths(program: str, env: dict[str, str]) -> list[Path]:
+    """Where ``argv[0]`` is on the host, and the interpreter its ``#!`` line names, so the view shows them
+    (nothing for a program inside the run directory)."""
+    found = shutil.which(program, path=env.get("PATH")) if "/" not in program else program
+    if found is None or not os.path.isabs(found):
+        return []
+    paths = [Path(found)]
+    try:
+        with open(found, "rb") as script:
+            first = script.readline(256)
+    except OSError:
+        return paths
+    if first.startswith(b"#!"):
+        interpreter = first[2:].split()[:1]
+        if interpreter and interpreter[0].startswith(b"/"):
+            paths.append(Path(os.fsdecode(interpreter[0])))
+    return paths
 
 
 def _unreachable_parent(cwd: Path) -> Path | None:
@@ -266,7 +278,7 @@ def launch(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_pr
         view = None
         if mode != "none":
             view = fsview.plan(root=root, cwd=cwd, private_tmp=tmp, tmp_mb=max_file_mb,
-                               program=_program_path(argv[0], cwd, full_env), readable=readable)
+                               readable=[*_program_paths(argv[0], full_env), *(readable or [])])
         if uid is not None:
             os.chown(tmp, uid, uid)
             run.owners = ownership.lend(cwd, uid)

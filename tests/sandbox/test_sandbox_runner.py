@@ -317,3 +317,25 @@ def test_a_checker_killed_by_sigkill_takes_its_runs_with_it(tmp_path: Path) -> N
     checker.wait(timeout=10)
     time.sleep(2.5)
     assert not survivor.exists(), "learner code outlived a checker killed with SIGKILL"
+
+
+def test_a_program_outside_the_view_and_its_interpreter_are_shown_read_only(tmp_path: Path) -> None:
+    import shutil
+
+    tools, interpreters = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
+    try:
+        for directory in (tools, interpreters):
+            directory.chmod(0o755)
+        shutil.copy("/bin/sh", interpreters / "mysh")
+        script = tools / "greet"
+        script.write_text(f"#!{interpreters / 'mysh'}\necho hello from $0\nls {tools.parent} | grep -c . \n")
+        script.chmod(0o755)
+        result = run_sandboxed([str(script)], cwd=tmp_path, timeout=10)
+    finally:
+        shutil.rmtree(tools)
+        shutil.rmtree(interpreters)
+    assert result.ok, result
+    greeting, visible = result.stdout.split("\n")[:2]
+    assert greeting == f"hello from {script}"
+    # of its parent directory (the host's temporary directory) the program sees only what it was given
+    assert int(visible) <= 4, result.stdout

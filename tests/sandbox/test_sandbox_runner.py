@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import need  # type: ignore[import-not-found]
 
 from learnbackend.sandbox.cgroup import PidsCgroup
 from learnbackend.sandbox.runner import (
@@ -18,6 +19,15 @@ from learnbackend.sandbox.runner import (
 )
 
 PY = sys.executable
+
+
+@pytest.fixture(autouse=True)
+def _isolation(request: pytest.FixtureRequest) -> None:
+    """Learner code runs only isolated (or when the instructor opts out): without isolation, a missing engine."""
+    if request.node.name.startswith("test_the_opted_out_mode"):
+        return
+    status = isolation_status()
+    need(status.available, f"the sandbox cannot isolate learner code here ({status.reason})")
 
 
 def _py(code: str, cwd: Path, **kwargs: object) -> SandboxResult:

@@ -26,7 +26,9 @@ import signal
 import socket
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 
+from learnbackend.sandbox import ownership
 from learnbackend.sandbox.fsview import View
 
 CLONE_NEWNS = 0x00020000
@@ -171,6 +173,9 @@ class ChildSetup:
     lifeline_fd: int
     host_uid: int
     host_gid: int
+    #: The run directory and who owned what in it, when it was lent to ``run_as``: the relay gives it back
+    #: if the checker dies before it can.
+    lent: tuple[str, ownership.Owners] | None = None
 
     def __call__(self) -> None:
         # A collection here would touch (and so copy) every page of the checker's heap in each fork.
@@ -278,6 +283,8 @@ class ChildSetup:
                 if self.lifeline_fd in ready:
                     os.kill(init, signal.SIGKILL)
                     _, status = os.waitpid(init, 0)
+                    if self.lent is not None:  # the run directory is at its own path in the run's root too
+                        ownership.give_back(Path(self.lent[0]), self.lent[1])
                     break
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF if os.WIFEXITED(status) else SETUP_FAILED)
         except BaseException:  # noqa: BLE001

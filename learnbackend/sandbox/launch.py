@@ -285,8 +285,8 @@ def launch(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_pr
         setup = isolation.ChildSetup(
             mode=mode, limits=limits, cgroup_procs=group.join_path() if group else None,
             private_network=not network, run_as=uid, view=view, status_fd=status_w,
-            lifeline_fd=run.lifeline_r,
-            host_uid=os.geteuid(), host_gid=os.getegid(),
+            lifeline_fd=run.lifeline_r, host_uid=os.geteuid(), host_gid=os.getegid(),
+            lent=(str(cwd), run.owners) if run.owners is not None else None,
         )
         try:
             # preexec_fn is the only way to enter namespaces, a cgroup and limits between fork and exec;

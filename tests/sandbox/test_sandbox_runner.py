@@ -327,6 +327,8 @@ def test_a_checker_killed_by_sigkill_takes_its_runs_with_it(tmp_path: Path) -> N
     checker.wait(timeout=10)
     time.sleep(2.5)
     assert not survivor.exists(), "learner code outlived a checker killed with SIGKILL"
+    # and the run directory lent to the run's uid is back with its owner
+    assert {p.stat().st_uid for p in [tmp_path, *tmp_path.iterdir()]} == {os.geteuid()}
 
 
 def test_a_program_outside_the_view_and_its_interpreter_are_shown_read_only(tmp_path: Path) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
@@ -55,9 +56,19 @@ class View:
         return any(path == b.path or path.startswith(b.path.rstrip("/") + "/") for b in self.binds)
 
 
-def python_prefixes() -> list[str]:
+@lru_cache(maxsize=1)
+def python_prefixes() -> tuple[str, ...]:
     """The checker's interpreter: its prefixes hold the standard library and the venv's packages."""
-    return sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)})
+    return tuple(sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                                       sys.base_exec_prefix)}))
+
+
+@lru_cache(maxsize=1)
+def _system() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """(symlinks, directories) of the system paths on this machine (``/bin`` is a link on merged-/usr systems)."""
+    links = tuple((path, os.readlink(path)) for path in SYSTEM_PATHS if os.path.islink(path))
+    dirs = tuple(path for path in SYSTEM_PATHS if not os.path.islink(path) and os.path.isdir(path))
+    return links, dirs
 
 
 def _under(path: str, parent: str) -> bool:
@@ -66,13 +77,9 @@ def _under(path: str, parent: str) -> bool:
 
 def plan(*, root: Path, cwd: Path, private_tmp: Path, tmp_mb: int, readable: list[Path] | None) -> View:
     """The view of a run in ``cwd``; ``readable``: the program, its interpreter, what the caller adds."""
-    symlinks: list[tuple[str, str]] = list(DEVICE_LINKS)
-    read_only: list[tuple[str, bool]] = []
-    for path in SYSTEM_PATHS:
-        if os.path.islink(path):
-            symlinks.append((path, os.readlink(path)))
-        elif os.path.isdir(path):
-            read_only.append((path, True))
+    links, dirs = _system()
+    symlinks = [*DEVICE_LINKS, *links]
+    read_only = [(path, True) for path in dirs]
     extra = [*python_prefixes(), *(str(p) for p in readable or [])]
     for raw in extra:
         real = os.path.realpath(raw)

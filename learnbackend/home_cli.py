@@ -15,12 +15,18 @@ def home(env: Environment) -> None:
     from learnbackend.course import render
     from learnbackend.course.overview import course_overview
 
+    from learnbackend.roadmap.quiz import describe_due, due_summary
+
     catalog = env.catalog()
     with env.progress() as store:
         overview = course_overview(catalog, store)
+        due = due_summary(store)
     env.out.print(Text(f"learnbackend {__version__}", style="title"),
                   Text("— learn backend development by doing it for real", style="muted"))
     render.progress(env, overview, as_json=False)
+    if due[1] is not None:  # spaced repetition has cards: say when the quiz wants the learner back
+        env.out.print(Text.assemble(("Roadmap reviews: ", "bold"), describe_due(*due),
+                                    (" (learnbackend quiz review)" if due[0] else "", "muted")))
     if not env.interactive:
         env.out.print(Text("Run `learnbackend --help` for every command; `learnbackend quiz` to start.", style="muted"))
         return

@@ -83,3 +83,14 @@ def test_git_shell_without_a_terminal_says_it_is_a_shell(isolated_env: Path) -> 
     assert result.exit_code == 2
     message = result.stdout + result.stderr
     assert "interactive shell" in message and "answers file" not in message
+
+
+def test_home_says_when_reviews_are_due(isolated_env: Path, tmp_path: Path) -> None:
+    answers = tmp_path / "answers.json"
+    answers.write_text('{"roadmap-fundamentals/cors-name": "CORS"}')
+    answered = run_cli("quiz", "start", "--answers", str(answers))
+    assert answered.exit_code in (0, 1), answered.stdout + answered.stderr
+    home = run_cli()
+    assert home.exit_code == 0
+    assert "Roadmap reviews:" in home.stdout
+    assert re.search(r"Roadmap reviews: (\d+ reviews? due now|no review due; the next in .+)", home.stdout), home.stdout

@@ -42,13 +42,21 @@ def lessons_validate(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Lesson files or directories.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the problems as JSON.")] = False,
+    lint: Annotated[bool, typer.Option("--lint", help="Count quiz lints (e.g. the right option is the longest) as problems.")] = False,
 ) -> None:
-    """Check lesson files; every problem is reported with file, line and fix. Exit 2 if any."""
+    """Check lesson files; every problem is reported with file, line and fix. Exit 2 if any.
+
+    Quiz lints (questions answerable by test-taking) are printed as warnings, or as problems with --lint.
+    """
     from learnbackend.course import render
+    from learnbackend.course.lint import lint_paths, print_warnings
     from learnbackend.course.validate import validate_paths
 
     count, problems = validate_paths(paths)
+    warnings = [] if problems else lint_paths(paths)
+    problems, warnings = (problems + warnings, []) if lint else (problems, warnings)
     render.validation(env_of(ctx), count, problems, as_json=as_json)
+    print_warnings(env_of(ctx), warnings, as_json=as_json)
     if problems or count == 0:
         raise typer.Exit(2)
 

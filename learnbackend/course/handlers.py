@@ -36,7 +36,7 @@ HANDLERS: dict[str, str] = {
     "text": "learnbackend.roadmap.handler:HANDLER",
     "container-spec": "learnbackend.containers.handler:HANDLER",
     "git-level": "learnbackend.gitsandbox.handler:HANDLER",
-    "code": "learnbackend.counter.handler:HANDLER",
+    "code": "learnbackend.coding.handler:HANDLER",
 }
 
 

@@ -244,7 +244,9 @@ def validate_paths(paths: list[Path]) -> tuple[int, list[SourceProblem]]:
 
     count = sum(len(lesson_files(p)) for p in paths)
     catalog = load_lessons(paths)
-    return count, catalog.problems + _bundled_collisions(catalog, paths)
+    from learnbackend.coding.authoring import code_exercise_problems  # runs code exercises in the sandbox
+
+    return count, catalog.problems + _bundled_collisions(catalog, paths) + code_exercise_problems(catalog.lessons)
 
 
 def _bundled_collisions(catalog: Any, paths: list[Path]) -> list[SourceProblem]:

@@ -41,7 +41,7 @@ class QuestionHandler:
         lines = [f"# {entry.lesson.title} › {exercise.topic} ({exercise.difficulty})", "", exercise.prompt.strip(), ""]
         for i, option in enumerate(item.options):
             lines.append(f"- **{chr(ord('a') + i)})** {option}")
-        lines += ["", f"_{_HOW[exercise.kind]}_", "", f"Hint: `learnbackend hint` (or read: {exercise.hint})"]
+        lines += ["", f"_{_HOW[exercise.kind]}_", "", "Stuck? `learnbackend hint` shows a hint."]
         question = dest / QUESTION_FILE
         answer = dest / ANSWER_FILE
         question.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -7,6 +7,7 @@ turns into an ``error`` result for its exercise, not a crash of the run.
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from typing import Any
 from learnbackend.course.catalog import Catalog
 from learnbackend.course.handlers import handler_for
 from learnbackend.course.results import ConditionResult, ExerciseResult
-from learnbackend.errors import EnvironmentMissing, ExitCode, LearnBackendError
+from learnbackend.errors import ContentError, EnvironmentMissing, ExitCode, LearnBackendError
 from learnbackend.workspace.catalogcache import cached_catalog
 from learnbackend.workspace.manifest import Manifest, WorkspaceExercise, load_manifest
 from learnbackend.workspace.untouched import is_untouched
@@ -101,9 +102,24 @@ class CheckReport:
         return ExitCode.OK
 
 
-def workspace_catalog(manifest: Manifest, extra_dirs: list[Path] = ()) -> Catalog:  # type: ignore[assignment]
-    """The lessons a workspace's exercises come from: bundled, its instructor dirs, and any extra."""
-    return cached_catalog([*(Path(d) for d in manifest.lesson_dirs), *extra_dirs])
+def workspace_catalog(manifest: Manifest, extra_dirs: list[Path] = (), *, root: Path | None = None) -> Catalog:  # type: ignore[assignment]
+    """The lessons a workspace's exercises come from: bundled, its instructor dirs, and any extra.
+
+    The manifest's dirs are relative to the workspace ``root`` (older workspaces hold absolute ones).
+    A dir that is not there (a clone on another machine) is skipped when ``extra_dirs``
+    (``--lessons``, ``$LEARNBACKEND_LESSONS``) are given, and named otherwise.
+    """
+    dirs: list[Path] = []
+    for raw in manifest.lesson_dirs:
+        directory = Path(raw)
+        if not directory.is_absolute() and root is not None:
+            directory = root / directory
+        if directory.is_dir():
+            dirs.append(directory)
+        elif not extra_dirs:
+            raise ContentError(f"The workspace's lesson directory {raw} is not there ({directory}).",
+                               fix="Pass your instructor's lessons with --lessons DIR (or $LEARNBACKEND_LESSONS).")
+    return cached_catalog([*dirs, *extra_dirs])
 
 
 def score(spec: WorkspaceExercise, result: ExerciseResult) -> float:
@@ -128,8 +144,11 @@ def check_time() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout: float) -> ExerciseResult:
-    """Check one exercise; a crashing or missing checker becomes an ``error`` result."""
+def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout: float, hidden: bool = False) -> ExerciseResult:
+    """Check one exercise; a crashing or missing checker becomes an ``error`` result.
+
+    ``hidden``: also run the exercise's hidden tests (the instructor's regrade only), for handlers that have them.
+    """
     started = time.perf_counter()
     entry, exercise = catalog.exercise(spec.id)
     workdir = root / spec.path
@@ -144,7 +163,10 @@ def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout:
         return ExerciseResult(spec.id, "failed", f"Not started: the files in {spec.path}/ are as `init` wrote them.",
                               module=spec.module, details={"state": NOT_STARTED})
     try:
-        result = handler_for(exercise.kind).check(entry, exercise, workdir, timeout=timeout)
+        check = handler_for(exercise.kind).check
+        # The one place hidden tests are asked for: handlers that have them take `include_hidden`.
+        extra = {"include_hidden": True} if hidden and "include_hidden" in inspect.signature(check).parameters else {}
+        result = check(entry, exercise, workdir, timeout=timeout, **extra)
     except EnvironmentMissing as exc:
         result = ExerciseResult(spec.id, "error", exc.message + (f" ({exc.fix})" if exc.fix else ""), module=spec.module,
                                 missing_environment=True)
@@ -176,14 +198,14 @@ def _unsafe_workdir(root: Path, spec: WorkspaceExercise) -> ExerciseResult | Non
 
 def check_workspace(root: Path, *, only: list[str] | None = None, timeout: float = DEFAULT_TIMEOUT,
                     extra_lesson_dirs: list[Path] = (), student: str | None = None,  # type: ignore[assignment]
-                    on_result: Callable[[Outcome], None] | None = None) -> CheckReport:
+                    on_result: Callable[[Outcome], None] | None = None, hidden: bool = False) -> CheckReport:
     """Check the exercises of the workspace at ``root`` (all, or ``only`` those ids), in manifest order.
 
     Bad input (a bad manifest, an unknown exercise) raises a ContentError/NotFoundError (exit 2)
     before any exercise is checked.
     """
     manifest = load_manifest(root)
-    catalog = workspace_catalog(manifest, list(extra_lesson_dirs))
+    catalog = workspace_catalog(manifest, list(extra_lesson_dirs), root=root)
     specs = manifest.exercises
     if only:
         wanted = {manifest.exercise(item).id for item in only}
@@ -193,7 +215,7 @@ def check_workspace(root: Path, *, only: list[str] | None = None, timeout: float
     report = CheckReport(root, manifest, catalog.pack_version, student if student else manifest.student, check_time())
     started = time.perf_counter()
     for spec in specs:
-        result = check_one(root, catalog, spec, timeout=timeout)
+        result = check_one(root, catalog, spec, timeout=timeout, hidden=hidden)
         outcome = Outcome(spec, result, score(spec, result))
         report.outcomes.append(outcome)
         if on_result is not None:

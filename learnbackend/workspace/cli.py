@@ -115,13 +115,16 @@ def watch(ctx: typer.Context, workspace: Workspace = None) -> None:
 def next_exercise(ctx: typer.Context, workspace: Workspace = None) -> None:
     """Move to the next unsolved exercise and say where it is."""
     from learnbackend.workspace import render
+    from learnbackend.workspace.checking import workspace_catalog
     from learnbackend.workspace.manifest import load_manifest
-    from learnbackend.workspace.navigation import advance
+    from learnbackend.workspace.navigation import advance, task_of
 
     env = env_of(ctx)
     manifest = load_manifest(_root(workspace))
     with env.progress() as store:
-        render.current_exercise(env, advance(store, manifest), len(manifest.exercises), moved=True)
+        state = advance(store, manifest)
+    task = task_of(workspace_catalog(manifest, env.extra_lesson_dirs), state.spec) if state else ""
+    render.current_exercise(env, state, len(manifest.exercises), moved=True, task=task)
 
 
 def list_exercises(
@@ -167,11 +170,12 @@ def hint(
     from learnbackend.workspace.navigation import current, reveal_hint
 
     env = env_of(ctx)
-    manifest = load_manifest(_root(workspace))
+    root = _root(workspace)
+    manifest = load_manifest(root)
     with env.progress() as store:
         state = current(store, manifest)
         spec = manifest.exercise(exercise) if exercise else (state.spec if state else manifest.exercises[-1])
-        shown, total = reveal_hint(store, manifest, workspace_catalog(manifest, env.extra_lesson_dirs), spec)
+        shown, total = reveal_hint(store, manifest, workspace_catalog(manifest, env.extra_lesson_dirs, root=root), spec)
     render.hints(env, spec.id, shown, total, again=f"learnbackend hint {exercise}" if exercise else "learnbackend hint")
 
 
@@ -195,7 +199,7 @@ def reset(
     if not yes and not confirm(env, f"Throw away your changes in {spec.path}/?", what="Resetting an exercise"):
         raise typer.Exit(1)
     with env.progress() as store:
-        files = reset_exercise(root, store, manifest, workspace_catalog(manifest, env.extra_lesson_dirs), spec)
+        files = reset_exercise(root, store, manifest, workspace_catalog(manifest, env.extra_lesson_dirs, root=root), spec)
     render.reset_done(env, spec.id, spec.path, len(files))
 
 

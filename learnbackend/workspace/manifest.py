@@ -55,7 +55,7 @@ class Manifest(ManifestModel):
     created: datetime = Field(description="When `learnbackend init` made the workspace (UTC).")
     pack_version: str = Field(description="The lesson pack(s) the exercises come from.")
     student: str = Field(default="", description="The learner's name, recorded in check reports.")
-    lesson_dirs: list[str] = Field(default_factory=list, description="Extra (instructor) lesson directories, absolute.")
+    lesson_dirs: list[str] = Field(default_factory=list, description="Extra (instructor) lesson directories, relative to the workspace root.")
     scoring: Scoring = Field(default_factory=Scoring)
     exercises: list[WorkspaceExercise] = Field(min_length=1)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from learnbackend.course.catalog import Catalog
 from learnbackend.course.handlers import handler_for
-from learnbackend.errors import RefusedError
+from learnbackend.errors import LearnBackendError, RefusedError
 from learnbackend.workspace.manifest import Manifest, WorkspaceExercise
 
 #: One vocabulary for every command (check, list, next, watch): never checked counts as not started.
@@ -114,3 +114,12 @@ def reset_exercise(root: Path, store: Any, manifest: Manifest, catalog: Catalog,
     store.record(spec.module, spec.id, "reset", workspace=manifest.workspace_id)
     store.set_value(_HINTS_KEY + spec.id, 0, workspace=manifest.workspace_id)
     return files
+
+
+def task_of(catalog: Catalog, spec: WorkspaceExercise) -> str:
+    """What a code exercise asks (its prompt), for ``next``; empty for other kinds or an unknown exercise."""
+    try:
+        _, exercise = catalog.exercise(spec.id)
+    except LearnBackendError:
+        return ""
+    return exercise.prompt.strip() if exercise.kind == "code" else ""

@@ -134,12 +134,17 @@ def exercise_table(items: list[ExerciseState], current_id: str | None) -> Table:
     return table
 
 
-def current_exercise(env: Environment, state: ExerciseState | None, total: int, *, moved: bool = False) -> None:
+def current_exercise(env: Environment, state: ExerciseState | None, total: int, *, moved: bool = False,
+                     task: str = "") -> None:
     if state is None:
         env.out.print(Text(f"All {total} exercises are solved. Well done!", style="ok"))
         return
     verb = "Next" if moved else "Current"
     env.out.print(Text.assemble(f"{verb} exercise ({state.number}/{total}): ", (state.spec.id, "title"), "  ", mark(state.status)))
+    if task:
+        from rich.markdown import Markdown
+
+        env.out.print(Padding(Markdown(task), (0, 0, 0, 2)))
     # One command per line, so that a narrow terminal never breaks a command in two.
     env.out.print(Text.assemble("  Work in ", (state.spec.path + "/", "code"), "; check it with"))
     env.out.print(Text.assemble("  ", (f"learnbackend check --only {state.spec.id}", "key")))

@@ -81,7 +81,7 @@ class WatchSession:
     def __init__(self, env: Environment, root: Path) -> None:
         self.env, self.root = env, root
         self.manifest: Manifest = load_manifest(root)
-        self.catalog = workspace_catalog(self.manifest, env.extra_lesson_dirs)
+        self.catalog = workspace_catalog(self.manifest, env.extra_lesson_dirs, root=root)
         self.last: Outcome | None = None
         with env.progress() as store:
             state = current(store, self.manifest)

@@ -343,8 +343,11 @@ def resolve_mode() -> str:
 def isolation_status() -> Isolation:
     """Whether namespaces, a private root and dropped privileges can be made here, and how (probed once per
     process: the first mode of :func:`isolation.candidate_modes` that runs a program)."""
+    modes = isolation.candidate_modes((SANDBOX_UID_BASE, SANDBOX_UID_COUNT))
+    if not modes:
+        return Isolation(False, "none", f"its namespaces are a Linux feature, and this is {sys.platform}")
     failures: list[Isolation] = []
-    for mode in isolation.candidate_modes((SANDBOX_UID_BASE, SANDBOX_UID_COUNT)):
+    for mode in modes:
         status = probe(mode)
         if status.available:
             return status

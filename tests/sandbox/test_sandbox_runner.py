@@ -314,8 +314,8 @@ def test_a_checker_killed_by_sigkill_takes_its_runs_with_it(tmp_path: Path) -> N
         pytest.skip(f"the sandbox cannot isolate here: {isolation_status().reason}")
     started, survivor = tmp_path / "started", tmp_path / "survivor"
     learner = ("import os, time\nopen('started', 'w').write('x')\n"
-               "if os.fork() == 0:\n    os.setsid()\n    time.sleep(1.5)\n    open('survivor', 'w').write('x')\n"
-               "time.sleep(1.5)\nopen('survivor', 'w').write('x')")
+               "if os.fork() == 0:\n    os.setsid()\n    time.sleep(3)\n    open('survivor', 'w').write('x')\n"
+               "time.sleep(3)\nopen('survivor', 'w').write('x')")
     script = ("import sys\nfrom pathlib import Path\nfrom learnbackend.sandbox import run_sandboxed\n"
               f"run_sandboxed([sys.executable, '-c', {learner!r}], cwd=Path({str(tmp_path)!r}), timeout=60)\n")
     checker = subprocess.Popen([PY, "-c", script])
@@ -325,7 +325,7 @@ def test_a_checker_killed_by_sigkill_takes_its_runs_with_it(tmp_path: Path) -> N
     assert started.exists()
     checker.send_signal(signal.SIGKILL)  # no cleanup code of the checker runs
     checker.wait(timeout=10)
-    time.sleep(2.5)
+    time.sleep(4)  # the survivors would write at 3 s
     assert not survivor.exists(), "learner code outlived a checker killed with SIGKILL"
     # and the run directory lent to the run's uid is back with its owner
     assert {p.stat().st_uid for p in [tmp_path, *tmp_path.iterdir()]} == {os.geteuid()}

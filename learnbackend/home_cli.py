@@ -14,7 +14,6 @@ def home(env: Environment) -> None:
     from learnbackend import __version__
     from learnbackend.course import render
     from learnbackend.course.overview import course_overview
-
     from learnbackend.roadmap.quiz import describe_due, due_summary
 
     catalog = env.catalog()
@@ -75,7 +74,7 @@ def _continue_steps(module: str) -> list[list[str]]:
     """The learner's next step in the module they used last: the git shell opens at their level."""
     return {"roadmap": [["quiz", "start"]], "git": [["git", "start"], ["git", "shell"]],
             "containers": [["containers", "doctor"]],
-            "counter": [["counter", "experiments"]]}.get(module, [["progress"]])
+            "counter": [["counter", "next"]]}.get(module, [["progress"]])
 
 
 def _run_sub(env: Environment, args: list[str]) -> bool:

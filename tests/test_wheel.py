@@ -48,3 +48,7 @@ def test_wheel_installed_in_a_fresh_venv_lists_the_lessons(tmp_path: Path) -> No
     valid = subprocess.run([str(env_dir / "bin" / "learnbackend"), "lessons", "validate", str(Path(where).parent / "_lessons")],
                            cwd=workdir, capture_output=True, text=True, timeout=120)
     assert valid.returncode == 0, valid.stderr
+    # The counter lab's reference text ships with the lessons (docs/ is not in the wheel).
+    design = subprocess.run([str(env_dir / "bin" / "learnbackend"), "counter", "learn", "--design"], cwd=workdir,
+                            capture_output=True, text=True, timeout=120)
+    assert design.returncode == 0 and "lab's addition" in design.stdout and "/_lessons/" in design.stdout, design.stderr

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,7 +18,7 @@ MODULE_HELP = "One module: roadmap, git, containers or counter."
 @lessons_app.command("list")
 def lessons_list(
     ctx: typer.Context,
-    module: Annotated[Optional[str], typer.Option(help=MODULE_HELP)] = None,
+    module: Annotated[str | None, typer.Option(help=MODULE_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """List every lesson with its number of exercises."""
@@ -63,7 +63,7 @@ def lessons_validate(
 
 @lessons_app.command("schema")
 def lessons_schema(
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Print the JSON Schema of lesson files (for editor completion)."""
     import json
@@ -97,7 +97,7 @@ def progress_show(
 @progress_app.command("reset")
 def progress_reset(
     ctx: typer.Context,
-    module: Annotated[Optional[str], typer.Option(help=MODULE_HELP)] = None,
+    module: Annotated[str | None, typer.Option(help=MODULE_HELP)] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase your progress (all of it, or one module's) after a confirmation."""

@@ -56,4 +56,4 @@ def handler_for(kind: str) -> Handler:
     except KeyError:
         raise ContentError(f"No checker is known for exercises of kind {kind!r}.") from None
     module_name, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module_name), attribute)

@@ -8,7 +8,7 @@ module and join the :data:`Exercise` union below.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -127,7 +127,7 @@ from learnbackend.containers.content import ContainerSpecExercise  # noqa: E402
 from learnbackend.gitsandbox.models import GitLevel  # noqa: E402
 
 Exercise = Annotated[
-    Union[SingleChoice, MultipleChoice, Ordering, FreeText, ContainerSpecExercise, GitLevel, CodeExercise],
+    SingleChoice | MultipleChoice | Ordering | FreeText | ContainerSpecExercise | GitLevel | CodeExercise,
     Field(discriminator="kind"),
 ]
 

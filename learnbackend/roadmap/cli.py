@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,11 +17,11 @@ app = make_app(
     invoke_without_command=True,
 )
 
-Branches = Annotated[Optional[list[str]], typer.Option("--branch", "-b", help="A branch (e.g. databases); repeatable.")]
-Count = Annotated[Optional[int], typer.Option("--count", "-n", min=1, max=200, help="How many questions.")]
-Seed = Annotated[Optional[int], typer.Option(help="Fix the question order and shuffling (reproducible runs).")]
+Branches = Annotated[list[str] | None, typer.Option("--branch", "-b", help="A branch (e.g. databases); repeatable.")]
+Count = Annotated[int | None, typer.Option("--count", "-n", min=1, max=200, help="How many questions.")]
+Seed = Annotated[int | None, typer.Option(help="Fix the question order and shuffling (reproducible runs).")]
 Answers = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--answers", metavar="FILE", help="YAML/JSON file mapping question ids to answers: no prompts."),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the results as JSON (no questions shown).")]
@@ -143,7 +143,7 @@ def placement(ctx: typer.Context,
 
 @app.command("map")
 def mind_map(ctx: typer.Context, as_json: AsJson = False,
-             svg: Annotated[Optional[Path], typer.Option("--svg", metavar="FILE",
+             svg: Annotated[Path | None, typer.Option("--svg", metavar="FILE",
                                                          help="Also write the map as an SVG image, coloured by mastery.")] = None,
              ) -> None:
     """The backend roadmap as a mind map, with your mastery of each branch and topic."""
@@ -171,7 +171,7 @@ def mind_map(ctx: typer.Context, as_json: AsJson = False,
 
 @app.command("learn")
 def learn(ctx: typer.Context,
-          topic: Annotated[Optional[str], typer.Argument(metavar="[TOPIC]", help="A topic, e.g. dns or databases/sql.")] = None,
+          topic: Annotated[str | None, typer.Argument(metavar="[TOPIC]", help="A topic, e.g. dns or databases/sql.")] = None,
           as_json: AsJson = False) -> None:
     """Read a topic's primer (what, why, an example, a source); without TOPIC, list them all."""
     from learnbackend.course.render import print_json

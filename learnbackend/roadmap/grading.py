@@ -13,13 +13,12 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Union
 
 from learnbackend.course.models import FreeText, MultipleChoice, Ordering, SingleChoice
 from learnbackend.errors import UsageError
 
-QuestionT = Union[SingleChoice, MultipleChoice, Ordering, FreeText]
-Response = Union[str, list[str]]
+QuestionT = SingleChoice | MultipleChoice | Ordering | FreeText
+Response = str | list[str]
 
 #: Similarity above which a free-text answer with a typo is accepted.
 TYPO_RATIO = 0.85

@@ -1,4 +1,4 @@
-"""Each experiment runs end to end (short parameters) and shows what COUNTER.md says it should."""
+"""Each experiment runs end to end (short parameters) and shows what the lab's reference design says it should."""
 
 from __future__ import annotations
 

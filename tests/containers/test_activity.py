@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from conftest import run_cli
+from conftest import LESSONS, run_cli
 from lab_fixtures import docker_client  # noqa: F401  (fixture)
 
 
@@ -27,8 +27,13 @@ def test_next_step_follows_the_lab_order() -> None:
 
 
 def test_demo_and_compare_runs_count_in_the_labs_progress(isolated_env: Path, docker_client: Any) -> None:
+    from learnbackend.containers.activity import activity_ids
+    from learnbackend.course.catalog import load_lessons
+
+    exercises = {e for entry in load_lessons([LESSONS]).by_module("containers") for e in entry.exercise_ids()}
     before = _containers(run_cli("progress", "--json").json)
-    assert before["passed"] == 0 and before["exercises"] == 4 + 7  # the four exercises, six demos and compare
+    assert before["passed"] == 0
+    assert before["exercises"] == len(exercises) + len(activity_ids()) == len(exercises) + 7  # six demos, compare
 
     assert run_cli("containers", "demo", "pids", "--predict", "9").exit_code == 0
     after_demo = _containers(run_cli("progress", "--json").json)

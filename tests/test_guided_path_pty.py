@@ -134,22 +134,26 @@ def _quiz(term: Terminal) -> None:
                      screen)
     assert kind, screen
     if kind.group(1) == "type a short answer":
-        term.wait(r"Your answer \(\? for a hint\)")
+        term.wait_prompt(r"Your answer \(\? for a hint\):")
         term.key("no idea at all\r")
-    elif kind.group(1) == "put them in order":
-        for _ in range(12):  # the first item left, at each step, until the order is complete
-            screen = term.wait(r"(What comes|Not quite|Right\.)")
-            if "What comes" not in screen.splitlines()[-1] and re.search(r"(Not quite|Right\.)", screen):
-                break
-            term.key("\r")
-            term.settle(0.3)
+    elif kind.group(1) == "put them in order":  # n items: n - 1 picks, the first one left each time
+        count = len(set(re.findall(r"│\s+([a-h])\) ", screen)))
+        term.wait_prompt(r"What comes first\?")
+        for _ in range(count - 2):
+            term.press("\r", r"What comes after")
+        term.key("\r")
+    elif kind.group(1) == "pick every right answer":
+        term.wait_prompt(r"Pick every right answer")
+        term.key(" ")  # tick the first one
+        term.key("\r")
     else:
-        term.wait(r"(Your answer|Pick every right answer)")
-        term.key("\r")  # the first option, or none ticked
+        term.wait_prompt(r"Your answer:")
+        term.key("\r")  # the first option
     screen = term.wait(r"(✗ Not quite|✓ Right)")
     if "Not quite" in screen:  # the whole feedback is on screen while the quiz waits for a key
         screen = term.wait("Press any key to continue")
-        _visible(screen, "You answered", "Expected", "Why")
+        _visible(screen, "Why")
+        assert re.search(r"You (answered|picked|ordered)", screen) and re.search(r"(Expected|Right):", screen), screen
         why = screen[screen.index("╭─ Why"):]
         assert "╰" in why, f"the explanation runs off the screen:\n{screen}"
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import subprocess
 import sys
@@ -32,6 +33,26 @@ ENGINE_TABLE_COMMANDS = [
 WIDTH80 = {"LEARNBACKEND_WIDTH": "80", "COLUMNS": "80"}
 
 
+def _cut_words(text: str) -> list[str]:
+    """Cells of a boxed table folded inside a word. On a row's continuation line (a cell that was full
+    above is blank here), a cell filled edge to edge by one word, continued below by a lowercase letter."""
+    lines = text.splitlines()
+    cut = []
+    for upper, lower in itertools.pairwise(lines):
+        bars = [i for i, ch in enumerate(upper) if ch == "│"]
+        if len(bars) < 3 or bars != [i for i, ch in enumerate(lower) if ch == "│"]:
+            continue
+        cells = [(upper[a + 2:b - 1], lower[a + 2:b - 1]) for a, b in itertools.pairwise(bars)]
+        if not any(top.strip() and not below.strip() for top, below in cells):
+            continue  # two rows of their own, not one row wrapped
+        for top, below in cells:
+            # Rich folds only a word longer than the column, and that word starts a line: so the
+            # fragment above is the whole line, with no space in it.
+            if top and top[-1].isalpha() and " " not in top.strip() and top[:1] != " " and below[:1].islower():
+                cut.append(f"{top.strip()} / {below.strip()}")
+    return cut
+
+
 def _trailing(text: str) -> list[str]:
     return [line for line in text.splitlines() if line != line.rstrip()]
 
@@ -53,6 +74,7 @@ def test_no_trailing_spaces_when_piped(args: list[str]) -> None:
     # 80 columns: nothing wider, no cell cut short with an ellipsis.
     assert [line for line in result.stdout.splitlines() if len(line) > 80] == []
     assert not re.search(r"…\s*(│|┃|$)", result.stdout, re.MULTILINE), "a cell cut short"
+    assert _cut_words(result.stdout) == [], "a word folded across two lines of a cell"
 
 
 def test_a_fresh_workspace_check_piped_through_a_real_pipe(tmp_path: Path) -> None:

@@ -142,3 +142,25 @@ def test_e2_plot_shows_every_series() -> None:
         # Seen with its own marker somewhere, or named where it meets others.
         assert MARKERS[i] in grid or series.name in legend.split("meet in one cell:")[-1] or "all of them" in legend, \
             (series.name, text)
+
+
+def test_isolation_with_a_vm_column_breaks_values_only_at_their_dashes(isolated_env: Path) -> None:
+    """Four ways of running side by side is where 80 columns got tight: a kernel release is shown
+    whole, or broken after one of its own dashes, never cut at the column's edge."""
+    from learnbackend.containers import vm
+
+    _docker()
+    setup = vm.setup()
+    need(setup.ready, f"QEMU and a guest kernel: {setup.missing}")
+    shown = run_cli("containers", "demo", "isolation", "--yes", env=WIDE80)
+    assert shown.exit_code == 0, shown.stdout + shown.stderr
+    lines = _fits(shown.stdout)
+    measured = run_cli("containers", "demo", "isolation", "--yes", "--json", env=WIDE80).json
+    if not any(c.startswith("VM") for c in measured["columns"]):
+        pytest.skip("the VM did not boot here: " + "; ".join(measured["notes"]))
+    at = next(i for i, line in enumerate(lines) if line.startswith(" kernel "))
+    first, rest = lines[at].split()[1:], lines[at + 1].split() if lines[at + 1].startswith("   ") else []
+    kernels = next(row[1:] for row in measured["rows"] if row[0] == "kernel")
+    for value in kernels:
+        assert value in first or any(a.endswith("-") and a + b == value for a in first for b in rest), \
+            (value, lines[at:at + 2])

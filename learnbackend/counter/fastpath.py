@@ -22,6 +22,29 @@ OK_BODY = b'{"acknowledged":true}'
 OK_HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(OK_BODY)).encode())]
 
 
+def replay_body(raw: bytes, receive: Any) -> Any:
+    """An ASGI ``receive`` that yields an already read body once, then defers to the real one."""
+    replayed = False
+
+    async def replay() -> Any:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def send_too_large(send: Any, max_body: int) -> None:
+    """The documented 413 (JSON like every error)."""
+    body = (b'{"error":"body_too_large","message":"Request body over %d bytes.",'
+            b'"fix":"Send one counter update per request."}' % max_body)
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _well_formed(body: Any) -> bool:
     if not isinstance(body, dict) or not set(body) <= {"delta", "token"}:
         return False
@@ -39,11 +62,14 @@ def _well_formed(body: Any) -> bool:
 class FastAdd:
     """Serve AddCount without the framework; delegate everything else to ``app``."""
 
-    def __init__(self, app: Any, engine: Any, committer: Any, max_body: int) -> None:
+    def __init__(self, app: Any, engine: Any, committer: Any, max_body: int,
+                 render_error: Any = None) -> None:
         self.app = app
         self.engine = engine
         self.committer = committer
         self.max_body = max_body
+        #: exception -> (status, JSON body): the app's own error shape, for errors met after the write began
+        self.render_error = render_error
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -54,23 +80,18 @@ class FastAdd:
         chunks, size = [], 0
         while True:
             message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
             chunk = message.get("body", b"")
             size += len(chunk)
             chunks.append(chunk)
-            if size > self.max_body or not message.get("more_body"):
+            if size > self.max_body:
+                return await send_too_large(send, self.max_body)  # by Content-Length or chunked alike
+            if not message.get("more_body"):
                 break
         raw = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Any:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": raw, "more_body": False}
-            return await receive()
-
-        if size > self.max_body:
-            return await self.app(scope, replay, send)  # the body limit answers 413
+        replay = replay_body(raw, receive)
+        body: Any
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
@@ -86,7 +107,14 @@ class FastAdd:
         if row is not None and not isinstance(row, int):
             try:
                 await self.committer.submit(row)
-            except LearnBackendError:  # became late while queued: FastAPI answers with the documented 409
-                return await self.app(scope, replay, send)
+            except LearnBackendError as exc:  # late while queued (409), database locked (503)
+                if self.render_error is None:
+                    raise
+                status, payload = self.render_error(exc)
+                await send({"type": "http.response.start", "status": status,
+                            "headers": [(b"content-type", b"application/json"),
+                                        (b"content-length", str(len(payload)).encode())]})
+                await send({"type": "http.response.body", "body": payload})
+                return
         await send({"type": "http.response.start", "status": 200, "headers": OK_HEADERS})
         await send({"type": "http.response.body", "body": OK_BODY})

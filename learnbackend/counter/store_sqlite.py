@@ -9,10 +9,12 @@ transaction) because a commit, not a row, is what costs.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from learnbackend.counter.namespaces import NamespaceConfig
@@ -32,15 +34,28 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS rollups (
     namespace TEXT NOT NULL, counter TEXT NOT NULL,
     count INTEGER NOT NULL, last_rollup_ts INTEGER NOT NULL,
+    last_write_ts INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (namespace, counter)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rollup_triggers (
-    namespace TEXT NOT NULL, counter TEXT NOT NULL, PRIMARY KEY (namespace, counter)
+    namespace TEXT NOT NULL, counter TEXT NOT NULL, due INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (namespace, counter)
 ) WITHOUT ROWID;
 """
+#: Columns added after the first release, added in place to an older database.
+MIGRATIONS = [("rollups", "last_write_ts", "ALTER TABLE rollups ADD COLUMN last_write_ts INTEGER NOT NULL DEFAULT 0"),
+              ("rollup_triggers", "due", "ALTER TABLE rollup_triggers ADD COLUMN due INTEGER NOT NULL DEFAULT 0")]
 ADD, CLEAR = 0, 1
 INSERT_EVENT = "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?)"
-INSERT_TRIGGER = "INSERT OR IGNORE INTO rollup_triggers VALUES (?,?)"
+#: A trigger is due at ``due`` (µs); a second trigger of the same counter keeps the earlier due time.
+INSERT_TRIGGER = ("INSERT INTO rollup_triggers (namespace, counter, due) VALUES (?,?,?) "
+                  "ON CONFLICT(namespace, counter) DO UPDATE SET due=min(due, excluded.due)")
+#: The last-write timestamp kept beside the checkpoint: a counter whose checkpoint is behind it needs a rollup.
+NOTE_WRITE = ("INSERT INTO rollups (namespace, counter, count, last_rollup_ts, last_write_ts) VALUES (?,?,0,0,?) "
+              "ON CONFLICT(namespace, counter) DO UPDATE SET last_write_ts=max(last_write_ts, excluded.last_write_ts)")
+#: The WAL is truncated back to this size whenever it is reset (PRAGMA journal_size_limit).
+WAL_LIMIT_BYTES = 32 * 1024 * 1024
+#: The writer checkpoints (TRUNCATE) once the WAL is past this size.
+WAL_CHECKPOINT_BYTES = 16 * 1024 * 1024
 #: (counter id, time_bucket, event_bucket, event_time, event_id, kind, delta); the first five are the key.
 EventRow = tuple[int, int, int, int, bytes, int, int]
 # (namespace, counter) <-> small integer id, per database file: ids never change once given, so
@@ -50,11 +65,12 @@ _NAMES: dict[tuple[str, int], tuple[str, str]] = {}
 
 
 def connect(path: Path | str, *, timeout: float = 30.0) -> sqlite3.Connection:
-    """A tuned autocommit connection (WAL, NORMAL sync, big cache), usable from any thread."""
+    """A tuned autocommit connection (WAL, NORMAL sync, big cache, bounded WAL), usable from any thread."""
     conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False,
                            cached_statements=256)
     conn.execute("PRAGMA page_size=16384")  # only takes effect on a new database
     conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA wal_autocheckpoint=4000")  # fewer, larger checkpoints: the fsyncs amortise
     conn.execute("PRAGMA temp_store=MEMORY")
@@ -90,17 +106,45 @@ class Checkpointer:
         self.conn.close()
 
 
+class StoreBusy(Exception):
+    """The database stayed locked by another connection for longer than the writer waits."""
+
+
+class ConfigMismatch(Exception):
+    """A namespace of that name exists with another configuration."""
+
+    def __init__(self, existing: NamespaceConfig) -> None:
+        super().__init__(existing.name)
+        self.existing = existing
+
+
+def is_busy(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
+@dataclass
+class WriteOutcome:
+    """What became of each row of a batch: refused (late) or failed (by index); the rest are committed."""
+
+    refused: set[int] = field(default_factory=set)
+    errors: dict[int, BaseException] = field(default_factory=dict)
+
+
+Trigger = tuple[str, str, int]  # (namespace, counter, due µs)
+
+
 class SqliteStore:
     """One connection to the counter database, serialised by a lock.
 
     Open several stores on the same file for parallel readers; SQLite itself
-    serialises writers (busy timeout 30 s).
+    serialises writers (busy timeout ``timeout``; the writer thread uses a short
+    one and retries, see :meth:`write_isolated`).
     """
 
-    def __init__(self, path: Path | str, *, store_delay_s: float = 0.0) -> None:
+    def __init__(self, path: Path | str, *, store_delay_s: float = 0.0, timeout: float = 30.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = connect(self.path)
+        self.conn = connect(self.path, timeout=timeout)
         self.lock = threading.RLock()
         #: An injected round trip per write batch, to model a remote or slowed store (E9).
         self.store_delay_s = store_delay_s
@@ -113,15 +157,36 @@ class SqliteStore:
                 raise UsageError(f"The counter database {self.path} was made by an older version of the lab.",
                                  fix=f"Delete it (rm {self.path}*) and start again; it holds only lab data.")
             self.conn.executescript(SCHEMA)
+            for table, column, ddl in MIGRATIONS:
+                if column not in [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")]:
+                    try:
+                        self.conn.execute(ddl)
+                    except sqlite3.OperationalError as exc:  # another process migrated it first
+                        if "duplicate column" not in str(exc):
+                            raise
 
     def close(self) -> None:
         with self.lock:
             self.conn.close()
 
     # --- namespaces -------------------------------------------------------------------
-    def put_namespace(self, config: NamespaceConfig) -> None:
+    def put_namespace(self, config: NamespaceConfig) -> bool:
+        """Create a namespace; True if created, False if an identical one exists.
+
+        Raises ConfigMismatch when one of that name exists with another config:
+        silently replacing it would re-key the events of retried tokens (other
+        buckets) and leave other workers on the old config.
+        """
         with self.lock:
-            self.conn.execute("INSERT OR REPLACE INTO namespaces VALUES (?,?)", (config.name, json.dumps(config.to_dict())))
+            cur = self.conn.execute("INSERT OR IGNORE INTO namespaces VALUES (?,?)",
+                                    (config.name, json.dumps(config.to_dict())))
+            if cur.rowcount:
+                return True
+            row = self.conn.execute("SELECT config FROM namespaces WHERE name=?", (config.name,)).fetchone()
+        existing = NamespaceConfig(**json.loads(row[0]))
+        if existing != config:
+            raise ConfigMismatch(existing)
+        return False
 
     def namespaces(self) -> dict[str, NamespaceConfig]:
         with self.lock:
@@ -131,16 +196,28 @@ class SqliteStore:
 
     # --- counter ids ---------------------------------------------------------------------
     def cid(self, namespace: str, counter: str) -> int:
-        """The counter's integer id in this database (created on first use)."""
+        """The counter's integer id in this database (created on first use: a write)."""
+        found = self.lookup_cid(namespace, counter)
+        if found is not None:
+            return found
+        with self.lock:
+            self.conn.execute("INSERT OR IGNORE INTO counter_ids (namespace, counter) VALUES (?, ?)", (namespace, counter))
+        found = self.lookup_cid(namespace, counter)
+        assert found is not None
+        return found
+
+    def lookup_cid(self, namespace: str, counter: str) -> int | None:
+        """The counter's id if it has one (a read only: never waits for the write lock)."""
         key = (str(self.path), namespace, counter)
         found = _IDS.get(key)
         if found is not None:
             return found
         with self.lock:
-            self.conn.execute("INSERT OR IGNORE INTO counter_ids (namespace, counter) VALUES (?, ?)", (namespace, counter))
-            found = int(self.conn.execute("SELECT id FROM counter_ids WHERE namespace=? AND counter=?",
-                                          (namespace, counter)).fetchone()[0])
-        _IDS[key] = found
+            row = self.conn.execute("SELECT id FROM counter_ids WHERE namespace=? AND counter=?",
+                                    (namespace, counter)).fetchone()
+        if row is None:
+            return None
+        found = _IDS[key] = int(row[0])
         _NAMES[(str(self.path), found)] = (namespace, counter)
         return found
 
@@ -158,9 +235,14 @@ class SqliteStore:
             return [r[0] for r in self.conn.execute("SELECT counter FROM counter_ids WHERE namespace=?", (namespace,))]
 
     # --- events -----------------------------------------------------------------------
-    def write_batch(self, events: Sequence[EventRow], triggers: Iterable[tuple[str, str]] = (), *,
+    def write_batch(self, events: Sequence[EventRow], triggers: Iterable[Trigger] = (), *,
                     oldest: Callable[[int], int] | None = None) -> list[int]:
         """Append events (duplicates ignored by the idempotency key) and triggers in ONE transaction.
+
+        A row whose counter has no id yet carries ``(namespace, counter)`` in place of
+        the id; it gets one here. Beside each counter's checkpoint the transaction
+        keeps its last-write timestamp (the newest event time written), so a
+        rollup that has not caught up can be found and re-queued.
 
         ``oldest(cid)`` gives, at commit time, the oldest event time still accepted
         for that counter: a row that became late while waiting to be written (a stall,
@@ -171,6 +253,9 @@ class SqliteStore:
             time.sleep(self.store_delay_s)
         refused: list[int] = []
         with self.lock:
+            if any(type(row[0]) is not int for row in events):
+                events = [row if type(row[0]) is int else (self.cid(*row[0]),) + tuple(row[1:])  # type: ignore[misc]
+                          for row in events]
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -185,6 +270,12 @@ class SqliteStore:
                                 keep.append(row)
                         events = keep
                 conn.executemany(INSERT_EVENT, events)
+                if events:
+                    newest: dict[int, int] = {}
+                    for row in events:
+                        if row[3] > newest.get(row[0], -1):
+                            newest[row[0]] = row[3]
+                    conn.executemany(NOTE_WRITE, [(*self.names(cid), ts) for cid, ts in newest.items()])
                 if triggers:
                     conn.executemany(INSERT_TRIGGER, triggers)
                 conn.execute("COMMIT")
@@ -192,6 +283,47 @@ class SqliteStore:
                 conn.execute("ROLLBACK")
                 raise
         return refused
+
+    def write_isolated(self, events: Sequence[EventRow], triggers: Callable[[Sequence[EventRow]], list[Trigger]], *,
+                       oldest: Callable[[], Callable[[int], int]] | None = None,
+                       busy_deadline_s: float = 30.0) -> WriteOutcome:
+        """Write a batch; one bad row never fails its neighbours.
+
+        A lock held by another connection is waited out in short steps (this runs on
+        the writer thread, never on an event loop) up to ``busy_deadline_s``, then every
+        row fails with StoreBusy. Any other failure of the batch is retried row by row:
+        only the rows that fail alone are reported as failed.
+        """
+        try:
+            return WriteOutcome(set(self._write_waiting(events, triggers, oldest, busy_deadline_s)))
+        except StoreBusy as busy:
+            return WriteOutcome(errors={i: busy for i in range(len(events))})
+        except Exception as exc:
+            if len(events) == 1:
+                return WriteOutcome(errors={0: exc})
+        outcome = WriteOutcome()
+        for i, row in enumerate(events):
+            one = self.write_isolated([row], triggers, oldest=oldest, busy_deadline_s=busy_deadline_s)
+            if one.refused:
+                outcome.refused.add(i)
+            if one.errors:
+                outcome.errors[i] = one.errors[0]
+        return outcome
+
+    def _write_waiting(self, events: Sequence[EventRow], triggers: Callable[[Sequence[EventRow]], list[Trigger]],
+                       oldest: Callable[[], Callable[[int], int]] | None, busy_deadline_s: float) -> list[int]:
+        deadline = time.monotonic() + busy_deadline_s
+        pause = 0.002
+        while True:
+            try:
+                return self.write_batch(events, triggers(events), oldest=oldest() if oldest else None)
+            except Exception as exc:
+                if not is_busy(exc):
+                    raise
+            if time.monotonic() > deadline:
+                raise StoreBusy(f"The database stayed locked by another connection for {busy_deadline_s:g} s.")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
 
     def event_exists(self, key: tuple[int, int, int, int, bytes]) -> bool:
         with self.lock:
@@ -202,7 +334,9 @@ class SqliteStore:
 
     def aggregate(self, namespace: str, counter: str, lo_us: int, hi_us: int, bucket_us: int) -> tuple[int, bool, int]:
         """Events in ``(lo_us, hi_us]``: (sum since the last clear, whether a clear was seen, events read)."""
-        cid = self.cid(namespace, counter)
+        cid = self.lookup_cid(namespace, counter)
+        if cid is None:
+            return 0, False, 0
         args = (cid, lo_us // bucket_us, hi_us // bucket_us, lo_us, hi_us)
         where = "cid=? AND time_bucket BETWEEN ? AND ? AND event_time>? AND event_time<=?"
         with self.lock:
@@ -233,30 +367,61 @@ class SqliteStore:
     # --- rollups (count and checkpoint: one row, written together) ----------------------
     def get_rollup(self, namespace: str, counter: str) -> tuple[int, int]:
         """(count, last_rollup_ts); (0, 0) before the first rollup."""
+        count, last, _ = self.rollup_state(namespace, counter)
+        return count, last
+
+    def rollup_state(self, namespace: str, counter: str) -> tuple[int, int, int]:
+        """(count, last_rollup_ts, last_write_ts); zeros before the first write."""
         with self.lock:
-            row = self.conn.execute("SELECT count, last_rollup_ts FROM rollups WHERE namespace=? AND counter=?",
-                                    (namespace, counter)).fetchone()
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+            row = self.conn.execute("SELECT count, last_rollup_ts, last_write_ts FROM rollups WHERE namespace=? "
+                                    "AND counter=?", (namespace, counter)).fetchone()
+        return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
 
     def put_rollup(self, namespace: str, counter: str, count: int, last_ts: int, *, forward_only: bool = True) -> bool:
         """Store (count, checkpoint) as one row; with forward_only a rollup never moves it backwards."""
         guard = " WHERE excluded.last_rollup_ts > rollups.last_rollup_ts" if forward_only else ""
         with self.lock:
             cur = self.conn.execute(
-                "INSERT INTO rollups VALUES (?,?,?,?) ON CONFLICT(namespace, counter) DO UPDATE SET "
+                "INSERT INTO rollups (namespace, counter, count, last_rollup_ts) VALUES (?,?,?,?) "
+                "ON CONFLICT(namespace, counter) DO UPDATE SET "
                 "count=excluded.count, last_rollup_ts=excluded.last_rollup_ts" + guard,
                 (namespace, counter, count, last_ts))
             return cur.rowcount > 0
 
-    # --- durable rollup triggers (used when rollup runs in its own process) -------------
-    def take_triggers(self, limit: int = 1000) -> list[tuple[str, str]]:
+    def behind(self, limit: int = 1000) -> list[tuple[str, str, int]]:
+        """Counters whose checkpoint is behind their last write: (namespace, counter, last_write_ts)."""
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows = self.conn.execute("SELECT namespace, counter FROM rollup_triggers LIMIT ?", (limit,)).fetchall()
-                self.conn.executemany("DELETE FROM rollup_triggers WHERE namespace=? AND counter=?", rows)
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-        return [(r[0], r[1]) for r in rows]
+            rows = self.conn.execute("SELECT namespace, counter, last_write_ts FROM rollups "
+                                     "WHERE last_write_ts > last_rollup_ts LIMIT ?", (limit,)).fetchall()
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    # --- durable rollup triggers (used when rollup runs in its own process) -------------
+    def pending_triggers(self, limit: int = 1000) -> list[Trigger]:
+        """Durable triggers, earliest due first. They stay stored until :meth:`done_trigger`."""
+        with self.lock:
+            rows = self.conn.execute("SELECT namespace, counter, due FROM rollup_triggers ORDER BY due LIMIT ?",
+                                     (limit,)).fetchall()
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    def done_trigger(self, namespace: str, counter: str, started_us: int) -> None:
+        """A rollup that started at ``started_us`` satisfied every trigger of the counter due by then."""
+        with self.lock:
+            self.conn.execute("DELETE FROM rollup_triggers WHERE namespace=? AND counter=? AND due<=?",
+                              (namespace, counter, started_us))
+
+    def add_triggers(self, triggers: Iterable[Trigger]) -> None:
+        with self.lock:
+            self.conn.executemany(INSERT_TRIGGER, list(triggers))
+
+    # --- the write-ahead log -------------------------------------------------------------
+    def wal_bytes(self) -> int:
+        try:
+            return os.stat(f"{self.path}-wal").st_size
+        except OSError:
+            return 0
+
+    def checkpoint(self, mode: str = "TRUNCATE") -> tuple[int, int, int]:
+        """Run a WAL checkpoint on this connection: (busy, WAL frames, frames checkpointed)."""
+        with self.lock:
+            row = self.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        return int(row[0]), int(row[1]), int(row[2])

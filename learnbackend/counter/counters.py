@@ -83,7 +83,9 @@ class EngineOptions:
     store_delay_s: float = 0.0
     retention_check_s: float = 60.0  # how often events past their namespace's retention are purged
     sweep_s: float = 2.0  # how often counters whose checkpoint is behind their last write are re-queued
-    writer_busy_timeout_s: float = 0.05  # the writer's SQLite busy timeout; it retries (off any event loop)
+    #: The writer connection's SQLite busy timeout. The HTTP service uses 0: its event loop never waits
+    #: inside SQLite (a busy batch goes to a writer thread that retries in short steps).
+    writer_busy_timeout_s: float = 5.0
 
 
 class CounterEngine:
@@ -97,7 +99,7 @@ class CounterEngine:
         self.store = SqliteStore(db_path, store_delay_s=self.options.store_delay_s,
                                  timeout=self.options.writer_busy_timeout_s)
         self.store.conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen off the write path
-        self.checkpointer = Checkpointer(Path(db_path))
+        self.checkpointer = Checkpointer(Path(db_path), interval_s=0.1)
         #: Reads only (admission, GetCount): never waits for the write lock.
         self.read_store = SqliteStore(db_path)
         #: The rollup threads' connection (reads events, writes checkpoints).
@@ -169,12 +171,15 @@ class CounterEngine:
             return self._best_effort(config.name, counter, delta, kind)
         return self.log.admit(config, counter, kind, delta, token or new_token(self.clock()))
 
-    def write_rows_each(self, rows: list[EventRow]) -> WriteOutcome:
-        """Write prepared rows in one transaction (a failing batch is retried row by row, a held lock
-        waited out off the event loop), then trigger the rollups of what was written."""
+    def write_rows_each(self, rows: list[EventRow], *, wait: bool = True) -> WriteOutcome:
+        """Write prepared rows in one transaction (a failing batch is retried row by row), then trigger
+        the rollups of what was written. ``wait=False`` (on an event loop): never wait for a lock held
+        by another connection, raise StoreBusy at once instead; ``wait=True`` (a writer thread): wait
+        it out in short steps, up to 30 s."""
         outcome = self.store.write_isolated(rows, self._durable_triggers, oldest=self.oldest_accepted,
-                                            busy_deadline_s=30.0)
-        self._bound_wal()
+                                            busy_deadline_s=30.0 if wait else 0.0, raise_busy=not wait)
+        if wait:
+            self._bound_wal()
         for i, exc in list(outcome.errors.items()):
             if isinstance(exc, StoreBusy):
                 outcome.errors[i] = StoreUnavailable(str(exc), fix="Another program holds the database's write "
@@ -184,8 +189,9 @@ class CounterEngine:
         return outcome
 
     def _bound_wal(self) -> None:
-        """Keep the WAL small: from the writer (no write of ours can be in flight), now and then, a TRUNCATE
-        checkpoint once it has grown past WAL_CHECKPOINT_BYTES. A PASSIVE checkpointer alone never resets a WAL
+        """Keep the WAL small: from the writer (no write of ours can be in flight), now and then, a RESTART
+        checkpoint once it has grown past WAL_CHECKPOINT_BYTES (the next commit starts the WAL from its
+        beginning; journal_size_limit truncates a larger file). A PASSIVE checkpointer alone never resets a WAL
         that is written to all the time: it grew to gigabytes under load."""
         import time
 
@@ -195,7 +201,7 @@ class CounterEngine:
         self._next_wal_check = now + 0.25
         if self.store.wal_bytes() > WAL_CHECKPOINT_BYTES:
             try:
-                self.store.checkpoint("TRUNCATE")  # waits at most the writer's busy timeout for readers
+                self.store.checkpoint("RESTART")  # waits at most the writer's busy timeout for readers
             except Exception:
                 pass  # busy: the next check tries again
 

@@ -121,7 +121,8 @@ def _status(exc: LearnBackendError) -> int:
 
 def create_app(db_path: str, *, redis_url: str | None = None, rollup: str = "thread") -> FastAPI:
     """The ASGI app over one engine (one per worker process)."""
-    engine = CounterEngine(db_path, redis_url=redis_url, options=EngineOptions(rollup=rollup, group_commit=False))
+    engine = CounterEngine(db_path, redis_url=redis_url, options=EngineOptions(rollup=rollup, group_commit=False,
+                                                                                writer_busy_timeout_s=0.0))
     committer = ThreadCommitter(engine)
     known = engine.store.namespaces()
     for config in DEFAULT_NAMESPACES:

@@ -52,6 +52,9 @@ INSERT_TRIGGER = ("INSERT INTO rollup_triggers (namespace, counter, due) VALUES 
 #: The last-write timestamp kept beside the checkpoint: a counter whose checkpoint is behind it needs a rollup.
 NOTE_WRITE = ("INSERT INTO rollups (namespace, counter, count, last_rollup_ts, last_write_ts) VALUES (?,?,0,0,?) "
               "ON CONFLICT(namespace, counter) DO UPDATE SET last_write_ts=max(last_write_ts, excluded.last_write_ts)")
+#: Last-write timestamps are stored rounded up to this step (µs): one upsert per busy counter per step,
+#: not per batch; a rollup re-queues until its checkpoint passes it, so at most one step of extra rollups.
+NOTE_STEP_US = 250_000
 #: The WAL is truncated back to this size whenever it is reset (PRAGMA journal_size_limit).
 WAL_LIMIT_BYTES = 32 * 1024 * 1024
 #: The writer checkpoints (TRUNCATE) once the WAL is past this size.
@@ -82,13 +85,18 @@ class Checkpointer:
     """Moves WAL checkpoints (the only fsyncs in WAL + NORMAL) off the write path into a thread.
 
     The writer connection runs with ``wal_autocheckpoint=0``; this thread runs a
-    PASSIVE checkpoint every ``interval_s`` on its own connection, never blocking
-    writers or readers.
+    PASSIVE checkpoint every ``interval_s`` on its own connection (never blocking
+    writers or readers), and a RESTART once the WAL is past ``restart_bytes``: a
+    WAL written to all the time is otherwise never reset and grows without bound
+    (gigabytes under load). RESTART holds the write lock briefly; writers meet a
+    busy lock and retry, off the event loop.
     """
 
-    def __init__(self, path: Path, interval_s: float = 0.5) -> None:
-        self.conn = connect(path)
+    def __init__(self, path: Path, interval_s: float = 0.5, restart_bytes: int | None = None) -> None:
+        self.conn = connect(path, timeout=0.2)
+        self.path = Path(path)
         self.interval_s = interval_s
+        self.restart_bytes = WAL_CHECKPOINT_BYTES if restart_bytes is None else restart_bytes
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="counter-checkpoint", daemon=True)
         self._thread.start()
@@ -97,7 +105,9 @@ class Checkpointer:
         while not self._stop.wait(self.interval_s):
             try:
                 self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.Error:
+                if os.stat(f"{self.path}-wal").st_size > self.restart_bytes:
+                    self.conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+            except (sqlite3.Error, OSError):
                 pass  # busy or closing: the next round will do it
 
     def close(self) -> None:
@@ -148,6 +158,8 @@ class SqliteStore:
         self.lock = threading.RLock()
         #: An injected round trip per write batch, to model a remote or slowed store (E9).
         self.store_delay_s = store_delay_s
+        #: counter id -> the last-write timestamp this connection last stored (it only grows)
+        self._noted: dict[int, int] = {}
         with self.lock:
             columns = [r[1] for r in self.conn.execute("PRAGMA table_info(events)")]
             if columns and "cid" not in columns:
@@ -270,11 +282,13 @@ class SqliteStore:
                                 keep.append(row)
                         events = keep
                 conn.executemany(INSERT_EVENT, events)
-                if events:
-                    newest: dict[int, int] = {}
-                    for row in events:
-                        if row[3] > newest.get(row[0], -1):
-                            newest[row[0]] = row[3]
+                noted = self._noted
+                newest: dict[int, int] = {}
+                for row in events:
+                    if row[3] > noted.get(row[0], -1) and row[3] > newest.get(row[0], -1):
+                        newest[row[0]] = row[3]
+                if newest:  # rounded up to the next NOTE_STEP_US: a busy counter is noted about once per step
+                    newest = {cid: (ts // NOTE_STEP_US + 1) * NOTE_STEP_US for cid, ts in newest.items()}
                     conn.executemany(NOTE_WRITE, [(*self.names(cid), ts) for cid, ts in newest.items()])
                 if triggers:
                     conn.executemany(INSERT_TRIGGER, triggers)
@@ -282,11 +296,12 @@ class SqliteStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            noted.update(newest)
         return refused
 
     def write_isolated(self, events: Sequence[EventRow], triggers: Callable[[Sequence[EventRow]], list[Trigger]], *,
                        oldest: Callable[[], Callable[[int], int]] | None = None,
-                       busy_deadline_s: float = 30.0) -> WriteOutcome:
+                       busy_deadline_s: float = 30.0, raise_busy: bool = False) -> WriteOutcome:
         """Write a batch; one bad row never fails its neighbours.
 
         A lock held by another connection is waited out in short steps (this runs on
@@ -297,6 +312,8 @@ class SqliteStore:
         try:
             return WriteOutcome(set(self._write_waiting(events, triggers, oldest, busy_deadline_s)))
         except StoreBusy as busy:
+            if raise_busy:
+                raise
             return WriteOutcome(errors={i: busy for i in range(len(events))})
         except Exception as exc:
             if len(events) == 1:
@@ -320,7 +337,7 @@ class SqliteStore:
             except Exception as exc:
                 if not is_busy(exc):
                     raise
-            if time.monotonic() > deadline:
+            if time.monotonic() >= deadline:
                 raise StoreBusy(f"The database stayed locked by another connection for {busy_deadline_s:g} s.")
             time.sleep(pause)
             pause = min(pause * 2, 0.05)

@@ -49,7 +49,11 @@ def render_experiment(env: Any, result: Any) -> None:
     for note in result.notes:
         env.err.print(f"[yellow]note:[/yellow] {escape(note)}")
     out.print(Panel(escape(result.explanation), title="what you just saw", title_align="left", border_style="green"))
-    out.print(f"[dim]COUNTER.md says: {escape(result.shows)}[/dim]")
+    out.print(f"[dim]{DESIGN_DOC} says: {escape(result.shows)}[/dim]")
+
+
+#: The lab's design notes and experiment list, shipped with the lessons (also in the wheel).
+DESIGN_DOC = "lessons/counter/DESIGN.md"
 
 
 def render_experiment_list(env: Any, experiments: dict[str, Any]) -> None:

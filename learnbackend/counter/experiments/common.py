@@ -121,6 +121,40 @@ def hammer(design: Design, writers: int, duration: float, counter: Callable[[int
     return WriteRun(counts[0], time.perf_counter() - start, latencies, counts[1])
 
 
+def hammer_redis(url: str, key: str, writers: int, duration: float) -> WriteRun:
+    """``writers`` asyncio connections send INCRBY in a closed loop (one event loop, no threads:
+    threads would measure the GIL, not Redis)."""
+    import asyncio
+
+    from learnbackend.counter.client import RedisIncrClient, RequestFailed
+
+    async def run() -> WriteRun:
+        latencies: list[float] = []
+        counts = [0, 0]
+        deadline = time.perf_counter() + duration
+
+        async def work() -> None:
+            client = RedisIncrClient(url, namespace="exp")
+            client.prefix = key + ":"
+            try:
+                while time.perf_counter() < deadline:
+                    t0 = time.perf_counter()
+                    try:
+                        await client.add("hot", 1, None, 5.0)
+                        counts[0] += 1
+                        latencies.append(time.perf_counter() - t0)
+                    except RequestFailed:
+                        counts[1] += 1
+            finally:
+                client.close()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(work() for _ in range(writers)))
+        return WriteRun(counts[0], time.perf_counter() - start, latencies, counts[1])
+
+    return asyncio.run(run())
+
+
 def redis_for(redis_url: str | None) -> tuple[str | None, Callable[[], None]]:
     """A Redis URL to use: the given one, a throw-away server if redis-server exists, else None."""
     if redis_url:

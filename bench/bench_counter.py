@@ -148,7 +148,7 @@ def run_wrk(url: str, script: Path, duration: float, connections: int) -> dict[s
             "non_2xx": float(bad.group(1)) if bad else 0.0}
 
 
-def bench_wrk(duration: float, connections: int = 64) -> dict[str, object]:
+def bench_wrk(duration: float, connections: int = 64, soak: float = 0.0) -> dict[str, object]:
     """Same run, same client (wrk), same uvicorn stack: bare ASGI ceiling, counter /add, ceiling again; Redis INCR."""
     import shutil
     import subprocess
@@ -181,6 +181,11 @@ def bench_wrk(duration: float, connections: int = 64) -> dict[str, object]:
             out["asgi_after"] = run_wrk(f"http://127.0.0.1:{port}", script, duration, connections)
             out["loadavg_after"] = os.getloadavg()[0]
             out["wal_bytes_after_counter"] = httpx.get(svc.url + "/healthz").json()["wal_bytes"]
+            if soak:  # the WAL after a long run (issue 11: 30 s of wrk once made a 5.4 GB WAL)
+                out["soak"] = run_wrk(svc.url, script, soak, connections)
+                out["soak_s"] = soak
+                out["wal_bytes_after_soak"] = httpx.get(svc.url + "/healthz").json()["wal_bytes"]
+                out["wal_max_bytes_seen"] = max(out["wal_bytes_after_soak"], out["wal_bytes_after_counter"])
             counted = 0
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:  # every acknowledged add is counted (accurate read of the rollups)
@@ -247,6 +252,9 @@ def print_wrk(figures: dict) -> None:
     if "counter_vs_redis" in w:
         print(f"  counter / Redis INCR: {w['counter_vs_redis']:.2f}")
     print(f"  WAL after the counter run: {w['wal_bytes_after_counter'] / 2**20:.1f} MiB")
+    if "soak" in w:
+        print(f"  after {w['soak_s']:g} s more of wrk on the counter ({w['soak']['req_s']:,.0f} req/s, p99 "
+              f"{w['soak']['p99_ms']:.2f} ms): WAL {w['wal_bytes_after_soak'] / 2**20:.1f} MiB (bound: 64 MiB)")
 
 
 def main() -> int:
@@ -256,10 +264,11 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=1, help="Service worker processes for the HTTP figures.")
     parser.add_argument("--wrk-only", action="store_true", help="Only the wrk table (counter vs bare ASGI vs Redis).")
     parser.add_argument("--duration", type=float, default=None, help="Seconds per wrk run (default 10, quick 5).")
+    parser.add_argument("--soak", type=float, default=0.0, help="Then load the counter this many seconds and report the WAL.")
     args = parser.parse_args()
     figures: dict[str, object] = {"machine": f"{platform.machine()} {os.cpu_count()} CPUs, Python {platform.python_version()}",
                                   "loadavg_before": os.getloadavg()[0]}
-    figures["wrk"] = bench_wrk(args.duration or (5.0 if args.quick else 10.0))
+    figures["wrk"] = bench_wrk(args.duration or (5.0 if args.quick else 10.0), soak=args.soak)
     if args.wrk_only:
         if args.json:
             print(json.dumps(figures, indent=2))

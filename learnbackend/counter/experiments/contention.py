@@ -61,7 +61,8 @@ def run_e1(*, scale: float, seed: int, progress: Progress, redis_url: str | None
         with workdir() as root:
             steps, done = len(designs) * len(levels), 0
             for name in designs:
-                points, bare_points = [], []
+                points: list[tuple[float, float]] = []
+                bare_points: list[tuple[float, float]] = []
                 for writers in levels:
                     progress(done / steps, f"{name}, {writers} writers")
                     run, counted = _run_design(name, root / f"{name}-{writers}", writers, duration, STORE_RTT_S, url)
@@ -112,7 +113,9 @@ def run_e5(*, scale: float, seed: int, progress: Progress, redis_url: str | None
     ks = [1, 2, 4, 8, 16]
     writers = 32
     duration = 0.4 * scale
-    rows, points, bare_points = [], [], []
+    rows: list[list[object]] = []
+    points: list[tuple[float, float]] = []
+    bare_points: list[tuple[float, float]] = []
     with workdir() as root:
         for i, k in enumerate(ks):
             progress(i / len(ks), f"{k} shard(s)")

@@ -27,6 +27,8 @@ class ThreadCommitter:
     def __init__(self, engine: CounterEngine) -> None:
         self.engine = engine
         self.batches = 0
+        self.rows = 0
+        self.busy_batches = 0  # batches that met a held lock and went to the writer thread
         self._items: list[tuple[EventRow, asyncio.Future[None]]] = []  # for the writer thread
         self._pending: list[tuple[EventRow, asyncio.Future[None]]] = []  # this loop turn's rows
         self._waiting = False  # the writer thread holds batches that met a busy lock
@@ -61,9 +63,11 @@ class ThreadCommitter:
         except Exception as exc:  # a bug in the writer: every waiting request gets the error
             outcome = WriteOutcome(errors={i: exc for i in range(len(batch))})
         self.batches += 1
+        self.rows += len(batch)
         self._resolve(batch, outcome)
 
     def _to_thread(self, batch: list[tuple[EventRow, asyncio.Future[None]]]) -> None:
+        self.busy_batches += 1
         with self._lock:
             self._items.extend(batch)
             self._waiting = True

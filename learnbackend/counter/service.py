@@ -166,7 +166,8 @@ def create_app(db_path: str, *, redis_url: str | None = None, rollup: str = "thr
         """Liveness (answered by the event loop itself) and the size of the database's WAL."""
         db = engine.store.path
         return {"ok": True, "pid": os.getpid(), "wal_bytes": engine.store.wal_bytes(),
-                "wal_limit_bytes": WAL_LIMIT_BYTES, "db_bytes": db.stat().st_size if db.exists() else 0}
+                "wal_limit_bytes": WAL_LIMIT_BYTES, "db_bytes": db.stat().st_size if db.exists() else 0,
+                "commits": {"batches": committer.batches, "rows": committer.rows, "busy": committer.busy_batches}}
 
     @app.post("/v1/namespaces", status_code=201)
     def create_namespace(body: NamespaceIn, response: Response) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def main() -> None:
                     print(f"    {kind:<12} {len(durations):4d} exercises, {sum(durations):6.2f} s in all, {max(durations) * 1000:7.1f} ms the slowest")
                 code = sum(per_kind.get("code", []))
                 if code:
-                    print(f"    without the code exercises (each runs pytest in the sandbox): about {statistics.median(times) - code:.2f} s")
+                    print(f"    without the code exercises (each runs its tests against sandboxed workers): about {statistics.median(times) - code:.2f} s")
         plain, boxed, isolated = sandbox_overhead(20)
         print(f"sandbox: python -c pass  plain {plain * 1000:.1f} ms, sandboxed {boxed * 1000:.1f} ms "
               f"(median of 20; network isolated: {isolated})")

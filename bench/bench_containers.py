@@ -70,6 +70,12 @@ def figures(runs: int, vm_runs: int) -> None:
         memory = f"{model.memory / 1024:.1f} MiB" if model.memory else "—"
         print(f"  {model.label:<24} {launch['min']:9.1f} / {launch['median']:9.1f} / {launch['max']:9.1f} ms"
               f"  {memory:>10}  ({model.note}; memory = {model.memory_what})")
+    pay_once = result.pay_once()
+    if pay_once:
+        print("  pay once: " + ", ".join(f"{k} {v:.0f}" if isinstance(v, float) else f"{k} {v}"
+                                         for k, v in pay_once.items()))
+    print(f"  load average {result.load[0]:.1f} → {result.load[1]:.1f} on {result.load[2]} CPUs"
+          + (" (busy: figures inflated)" if result.busy else ""))
 
 
 def main() -> None:
@@ -78,7 +84,7 @@ def main() -> None:
     parser.add_argument("--vm-runs", type=int, default=3)
     args = parser.parse_args()
     print(f"machine: {platform.node()} · {platform.system()} {platform.release()} · {os.cpu_count()} CPUs · "
-          f"Python {platform.python_version()}")
+          f"Python {platform.python_version()} · load average {os.getloadavg()[0]:.1f}")
     overhead(args.runs)
     figures(min(args.runs, 10), args.vm_runs)
 

@@ -27,4 +27,4 @@ def env_of(ctx: typer.Context) -> Environment:
         from learnbackend.context import Environment
 
         root.obj = Environment()
-    return root.obj  # type: ignore[no-any-return]
+    return root.obj

@@ -11,7 +11,7 @@ import importlib
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 import typer.main
@@ -135,11 +135,11 @@ def _version(value: bool) -> None:
 def root(
     ctx: typer.Context,
     version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+        bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     lessons: Annotated[
-        Optional[list[Path]],
+        list[Path] | None,
         typer.Option("--lessons", metavar="DIR", help="An extra lesson directory (repeatable; also $LEARNBACKEND_LESSONS)."),
     ] = None,
 ) -> None:

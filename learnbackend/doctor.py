@@ -66,7 +66,7 @@ def probe_docker(timeout: float = 3.0) -> Probe:
     except DockerException as exc:
         reason = str(exc).split("(")[0].strip() or "not reachable"
         return Probe("docker engine", False, f"no engine reachable: {reason}", needed, fix)
-    except Exception as exc:  # requests/urllib3 errors vary by version
+    except Exception as exc:  # noqa: BLE001 - requests/urllib3 errors vary by version
         return Probe("docker engine", False, f"no engine reachable: {type(exc).__name__}", needed, fix)
     return Probe("docker engine", True, f"Docker {version.get('Version', '?')} ({version.get('Os', '?')}/{version.get('Arch', '?')})", needed)
 

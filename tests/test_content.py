@@ -116,7 +116,12 @@ def test_roadmap_covers_every_branch_with_enough_questions() -> None:
         difficulties = {q.difficulty for q in entry.lesson.exercises}  # type: ignore[union-attr]
         assert difficulties == {"easy", "medium", "hard"}, entry.lesson.id
         total += len(entry.lesson.exercises)
-    assert total >= 90
+    assert total >= 150
+    per_topic: dict[str, int] = {}
+    for entry in roadmap:
+        for q in entry.lesson.exercises:
+            per_topic[q.topic] = per_topic.get(q.topic, 0) + 1  # type: ignore[union-attr]
+    assert all(per_topic[t] >= 5 for t in ("MySQL", "MongoDB", "Choosing a language")), per_topic
 
 
 @pytest.mark.parametrize("how", ["option", "env"])

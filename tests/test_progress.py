@@ -10,7 +10,9 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
 from conftest import run_cli
+
 from learnbackend.course.progress import ProgressStore
 
 WRITER = """
@@ -166,3 +168,66 @@ def test_the_last_module_worked_on_is_remembered(tmp_path: Path) -> None:
         assert store.get_value("last_module") == "git"
         store.record("roadmap", "roadmap-apis/x", "passed")
         assert store.get_value("last_module") == "roadmap"
+
+
+def test_a_pass_in_a_workspace_counts_in_the_home_overview(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from conftest import run_cli
+
+    root = tmp_path / "ws"
+    assert run_cli("init", str(root), "--lesson", "roadmap-fundamentals").exit_code == 0
+    answer = next((root / "exercises").glob("*dns-ttl*")) / "answer.txt"
+    before = {m["module"]: m["passed"] for m in run_cli("progress", "--json").json["modules"]}
+    # Solve one exercise in the workspace the way a learner would, then check it.
+    import sys
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent / "workspace"))
+    from wsolving import Solver  # type: ignore[import-not-found]
+
+    Solver(root).solve("roadmap-fundamentals/dns-ttl")
+    assert run_cli("check", "-w", str(root), "--only", "roadmap-fundamentals/dns-ttl").exit_code == 0
+    assert answer.read_text().strip() != "TODO"
+    after = {m["module"]: m["passed"] for m in run_cli("progress", "--json").json["modules"]}
+    assert after["roadmap"] == before["roadmap"] + 1
+
+
+def _damage(home: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
+    db = sqlite3.connect(home / "progress.sqlite3")
+    with db:
+        for sql, params in statements:
+            db.execute(sql, params)
+    db.close()
+
+
+def test_bad_json_in_the_cards_table_does_not_crash_the_quiz(tmp_path: Path) -> None:
+    home = Path(os.environ["LEARNBACKEND_HOME"])
+    ProgressStore.open(home / "progress.sqlite3").close()
+    _damage(home, ("INSERT INTO cards VALUES (?, ?, ?)", ("roadmap-fundamentals/dns-ttl", "{not json", 0.0)),
+            ("INSERT INTO cards VALUES (?, ?, ?)", ("roadmap-fundamentals/server-side-validation", '{"due": 5}', 0.0)),
+            ("INSERT INTO cards VALUES (?, ?, ?)", ("x/y", "[1, 2]", "soon")),
+            ("INSERT INTO kv VALUES ('', 'roadmap.placed', ?)", ("[[1], {}]",)),
+            ("INSERT INTO kv VALUES ('', 'last_module', ?)", ("{broken",)))
+    answers = tmp_path / "answers.yaml"
+    answers.write_text("roadmap-fundamentals/server-side-validation: a\nroadmap-fundamentals/dns-ttl: a\n")
+    for command in (["quiz", "map", "--json"], ["progress", "--json"],
+                    ["quiz", "review", "--branch", "fundamentals", "--answers", str(answers), "--json"]):
+        result = run_cli(*command)
+        assert result.exit_code in (0, 1), (command, result.stderr)
+        assert "Internal error" not in result.stderr and "Traceback" not in result.stderr
+    with ProgressStore.open(home / "progress.sqlite3") as store:
+        cards = store.cards()
+        assert "roadmap-fundamentals/dns-ttl" not in cards or isinstance(cards["roadmap-fundamentals/dns-ttl"][0], dict)
+        assert "x/y" not in cards
+
+
+def test_a_non_integer_hint_counter_is_handled(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    assert run_cli("init", str(root), "--lesson", "roadmap-fundamentals").exit_code == 0
+    workspace_id = yaml.safe_load((root / "learnbackend.yaml").read_text())["workspace_id"]
+    first = yaml.safe_load((root / "learnbackend.yaml").read_text())["exercises"][0]["id"]
+    home = Path(os.environ["LEARNBACKEND_HOME"])
+    ProgressStore.open(home / "progress.sqlite3").close()
+    for value in ('"three"', "not json", "2.5", "true", "[1]"):
+        _damage(home, ("INSERT INTO kv VALUES (?, ?, ?) ON CONFLICT (workspace, key) DO UPDATE SET value = excluded.value",
+                       (workspace_id, f"workspace.hints.{first}", value)))
+        result = run_cli("hint", "-w", str(root))
+        assert result.exit_code == 0, (value, result.stderr)
+        assert "(1 of " in result.stdout  # a damaged counter starts over at the first hint

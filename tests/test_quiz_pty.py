@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pexpect
 import pytest
-
 from conftest import FIXTURES
 
 GOOD = str(FIXTURES / "lessons" / "good")
@@ -21,10 +20,26 @@ def _spawn(*args: str) -> pexpect.spawn:
     env = dict(os.environ)
     env.pop("NO_COLOR", None)
     env.pop("LEARNBACKEND_WIDTH", None)
-    env.update({"TERM": "xterm-256color", "COLUMNS": "110", "LINES": "40"})
+    env.update({"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"})
     child = pexpect.spawn(sys.executable, ["-m", "learnbackend", *args], env=env, encoding="utf-8",
-                          dimensions=(40, 110), timeout=30)
+                          dimensions=(24, 80), timeout=30)
     return child
+
+
+def _read_primer_if_any(child: pexpect.spawn, prompt: str) -> bool:
+    """Before a topic's first question its primer is shown, one screenful at a time: read each
+    part, press a key, and reach the question's prompt."""
+    if child.expect(["Press any key for an example", prompt]) == 1:
+        return False
+    screen = _screen(child)
+    assert "Before the questions:" in screen and "Why it matters" in screen
+    child.send(" ")
+    child.expect("Press any key for the questions")
+    screen = _screen(child)
+    assert ": an example" in screen and "Read more:" in screen
+    child.send(" ")
+    child.expect(prompt)
+    return True
 
 
 def _screen(child: pexpect.spawn) -> str:
@@ -52,31 +67,34 @@ def _planned(tmp_path: Path, seed: int) -> list[str]:
 def test_play_a_whole_quiz_in_a_terminal(tmp_path: Path) -> None:
     order = _planned(tmp_path, 7)
     child = _spawn("--lessons", GOOD, "quiz", "start", "--branch", "tiny", "-n", "4", "--seed", "7")
+    primers = 0
     for number, qid in enumerate(order, 1):
         if qid == "type-it":
-            child.expect(r"Your answer \(\? for a hint\):")
+            primers += _read_primer_if_any(child, r"Your answer \(\? for a hint\):")
             assert f"Question {number}/4" in _screen(child)
             child.send("?" + ENTER)
             child.expect("Hint: ")
             child.expect(r"Your answer \(\? for a hint\):")
             child.send("404 not found" + ENTER)
         elif qid == "pick-one":
-            child.expect("Your answer:")
+            primers += _read_primer_if_any(child, "Your answer:")
             letters = _letters(_screen(child))
             child.send(letters["Right one"])
             child.send(ENTER)
         elif qid == "pick-many":
-            child.expect("Pick every right answer:")
+            primers += _read_primer_if_any(child, "Pick every right answer:")
             letters = _letters(_screen(child))
             wanted = {letters["2"], letters["4"]}
-            child.expect(r"\(Space to pick, Enter when done\)")
+            # h is a key for the hint, not a box to tick among the answers.
+            child.expect(r"\(Space to pick, Enter when done, h for a hint\)")
+            assert "Show a hint" not in _screen(child)
             for index in range(4):
                 if chr(ord("a") + index) in wanted:
                     child.send(SPACE)
                 child.send(DOWN)
             child.send(ENTER)
         else:  # put-in-order: pick by letter, one step at a time
-            child.expect("What comes first\\?")
+            primers += _read_primer_if_any(child, "What comes first\\?")
             letters = _letters(_screen(child))
             for step, item in enumerate(["one", "two", "three"]):
                 if step:
@@ -89,14 +107,17 @@ def test_play_a_whole_quiz_in_a_terminal(tmp_path: Path) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+    assert primers == 2  # one per topic (Basics, More), each before the topic's first question
 
 
 def test_ctrl_c_exits_130_and_keeps_answers(tmp_path: Path) -> None:
     child = _spawn("--lessons", GOOD, "quiz", "start", "--branch", "tiny", "--seed", "3")
-    child.expect(r"Question 1/4")
+    _read_primer_if_any(child, r"Question 1/4")
     child.expect(r"(Your answer|Pick every right answer|What comes first)")
     child.sendcontrol("c")
+    child.expect("Practice session: Tiny")  # the summary, before the exit
     child.expect("Interrupted")
+    assert "0/0 right (stopped after 0 of 4)" in _screen(child)
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
@@ -129,10 +150,82 @@ def test_map_renders_in_a_terminal(args: list[str]) -> None:
 def test_ctrl_d_at_a_typed_answer_exits_130_not_an_internal_error(tmp_path: Path) -> None:
     seed = next(s for s in range(50) if _planned(tmp_path, s)[0] == "type-it")
     child = _spawn("--lessons", GOOD, "quiz", "start", "--branch", "tiny", "--seed", str(seed))
-    child.expect(r"Your answer \(\? for a hint\)")
+    _read_primer_if_any(child, r"Your answer \(\? for a hint\)")
     child.sendcontrol("d")
     child.expect("Interrupted")
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 130
     assert "Internal error" not in (child.before or "")
+
+
+RAMP = str(FIXTURES / "lessons" / "ramp")
+TITLE = re.compile(r"Question (\d+)/(\d+)\s+Ramp › Steps · (\w+)")
+
+
+def test_a_learner_climbs_the_ramp_and_reads_feedback_after_a_wrong_answer() -> None:
+    child = _spawn("--lessons", RAMP, "quiz", "start", "--branch", "ramp", "-n", "7", "--seed", "1")
+    assert _read_primer_if_any(child, "Your answer:")
+    seen = []
+    for number in range(1, 8):
+        if number > 1:
+            child.expect("Your answer:")
+        screen = _screen(child)
+        found = TITLE.findall(screen)
+        assert found and found[-1][0] == str(number), screen
+        seen.append(found[-1][2])
+        letters = _letters(screen)
+        if number == 1:
+            child.send(letters["Wrong one"] + ENTER)
+            child.expect("Not quite")
+            # The feedback stays on screen until a key is pressed.
+            child.expect("Press any key to continue")
+            assert "Why" in _screen(child)
+            child.send("x")
+        else:
+            child.send(letters["Right"] + ENTER)
+            child.expect(r"Right\.")
+    child.expect("6/7 right")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    # Wrong first: the run restarts; two right in a row move up a level each time.
+    assert seen == ["easy", "easy", "easy", "medium", "medium", "hard", "hard"]
+
+
+def test_quiz_menu_says_how_many_reviews_are_due_and_when() -> None:
+    from conftest import run_cli
+
+    child = _spawn("--lessons", RAMP, "quiz")
+    child.expect("Which branch")
+    assert "Reviews: no review yet" in _screen(child)
+    child.sendcontrol("c")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    answered = run_cli("--lessons", RAMP, "quiz", "start", "--branch", "ramp", "-n", "1", "--seed", "1",
+                       input="Right\n")
+    assert answered.exit_code == 0, answered.stderr
+    child = _spawn("--lessons", RAMP, "quiz")
+    child.expect("Which branch")
+    assert re.search(r"Reviews: no review due; the next in \d+ (s|min|h|days)", _screen(child))
+    child.send(ENTER)  # all branches
+    child.expect("How\\?")
+    child.expect(r"Review what is due \(no review due; the next in \d+ (s|min|h|days)\)")
+    child.sendcontrol("c")
+    child.expect(pexpect.EOF)
+
+
+def test_the_quiz_menu_opens_a_topics_primer() -> None:
+    child = _spawn("quiz")
+    child.expect("Which branch")
+    child.send("2" + ENTER)  # Fundamentals
+    child.expect("How\\?")
+    child.send("3" + ENTER)  # Read a topic's primer
+    child.expect("Which topic\\?")
+    child.send("3" + ENTER)  # DNS
+    child.expect("Read more:")
+    assert "Fundamentals › DNS" in _screen(child) and "Why it matters" in _screen(child)
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from learnbackend.assignment.model import FORMAT_VERSION, Assignment, AssignmentExercise
 from learnbackend.course.catalog import Catalog, LoadedLesson, format_problems
-from learnbackend.course.validate import describe_loc
+from learnbackend.course.validate import describe_loc, document_loc, yaml_surprise
 from learnbackend.course.yamlsource import Loc, SourceProblem, YamlSource, load_yaml
 from learnbackend.errors import ContentError
 from learnbackend.workspace.catalogcache import load_catalog_cached
@@ -56,16 +56,36 @@ def _where(loc: Loc, data: Any) -> str:
     return describe_loc(loc, data, name_keys=("id", "lesson"))
 
 
+def _unknown_conditions(source: YamlSource, loc: Loc, label: str, item: AssignmentExercise, entry: LoadedLesson,
+                        exercise: Any) -> list[SourceProblem]:
+    """Weights for conditions the exercise never reports (a typo would silently change the grading)."""
+    from learnbackend.assignment.conditions import condition_ids
+
+    known = condition_ids(entry, exercise) if item.conditions else None
+    if known is None:
+        return []
+    return [SourceProblem(source.path, source.line_of(loc + ("conditions", name)),
+                          f"{label}.conditions: {name!r} is not a condition of {entry.lesson.id}/{exercise.id}",
+                          fix=f"use one of: {', '.join(sorted(known))}")
+            for name in item.conditions if name not in known and name.split("[", 1)[0] not in known]
+
+
 def _model_problems(source: YamlSource, exc: ValidationError, prefix: Loc = ()) -> list[SourceProblem]:
     problems = []
     for error in exc.errors(include_url=False):
         loc = prefix + tuple(p for p in error["loc"] if not (isinstance(p, str) and p in ("datetime", "date")))
+        if source.was_reported(document_loc(loc, source.data)):
+            continue  # already reported while reading the YAML (an impossible date, a refused tag)
         message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
+        fix = None
+        surprise = yaml_surprise(source, document_loc(loc, source.data), error)
+        if surprise is not None:
+            message, fix = surprise
+        elif error["type"] == "extra_forbidden":
             message = "is not a known field (a typo?)"
         elif error["type"] == "missing":
             message = "is required but missing"
-        problems.append(SourceProblem(source.path, source.line_of(loc), f"{_where(loc, source.data)}: {message}"))
+        problems.append(SourceProblem(source.path, source.line_of(loc), f"{_where(loc, source.data)}: {message}", fix=fix))
     # A date that is neither a date nor a date-time yields two errors (one per type): keep one.
     unique: dict[tuple[int | None, str], SourceProblem] = {}
     for problem in problems:
@@ -147,6 +167,7 @@ def validate_assignment_source(source: YamlSource, *, extra_lesson_dirs: list[Pa
                 continue
             pairs = [(entry, exercise)]
         for entry, exercise in pairs:
+            problems.extend(_unknown_conditions(source, loc, label, item, entry, exercise))
             task = Task(entry, exercise, item.points, item.partial, dict(item.conditions))
             if task.id in seen:
                 problems.append(SourceProblem(path, source.line_of(loc), f"{label}: exercise {task.id!r} is already listed in exercises[{seen[task.id]}]",

@@ -7,7 +7,8 @@ problem with file, line and fix). ``learnbackend assignment validate`` is its li
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timezone
+import math
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -51,6 +52,16 @@ class AssignmentExercise(ContentModel):
         return weights
 
 
+class LatePolicy(ContentModel):
+    """What a late submission costs. Lateness is judged by the submission's last commit."""
+
+    grace_minutes: int = Field(default=0, ge=0, le=7 * 24 * 60, description="Minutes after the due moment that still count as on time.")
+    penalty_per_day: float = Field(default=0.0, ge=0, le=100,
+                                   description="Percent of the earned points taken per started day late (after the grace period).")
+    max_days: int | None = Field(default=None, ge=0, le=365,
+                                 description="Submissions more than this many days late earn 0 points (none: no limit).")
+
+
 class Assignment(ContentModel):
     """An assignment file."""
 
@@ -62,6 +73,10 @@ class Assignment(ContentModel):
     due: datetime | date | None = Field(
         default=None,
         description="Due date: an ISO date (end of that day, UTC) or date-time (UTC unless it has an offset).",
+    )
+    late: LatePolicy = Field(default_factory=LatePolicy, description="Grace period and penalty for late submissions.")
+    extensions: dict[str, int] = Field(
+        default_factory=dict, description="Extra days per learner (their name as in the class list), e.g. `{ada: 2}`."
     )
     lessons: list[str] = Field(
         default_factory=list, description="Your own lesson directories, relative to this file."
@@ -83,13 +98,42 @@ class Assignment(ContentModel):
         """The due moment as an aware UTC datetime (a plain date means the end of that day, UTC)."""
         if self.due is None:
             return None
-        if isinstance(self.due, datetime):
-            due = self.due
-        else:
-            due = datetime.combine(self.due, time(23, 59, 59))
+        due = self.due if isinstance(self.due, datetime) else datetime.combine(self.due, time(23, 59, 59))
         if due.tzinfo is None:
             due = due.replace(tzinfo=timezone.utc)
         return due.astimezone(timezone.utc)
+
+    @model_validator(mode="after")
+    def _late_rules_need_a_due_date(self) -> Assignment:
+        if self.due is None and (self.extensions or self.late != LatePolicy()):
+            raise ValueError("`late` and `extensions` need a `due` date to count from")
+        return self
+
+    @field_validator("extensions")
+    @classmethod
+    def _extensions_sane(cls, extensions: dict[str, int]) -> dict[str, int]:
+        bad = [name for name, days in extensions.items() if not 0 <= days <= 365 or not name.strip()]
+        if bad:
+            raise ValueError(f"extensions are 0 to 365 days for a named learner (see {', '.join(repr(b) for b in bad)})")
+        return extensions
+
+    def lateness(self, student: str, submitted: datetime | None) -> tuple[bool | None, int, float]:
+        """(late?, started days late, factor on the points) for ``student``'s submission at ``submitted``.
+
+        ``None`` when there is no due date or no submission time. The learner's extension moves
+        the due moment; the grace period is on time; each started day after the due moment
+        costs ``penalty_per_day`` percent; past ``max_days`` the factor is 0.
+        """
+        due = self.due_utc()
+        if due is None or submitted is None:
+            return None, 0, 1.0
+        due += timedelta(days=self.extensions.get(student, 0))
+        if submitted <= due + timedelta(minutes=self.late.grace_minutes):
+            return False, 0, 1.0
+        days = max(1, math.ceil((submitted - due) / timedelta(days=1)))
+        if self.late.max_days is not None and days > self.late.max_days:
+            return True, days, 0.0
+        return True, days, max(0.0, 1 - self.late.penalty_per_day * days / 100)
 
 
 AssignmentKind = Literal["assignment"]

@@ -28,15 +28,17 @@ def doctor(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", h
 @app.command("compare")
 def compare(
     ctx: typer.Context,
-    runs: Annotated[int, typer.Option("--runs", min=1, max=50, help="Runs of the process and container models.")] = 5,
+    runs: Annotated[int, typer.Option("--runs", min=1, max=50, help="Runs of the process and container models (after one warm-up).")] = 10,
     vm_runs: Annotated[int, typer.Option("--vm-runs", min=0, max=10, help="Boots of each VM model (0 skips them).")] = 3,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
     """Measure launch-to-first-output and memory of a bare process, a container, a VM and a container in a VM."""
     from learnbackend.containers import render
+    from learnbackend.containers.signals import cleanup_on_signals
 
     env = env_of(ctx)
-    comparison = render.with_progress(env, runs, vm_runs, quiet=as_json)
+    with cleanup_on_signals():
+        comparison = render.with_progress(env, runs, vm_runs, quiet=as_json)
     with env.progress() as store:  # the learner's own numbers, for later lessons
         store.set_value("containers.compare.last", comparison.to_dict())
     render.comparison(env, comparison, as_json=as_json)
@@ -45,22 +47,27 @@ def compare(
 @app.command("demo")
 def demo(
     ctx: typer.Context,
-    name: Annotated[str, typer.Argument(metavar="NAME", help="isolation, memory, pids, cpu or density.")],
+    name: Annotated[str, typer.Argument(metavar="NAME", help="isolation, memory, pids, cpu, density or boundary.")],
     predict: Annotated[str | None, typer.Option("--predict", metavar="ANSWER",
-                                                   help="Your prediction (number, letter or text): no prompt.")] = None,
+                                                   help="Your prediction, no prompt: a choice's letter or text; a number is the predicted "
+                                                        "value when the question asks for a quantity (pids, cpu), "
+                                                        "else the choice's number.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Skip the prediction question.")] = False,
-    no_vm: Annotated[bool, typer.Option("--no-vm", help="isolation: do not boot the VM column.")] = False,
+    no_vm: Annotated[bool, typer.Option("--no-vm", help="isolation and density: do not boot a VM to compare with.")] = False,
     count: Annotated[int, typer.Option("--count", min=1, max=50, help="density: how many containers.")] = 8,
     as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False,
 ) -> None:
-    """A guided demo with a prediction question first: isolation, memory, pids, cpu, density."""
+    """A guided demo with a prediction question first: isolation, memory, pids, cpu, density, boundary."""
     from learnbackend.containers import demos, render
+    from learnbackend.containers.signals import cleanup_on_signals
 
     env = env_of(ctx)
     text = demos.text_of(name)
     demos.require_engine(name)
     answer = render.ask_prediction(env, text, predict=predict, skip=yes, quiet=as_json)
-    result = demos.run(name, with_vm=not no_vm, count=count)
+    with cleanup_on_signals():
+        result = demos.run(name, with_vm=not no_vm, count=count)
+    answer = render.grade_prediction(text, answer, result.figures)
     with env.progress() as store:
         store.set_value(f"containers.demo.{name}", {"prediction": answer, "figures": result.figures})
     render.demo(env, text, result, answer, as_json=as_json)
@@ -70,10 +77,12 @@ def demo(
 def clean(ctx: typer.Context, as_json: Annotated[bool, typer.Option("--json", help=JSON_HELP)] = False) -> None:
     """Remove every container, image and VM the lab created (found by their labels), and nothing else."""
     from learnbackend.containers import engine, render
+    from learnbackend.containers.signals import cleanup_on_signals
 
     client, why = engine.try_connect()
     try:
-        report = engine.clean(client)
+        with cleanup_on_signals():
+            report = engine.clean(client)
     finally:
         if client is not None:
             client.close()

@@ -6,6 +6,7 @@ module to join the exercise union), so there is no import cycle.
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -72,17 +73,43 @@ class ContainerSpecExercise(_Content):
 
 
 class Prediction(_Content):
-    """The question asked before a demo runs."""
+    """The question asked before a demo runs.
+
+    A question about a measured quantity names the figure (``measured``) and gives each choice its
+    value (``values``, null for a choice that is not a number): the prediction is then graded against
+    what was measured, within ``tolerance`` (a fraction of the measured value; 0 means exactly), and a
+    number given with ``--predict`` is a predicted value, never a choice number.
+    """
 
     question: Text
     choices: list[Text] = Field(min_length=2, max_length=6)
     answer: Text = Field(description="The right choice, verbatim (the demo's conclusion explains it).")
+    measured: str | None = Field(default=None, description="The figure of the demo this question predicts.")
+    values: list[float | None] | None = Field(default=None, description="The value each choice stands for.")
+    tolerance: float = Field(default=0.0, ge=0, le=1, description="Allowed error, as a fraction of the measurement.")
+    unit: str = Field(default="", description="The unit of the values (×, processes...), for the verdict.")
 
     @model_validator(mode="after")
-    def _answer_is_a_choice(self) -> Prediction:
+    def _values_match_choices(self) -> Prediction:
         if self.answer not in self.choices:
-            raise ValueError(f"{self.answer!r} is not one of the choices")
+            raise ValueError("the answer must be one of the choices, verbatim")
+        if (self.measured is None) != (self.values is None):
+            raise ValueError("`measured` and `values` go together")
+        if self.values is not None and len(self.values) != len(self.choices):
+            raise ValueError("give one value per choice (null for a choice that is not a number)")
         return self
+
+    def within(self, predicted: float | None, measured: float) -> bool:
+        """Whether a predicted value counts as right against the measured one."""
+        if predicted is None or math.isnan(measured):  # no number, or a failed measurement
+            return False
+        return abs(predicted - measured) <= self.tolerance * abs(measured) + 1e-9
+
+    def nearest(self, measured: float) -> str:
+        """The choice closest to what was measured (the answer on this machine, this time)."""
+        assert self.values is not None
+        scored = [(abs(v - measured), c) for v, c in zip(self.values, self.choices, strict=True) if v is not None]
+        return min(scored)[1] if scored else self.answer
 
 
 class DemoText(_Content):
@@ -93,6 +120,8 @@ class DemoText(_Content):
     intro: Text
     predict: Prediction
     conclusion: Text
+    fallback: Text | None = Field(default=None, description="The conclusion when a figure it quotes could not be "
+                                                            "measured here (no engine, no VM).")
 
 
 class DemoFile(_Content):

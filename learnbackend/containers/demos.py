@@ -7,6 +7,8 @@ prediction question, conclusion) are content: ``lessons/containers/demos/demos.y
 
 from __future__ import annotations
 
+import math
+import os
 import shutil
 import statistics
 import subprocess
@@ -20,7 +22,7 @@ from learnbackend.containers.measure import container_memory_kib
 from learnbackend.containers.runner import RunSpec
 from learnbackend.errors import ContentError, NotFoundError
 
-NAMES = ("isolation", "memory", "pids", "cpu", "density")
+NAMES = ("isolation", "memory", "pids", "cpu", "density", "boundary")
 MIB = 1024 * 1024
 
 FACTS_SCRIPT = r"""
@@ -60,15 +62,16 @@ class DemoResult:
 
 def load_texts() -> DemoFile:
     """The demo texts, validated; a broken file is a :class:`ContentError`."""
-    import yaml
     from pydantic import ValidationError
 
     from learnbackend.course.catalog import bundled_lessons_dir
+    from learnbackend.course.yamlsource import yaml_data
 
     path = bundled_lessons_dir() / "containers" / "demos" / "demos.yaml"
+    fix = "Restore the file from the learnbackend distribution."
     try:
-        return DemoFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        return DemoFile.model_validate(yaml_data(path, fix=fix))
+    except ValidationError as exc:
         raise ContentError(f"{path}: {exc}", fix="Restore the file from the learnbackend distribution.") from None
 
 
@@ -118,7 +121,9 @@ def isolation(client: Any | None, image: str | None, *, with_vm: bool = True) ->
                     "hostname": f.get("hostname", ""), "processes visible": f.get("processes", ""),
                     "network devices": f.get("net", ""), "kernel": f.get("kernel", ""),
                     "memory the kernel reports (MemTotal)": f"{f.get('mem_kib', '')} kB", "cpus": f.get("cpus", ""),
-                    "pid of this shell": "1 (its /init)", "root filesystem": "rootfs (initramfs)"}
+                    # Measured in the guest by its /init, like every other row.
+                    "pid of this shell": f.get("pid", "—"), "root filesystem": f.get("rootfs", "—"),
+                    "capabilities (CapEff)": f.get("capeff", "—")}
             else:
                 notes.append(f"VM not available: {booted.error}")
         else:
@@ -162,38 +167,74 @@ def pids(client: Any, image: str) -> DemoResult:
     return DemoResult("pids", ["pids limit", "processes started", "exit code", "what the shell said"], rows, figures)
 
 
-LOOP = ("a=$(cut -d' ' -f1 /proc/uptime); i=0; while [ $i -lt 150000 ]; do i=$((i+1)); done; "
-        "b=$(cut -d' ' -f1 /proc/uptime); s=/sys/fs/cgroup/cpu.stat; [ -f $s ] || s=/sys/fs/cgroup/cpu/cpu.stat; "
-        "echo $a $b $(grep nr_throttled $s | cut -d' ' -f2)")
+CPU_WORK_US = 1_000_000  # the loop burns this much CPU time (1 s), read from the cgroup's own accounting
+
+#: Burn CPU_WORK_US of CPU time, measured by the container's cgroup (cpuacct.usage on cgroup v1,
+#: usage_usec in cpu.stat on v2), and report wall-clock start/end (the guest-free /proc/uptime, 10 ms
+#: resolution: 1 % of a 1 s run), CPU usage start/end in µs, and the kernel's throttling counters.
+CPU_BURN = f"""
+s=/sys/fs/cgroup/cpu.stat; a=/sys/fs/cgroup/cpuacct/cpuacct.usage
+[ -f $a ] || a=/sys/fs/cgroup/cpu,cpuacct/cpuacct.usage
+u() {{ if [ -f $a ]; then read n < $a; echo $((n / 1000)); else grep usage_usec $s | cut -d' ' -f2; fi; }}
+[ -f $s ] || s=/sys/fs/cgroup/cpu/cpu.stat
+t0=$(cut -d' ' -f1 /proc/uptime); u0=$(u); u1=$u0
+while [ $((u1 - u0)) -lt {CPU_WORK_US} ]; do i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done; u1=$(u); done
+t1=$(cut -d' ' -f1 /proc/uptime)
+echo CPU $t0 $t1 $u0 $u1 $(grep nr_throttled $s | cut -d' ' -f2) $(grep nr_periods $s | cut -d' ' -f2)
+"""
+
+
+def busy_host_note() -> str | None:
+    """A warning when the host is busy (1-minute load average above its CPU count), else None."""
+    load, cpus = os.getloadavg()[0], os.cpu_count() or 1
+    if load <= cpus:
+        return None
+    return (f"Note: this host is busy (load average {load:.1f} on {cpus} CPUs): other work competes for the CPU, "
+            "so the run without a quota may get less than a whole CPU and the ratio comes out smaller.")
 
 
 def cpu(client: Any, image: str) -> DemoResult:
-    """The same busy loop without a quota and with a 25% CFS quota."""
-    rows, figures = [], {}
-    for cpus, key in ((None, "seconds_full"), (0.25, "seconds_quarter")):
-        outcome = runner.run(client, image, RunSpec(["sh", "-c", LOOP], mem_limit=64 * MIB, pids_limit=16, cpus=cpus,
-                                                    timeout=60), kind="demo")
+    """The same amount of CPU work (1 s, counted by the cgroup) without a quota and with a 25% CFS quota."""
+    rows, figures, notes = [], {}, []
+    for cpus, key in ((None, "full"), (0.25, "quarter")):
+        outcome = runner.run(client, image, RunSpec(["sh", "-c", CPU_BURN], mem_limit=64 * MIB, pids_limit=16,
+                                                    cpus=cpus, timeout=90), kind="demo")
+        line = next((x for x in outcome.output.splitlines() if x.startswith("CPU ")), "")
         try:
-            start, end, throttled = outcome.output.split()[-3:]
-            seconds = float(end) - float(start)
+            t0, t1, u0, u1, throttled, periods = line.split()[1:7]
+            wall, used = float(t1) - float(t0), (int(u1) - int(u0)) / 1e6
+            share = used / wall if wall > 0 else float("nan")
         except ValueError:
-            seconds, throttled = float("nan"), "?"
-        figures[key] = seconds
-        rows.append([f"{cpus:g} CPU" if cpus else "no quota", f"{seconds:.2f} s", throttled])
-    slowdown = figures["seconds_quarter"] / figures["seconds_full"] if figures["seconds_full"] else float("nan")
-    figures["slowdown"] = slowdown
-    return DemoResult("cpu", ["CPU quota", "loop time", "throttled periods"], rows, figures,
-                      [f"The quota made the loop {slowdown:.1f}× slower."])
+            wall, used, share, throttled, periods = float("nan"), float("nan"), float("nan"), "?", "?"
+            notes.append(f"The {key} run reported no figures: {outcome.error or outcome.output.strip()[-120:]}")
+        figures[f"seconds_{key}"], figures[f"cpu_seconds_{key}"], figures[f"share_{key}"] = wall, used, share
+        rows.append([f"{cpus:g} CPU" if cpus else "no quota", f"{used:.2f} s", f"{wall:.2f} s", f"{share:.0%}",
+                     f"{throttled} of {periods}"])
+    # Same work both times: the slowdown is the ratio of the CPU shares the cgroup accounting shows.
+    full, quarter = figures["share_full"], figures["share_quarter"]
+    figures["slowdown"] = full / quarter if quarter and not math.isnan(quarter) else float("nan")
+    notes.append(f"CPU time and share come from the container's own cgroup accounting; the quota made the same "
+                 f"work take {figures['slowdown']:.2f}× as long.")
+    busy = busy_host_note()
+    if busy:
+        notes.append(busy)
+    figures["load_average"] = round(os.getloadavg()[0], 2)
+    return DemoResult("cpu", ["CPU quota", "CPU time used (cgroup)", "wall time", "share of one CPU",
+                              "throttled periods"], rows, figures, notes)
 
 
-def density(client: Any, image: str, count: int = 8) -> DemoResult:
-    """Start ``count`` containers one after another; time and memory of each; then remove them all."""
+def density(client: Any, image: str, count: int = 8, *, with_vm: bool = True) -> DemoResult:
+    """Start ``count`` containers one after another; time and memory of each; then remove them all.
+
+    With ``with_vm``, one VM is booted too, and a chart compares how many of each fit per GiB of host
+    memory and how many start per second, from the figures just measured.
+    """
     containers, rows, starts, memories = [], [], [], []
     spec = RunSpec(["sleep", "120"], mem_limit=32 * MIB, pids_limit=8)
     try:
         for index in range(1, count + 1):
             started = time.perf_counter()
-            container = client.containers.create(**spec.create_kwargs(image, "demo"))
+            container = runner.create(client, spec.create_kwargs(image, "demo"))
             containers.append(container)
             container.start()
             elapsed = (time.perf_counter() - started) * 1000
@@ -205,9 +246,73 @@ def density(client: Any, image: str, count: int = 8) -> DemoResult:
     finally:
         for container in containers:
             engine.remove_container(container)
-    figures = {"count": count, "median_start_ms": statistics.median(starts),
-               "median_memory_mib": statistics.median(memories) / 1024, "total_memory_mib": sum(memories) / 1024}
-    return DemoResult("density", ["container", "create + start", "memory (cgroup + shim)"], rows, figures)
+    figures: dict[str, Any] = {"count": count, "median_start_ms": statistics.median(starts),
+                               "median_memory_mib": statistics.median(memories) / 1024,
+                               "total_memory_mib": sum(memories) / 1024}
+    notes = _density_chart(figures, with_vm)
+    return DemoResult("density", ["container", "create + start", "memory (cgroup + shim)"], rows, figures, notes)
+
+
+def _density_chart(figures: dict[str, Any], with_vm: bool) -> list[str]:
+    """Containers vs VMs per GiB and per second, from this run's containers and one VM boot (linear bars)."""
+    if not with_vm:
+        return []
+    setup = vm.setup()
+    if not setup.ready:
+        return [f"No VM to compare with: {setup.missing}"]
+    use_kvm, _ = vm.kvm_decision(setup)
+    booted = vm.boot(setup, initramfs.plain_guest(), accel="kvm" if use_kvm else "tcg", timeout=90)
+    if not booted.ok or not booted.peak_rss_kib or booted.first_output_s is None:
+        return [f"No VM to compare with: {booted.error or 'no figures'}"]
+    vm_mib, vm_s = booted.peak_rss_kib / 1024, booted.first_output_s
+    per_gib = {"containers": 1024 / figures["median_memory_mib"] if figures["median_memory_mib"] else 0.0,
+               "VMs": 1024 / vm_mib}
+    per_s = {"containers": 1000 / figures["median_start_ms"], "VMs": 1 / vm_s}
+    figures.update({"vm_memory_mib": vm_mib, "vm_boot_s": vm_s, "containers_per_gib": per_gib["containers"],
+                    "vms_per_gib": per_gib["VMs"]})
+    accel = "KVM" if use_kvm else "TCG"
+    lines = [f"Density, from these containers and one VM boot just now ({accel}: {vm_mib:.0f} MiB, {vm_s:.2f} s):"]
+    for title, values, unit in (("fit in 1 GiB of host memory", per_gib, ""),
+                                ("started per second, one after another", per_s, "/s")):
+        lines.append(f"  {title} (linear scale)")
+        high = max(values.values()) or 1.0
+        for label, value in values.items():
+            bar = "█" * max(1, round(value / high * 40)) if value else ""
+            lines.append(f"    {label:<11} {bar} {value:.1f}{unit}")
+    return lines
+
+
+#: What root inside a lab container tries; each line: ATTEMPT what|allowed or ATTEMPT what|refused: the error.
+#: Harmless even if allowed: nothing is written outside the container, the device node is only read from.
+BOUNDARY = r"""
+grep -E '^(CapEff|NoNewPrivs|Seccomp):' /proc/self/status | tr -d '[:blank:]' | sed 's/^/STATUS /'
+echo "STATUS uid:$(id -u)"
+try() { what=$1; shift; if out=$("$@" 2>&1); then echo "ATTEMPT $what|allowed";   else echo "ATTEMPT $what|refused: $(echo "$out" | tail -n1)"; fi; }
+try "mount a filesystem (needs CAP_SYS_ADMIN)" mount -t tmpfs none /mnt
+try "rename the machine (hostname: CAP_SYS_ADMIN)" hostname intruder
+try "raise its hard limit of open files (CAP_SYS_RESOURCE)" sh -c 'ulimit -Hn $(( $(ulimit -Hn) + 1 ))'
+try "write a kernel setting (/proc/sys is read-only)" sh -c 'cat /proc/sys/kernel/panic > /proc/sys/kernel/panic'
+try "read a host disk via a device node (device cgroup)" sh -c 'mknod /tmp/disk b 8 0 && head -c 1 /tmp/disk'
+try "make a new user namespace (seccomp filter)" unshare --user true
+"""
+
+
+def boundary(client: Any, image: str) -> DemoResult:
+    """Root inside a container (as the lab runs it) tries what root on the host could do."""
+    outcome = runner.run(client, image, RunSpec(["sh", "-c", BOUNDARY], mem_limit=64 * MIB, pids_limit=32),
+                         kind="demo")
+    lines = outcome.output.splitlines()
+    status = dict(line[7:].split(":", 1) for line in lines if line.startswith("STATUS ") and ":" in line)
+    rows = [line[8:].split("|", 1) for line in lines if line.startswith("ATTEMPT ") and "|" in line]
+    refused = sum(result.startswith("refused") for _, result in rows)
+    notes = [(f"uid inside: {status.get('uid', '?')} · effective capabilities {status.get('CapEff', '?')} "
+              f"(root on the host: 000001ffffffffff or more) · NoNewPrivs {status.get('NoNewPrivs', '?')} · "
+              f"Seccomp {status.get('Seccomp', '?')} (2 = a filter on system calls)")]
+    figures = {"attempts": len(rows), "refused": refused, "allowed": len(rows) - refused, "uid": status.get("uid"),
+               "cap_eff": status.get("CapEff"), "no_new_privs": status.get("NoNewPrivs"),
+               "seccomp": status.get("Seccomp")}
+    return DemoResult("boundary", ["root in the container tries to", "result"], [list(r) for r in rows], figures,
+                      notes)
 
 
 def run(name: str, *, with_vm: bool = True, count: int = 8) -> DemoResult:
@@ -223,8 +328,8 @@ def run(name: str, *, with_vm: bool = True, count: int = 8) -> DemoResult:
             return isolation(client, image, with_vm=with_vm)
     with runner.session() as (client, image):
         if name == "density":
-            return density(client, image, count)
-        return {"memory": memory, "pids": pids, "cpu": cpu}[name](client, image)
+            return density(client, image, count, with_vm=with_vm)
+        return {"memory": memory, "pids": pids, "cpu": cpu, "boundary": boundary}[name](client, image)
 
 
 def require_engine(name: str) -> None:

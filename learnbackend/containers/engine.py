@@ -9,16 +9,19 @@ remove only what carries that label. Without a reachable engine,
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from learnbackend.errors import EnvironmentMissing
-from learnbackend.liveness import process_alive
+from learnbackend.liveness import same_process, start_time
 
 LABEL = "learnbackend"
 RUN_LABEL = "learnbackend.run"
 KIND_LABEL = "learnbackend.kind"
+#: The uid of the user whose run created it: a reaper removes only its own user's leftovers.
+UID_LABEL = "learnbackend.uid"
 #: The image's own label. Not ``learnbackend=1``: containers inherit their image's labels, and a
 #: container someone else starts from the lab's image must not look like one of ours.
 IMAGE_LABEL = "learnbackend.image"
@@ -31,13 +34,17 @@ INSTALL_FIX = (
     "(the `docker` group) or set DOCKER_HOST. `learnbackend containers doctor` shows what is missing."
 )
 
-#: A run id for this process: every object this process creates is labelled with it.
-RUN_ID = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+#: A run id for this process (``PID-START-RANDOM``, START from /proc/<pid>/stat): every object this
+#: process creates is labelled with it, and a reused PID does not make a dead run look alive.
+RUN_ID = f"{os.getpid()}-{start_time(os.getpid()) or 0}-{uuid.uuid4().hex[:8]}"
+
+ENGINE_LOST_FIX = ("Check that the Docker engine runs (`learnbackend containers doctor`). The containers this "
+                   "run left are removed by the next lab command, or now by `learnbackend containers clean`.")
 
 
 def labels(kind: str) -> dict[str, str]:
     """The labels of everything the lab creates."""
-    return {LABEL: "1", RUN_LABEL: RUN_ID, KIND_LABEL: kind}
+    return {LABEL: "1", RUN_LABEL: RUN_ID, KIND_LABEL: kind, UID_LABEL: str(os.geteuid())}
 
 
 def connect(timeout: int = API_TIMEOUT) -> Any:
@@ -59,7 +66,7 @@ def connect(timeout: int = API_TIMEOUT) -> Any:
 
 
 def _reason(exc: BaseException) -> str:
-    text = str(exc)
+    text = str(getattr(exc, "explanation", None) or exc)
     for known in ("Permission denied", "No such file or directory", "Connection refused", "timed out"):
         if known in text:
             return known.lower()
@@ -76,22 +83,26 @@ def try_connect(timeout: int = 5) -> tuple[Any | None, str]:
 
 @dataclass
 class CleanReport:
-    """What a reap or ``containers clean`` removed."""
+    """What a reap or ``containers clean`` removed, per kind, and what it left and why."""
 
     containers: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
     vms: list[int] = field(default_factory=list)
+    vm_dirs: list[str] = field(default_factory=list)
+    vm_bytes: int = 0
     errors: list[str] = field(default_factory=list)
     #: Containers of lab commands still running: they remove their own.
     skipped: list[str] = field(default_factory=list)
+    #: What was left on purpose, with the reason (an image a running command or a foreign container uses).
+    kept: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> int:
-        return len(self.containers) + len(self.images) + len(self.vms)
+        return len(self.containers) + len(self.images) + len(self.vms) + len(self.vm_dirs)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"containers": self.containers, "images": self.images, "vms": self.vms, "errors": self.errors,
-                "skipped": self.skipped}
+        return {"containers": self.containers, "images": self.images, "vms": self.vms, "vm_dirs": self.vm_dirs,
+                "vm_bytes": self.vm_bytes, "errors": self.errors, "skipped": self.skipped, "kept": self.kept}
 
 
 def remove_container(container: Any) -> None:
@@ -108,21 +119,38 @@ def remove_container(container: Any) -> None:
 
 
 def run_alive(run_id: str) -> bool:
-    """Whether the lab process that created a run (its PID leads the run id) is still running here."""
+    """Whether the lab process that created a run (``PID-START-…``) is still running here.
+
+    The start time tells a reused PID apart; an id without one (older versions) is judged by its PID.
+    """
+    parts = run_id.split("-")
     try:
-        pid = int(run_id.split("-", 1)[0])
+        pid = int(parts[0])
+        started = int(parts[1]) if len(parts) >= 3 and parts[1].isdigit() and int(parts[1]) else None
     except ValueError:
         return False
-    return pid == os.getpid() or process_alive(pid)
+    return run_id == RUN_ID or same_process(pid, started)
 
 
-def reap(client: Any, *, other_runs_only: bool = True) -> CleanReport:
-    """Remove labelled containers left by (crashed or interrupted) runs whose process is gone.
+def labelled(client: Any, label: str) -> list[Any]:
+    """Containers carrying ``label``; one removed while the list is read is simply not in it."""
+    return client.containers.list(all=True, filters={"label": label}, ignore_removed=True)
 
-    A run that is still going (another terminal, a concurrent test suite) removes its own containers.
+
+def reap(client: Any, *, other_runs_only: bool = True, unowned: bool = False) -> CleanReport:
+    """Remove labelled containers that this user's (crashed or interrupted) runs left, once their process is gone.
+
+    A run that is still going (another terminal, a concurrent test suite) removes its own containers;
+    another user's leftovers are theirs to clean. ``unowned`` (``containers clean``) also takes the
+    lab's containers that carry no uid label (made by older versions).
     """
     report = CleanReport()
-    for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
+    me, others = str(os.geteuid()), 0
+    for container in labelled(client, f"{LABEL}=1"):
+        owner = container.labels.get(UID_LABEL)
+        if owner != me and not (unowned and owner is None):
+            others += 1
+            continue
         run_id = container.labels.get(RUN_LABEL, "")
         if run_alive(run_id) and (other_runs_only or run_id != RUN_ID):
             report.skipped.append(container.name)
@@ -131,25 +159,49 @@ def reap(client: Any, *, other_runs_only: bool = True) -> CleanReport:
             remove_container(container)
             report.containers.append(container.name)
         except Exception as exc:  # noqa: BLE001 - one stuck container must not block the others
-            report.errors.append(f"{container.name}: {exc}")
+            report.errors.append(f"{container.name}: {_reason(exc)}")
+    if others:
+        report.kept.append(f"{others} container(s) of other users' lab runs: theirs to clean")
     return report
 
 
 def clean(client: Any | None, *, images: bool = True) -> CleanReport:
-    """Remove every labelled container (except those of lab commands still running), the lab's images,
-    and leftover QEMU guests."""
-    from learnbackend.containers import vm
+    """Remove every labelled container (except those of lab commands still running), the lab's images
+    (except one a running lab command needs), and leftover QEMU guests with their work directories."""
+    from docker.errors import APIError, ImageNotFound
+
+    from learnbackend.containers import sessions, vm
 
     report = CleanReport()
     if client is not None:
-        report = reap(client, other_runs_only=False)
+        report = reap(client, other_runs_only=False, unowned=True)
         if images:
+            in_use = sessions.images_in_use()
             for image in client.images.list(filters={"label": f"{IMAGE_LABEL}=1"}):
+                name = ", ".join(image.tags) or image.short_id
+                if set(image.tags) & in_use:
+                    report.kept.append(f"image {name}: a running learnbackend command needs it")
+                    continue
                 try:
                     # Not forced: an image a foreign container still uses is left alone.
                     client.images.remove(image.id, force=False)
-                    report.images.append(", ".join(image.tags) or image.short_id)
-                except Exception as exc:  # noqa: BLE001 - reported, the rest is still cleaned
-                    report.errors.append(f"image {', '.join(image.tags) or image.short_id}: {_reason(exc)}")
-    report.vms = vm.reap_leftovers()
+                    report.images.append(name)
+                except ImageNotFound:
+                    pass  # removed meanwhile (another clean)
+                except APIError as exc:
+                    if exc.status_code == 409:
+                        report.kept.append(f"image {name}: {_conflict(exc)}")
+                    else:
+                        report.errors.append(f"image {name}: {_reason(exc)}")
+    reaped = vm.reap_leftovers()
+    report.vms, report.vm_dirs, report.vm_bytes = reaped.killed, reaped.dirs, reaped.freed_bytes
     return report
+
+
+def _conflict(exc: Any) -> str:
+    """Why the engine refused to remove an image, in words (never the API's URL)."""
+    text = str(getattr(exc, "explanation", "") or "")
+    found = re.search(r"container ([0-9a-f]{6,64})", text)
+    if found:
+        return f"still in use by container {found.group(1)[:12]} (not removed: it is not the lab's to stop)"
+    return "still in use (the engine refused to remove it)"

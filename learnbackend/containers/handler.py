@@ -88,11 +88,11 @@ class ContainerSpecHandler:
             return ExerciseResult(exercise.id, "error", f"{exc.message} {exc.fix or ''}".strip(), module=MODULE,
                                   missing_environment=True, duration_s=time.perf_counter() - started)
         conditions: list[ConditionResult] = []
-        for index, (trial, outcome) in enumerate(zip(exercise.trials, outcomes), start=1):
+        for index, (trial, outcome) in enumerate(zip(exercise.trials, outcomes, strict=True), start=1):
             conditions.extend(evaluate(trial, outcome, f"run{index}"))
         result = from_conditions(exercise.id, conditions, module=MODULE, duration_s=time.perf_counter() - started,
                                  passed_message=f"all {len(outcomes)} run(s) behaved as the goal asks")
-        result.details = {"runs": [{"name": t.name, **o.to_dict()} for t, o in zip(exercise.trials, outcomes)]}
+        result.details = {"runs": [{"name": t.name, **o.to_dict()} for t, o in zip(exercise.trials, outcomes, strict=True)]}
         return result
 
     @staticmethod

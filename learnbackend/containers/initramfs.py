@@ -111,6 +111,9 @@ echo "{MARK} FACT cpus $(nproc)"
 echo "{MARK} FACT hostname $(hostname)"
 echo "{MARK} FACT processes $(ls -d /proc/[0-9]* | wc -l)"
 echo "{MARK} FACT net $(ls /sys/class/net | tr '\\n' ' ')"
+echo "{MARK} FACT pid $$"
+echo "{MARK} FACT rootfs $(grep -m1 ' / ' /proc/mounts | cut -d' ' -f3)"
+echo "{MARK} FACT capeff $(grep CapEff /proc/self/status | cut -f2)"
 """
 
 _PROLOGUE = f"""#!/bin/busybox sh
@@ -178,25 +181,37 @@ def find_runc() -> Path | None:
     return Path(found) if found else None
 
 
-CONTAINER_ARGS = ["/bin/busybox", "sh", "-c", f"echo {MARK} CTR hostname=$(/bin/busybox hostname) pid=$$"]
+#: The container's one line: its hostname, its PID, and the guest's uptime when it printed (the same
+#: clock as the host side of the guest's /init: uptime is not namespaced).
+CONTAINER_ARGS = ["/bin/busybox", "sh", "-c",
+                  f"echo {MARK} CTR hostname=$(/bin/busybox hostname) pid=$$ up=$(/bin/busybox cut -d' ' -f1 /proc/uptime)"]
 
 
-def container_guest(runc: Path | None) -> GuestPlan:
-    """A guest that starts one container: with runc when the host has it, else unshare + chroot."""
-    mounts = f"mount -t cgroup2 none /sys/fs/cgroup\necho \"{MARK} CSTART $(cut -d' ' -f1 /proc/uptime)\"\n"
+def container_guest(runc: Path | None, count: int = 1) -> GuestPlan:
+    """A guest that starts ``count`` containers one after another: with runc when the host has it, else
+    unshare + chroot. Each is framed by ``CSTART i UPTIME`` and ``CEND i UPTIME`` lines (guest clock)."""
     if runc is not None:
-        run = (f"cd /bundle && runc --root /run/runc run --no-pivot lab </dev/null 2>&1 "
-               f"|| echo '{MARK} ERROR runc failed'\n")
-        files = {"bin/runc": runc, **{str(lib).lstrip("/"): lib for lib in shared_libraries(runc)}}
-        return GuestPlan("runc", _PROLOGUE + mounts + run + _EPILOGUE, files)
-    # busybox unshare: new PID, mount, UTS, IPC and network namespaces, then chroot into the bundle.
-    run = mounts + f"unshare --pid --fork --mount --uts --ipc --net /bin/sh /ctr.sh </dev/null 2>&1 || echo '{MARK} ERROR unshare failed'\n"
-    return GuestPlan("unshare", _PROLOGUE + run + _EPILOGUE)
+        start = "(cd /bundle && runc --root /run/runc run --no-pivot lab$i </dev/null 2>&1)"
+        why, files = "runc failed", {"bin/runc": runc, **{str(lib).lstrip("/"): lib for lib in shared_libraries(runc)}}
+    else:
+        # busybox unshare: new PID, mount, UTS, IPC and network namespaces, then chroot into the bundle.
+        start = "unshare --pid --fork --mount --uts --ipc --net /bin/sh /ctr.sh </dev/null 2>&1"
+        why, files = "unshare failed", {}
+    loop = f"""mount -t cgroup2 none /sys/fs/cgroup
+i=1
+while [ $i -le {count} ]; do
+  echo "{MARK} CSTART $i $(cut -d' ' -f1 /proc/uptime)"
+  {start} || echo '{MARK} ERROR {why}'
+  echo "{MARK} CEND $i $(cut -d' ' -f1 /proc/uptime)"
+  i=$((i+1))
+done
+"""
+    return GuestPlan("runc" if runc is not None else "unshare", _PROLOGUE + loop + _EPILOGUE, files)
 
 
-_UNSHARE_CHILD = f"""hostname lab-ctr-in-vm
+_UNSHARE_CHILD = """hostname lab-ctr-in-vm
 mount -t proc proc /bundle/rootfs/proc
-exec chroot /bundle/rootfs /bin/sh -c 'echo {MARK} CTR hostname=$(/bin/busybox hostname) pid=$$'
+exec chroot /bundle/rootfs /bin/busybox sh /ctr-cmd.sh
 """
 
 
@@ -215,4 +230,5 @@ def build(plan: GuestPlan, busybox: Path) -> bytes:
         writer.symlink("bundle/rootfs/bin/sh", "busybox")
         writer.file("bundle/config.json", json.dumps(_oci_config(CONTAINER_ARGS)).encode())
         writer.file("ctr.sh", _UNSHARE_CHILD.encode(), 0o755)
+        writer.file("bundle/rootfs/ctr-cmd.sh", CONTAINER_ARGS[3].encode(), 0o755)
     return writer.finish()

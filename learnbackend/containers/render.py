@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 from rich.markdown import Markdown
@@ -94,50 +93,108 @@ def fmt_kib(value: float | None) -> str:
     return f"{value / 1024:.1f} MiB" if value >= 1024 else f"{value:.0f} KiB"
 
 
-def _bar(value: float, low: float, high: float, width: int = 30) -> str:
-    """A bar on a log scale: the models span four orders of magnitude."""
-    if high <= low:
-        return "█" * width
-    share = (math.log10(value) - math.log10(low)) / (math.log10(high) - math.log10(low))
-    return "█" * max(1, round(1 + share * (width - 1)))
+def _bar(value: float, high: float, width: int = 40) -> str:
+    """A bar on a linear scale (eighths of a block for the short ones): 225 ms and 2.8 s must look different."""
+    if high <= 0:
+        return ""
+    eighths = round(value / high * width * 8)
+    full, part = divmod(eighths, 8)
+    return "█" * full + (" ▏▎▍▌▋▊▉"[part] if part else "") if eighths else "▏"
 
 
 def comparison(env: Environment, result: Comparison, *, as_json: bool) -> None:
     if as_json:
         print_json(env, result.to_dict())
         return
-    table = Table(title=f"Launch → first output and memory on this machine ({result.runs} runs, "
-                        f"{result.vm_runs} VM boots)", title_justify="left")
-    for column, justify in (("model", "left"), ("median", "right"), ("min – max", "right"), ("memory", "right"),
-                            ("how", "left")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+    table = Table(title=f"Launch → first output and memory on this machine ({result.runs} runs after 1 warm-up; "
+                        f"{result.vm_runs} boots of each VM model)", title_justify="left")
+    for column, justify in (("model", "left"), ("median", "right"), ("min – max", "right"), ("× container", "right"),
+                            ("memory", "right")):
+        table.add_column(column, justify=justify, no_wrap=column != "model")  # type: ignore[arg-type]
+    container = result.model("container")
+    reference = container.launch["median"] if container and container.launch else None
+    how = []
     for model in result.models:
         if not model.available:
-            table.add_row(model.label, Text("not available", style="warn"), "", "", Text(model.reason, style="muted"))
+            table.add_row(model.label, Text("not available", style="warn"), "", "", "")
+            how.append(Text(f"  • {model.label}: ", style="bold").append(model.reason, style="warn"))
             continue
         launch = model.launch or {}
+        ratio = f"{launch['median'] / reference:.2g}×" if reference and launch.get("median") else "—"
         table.add_row(model.label, fmt_ms(launch.get("median")),
-                      f"{fmt_ms(launch.get('min'))} – {fmt_ms(launch.get('max'))}",
-                      fmt_kib(model.memory), Text(f"{model.note}; memory = {model.memory_what}", style="muted"))
+                      f"{fmt_ms(launch.get('min'))} – {fmt_ms(launch.get('max'))}", ratio, fmt_kib(model.memory))
+        how.append(Text(f"  • {model.label}: ", style="bold").append(
+            f"{model.note}; memory = {model.memory_what}", style="muted"))
     env.out.print(table)
+    for line in how:
+        env.out.print(line)
     measured = [m for m in result.models if m.available and m.launch]
     if measured:
-        low = min(m.launch["median"] for m in measured) / 2  # type: ignore[index]
         high = max(m.launch["median"] for m in measured)  # type: ignore[index]
-        env.out.print(Text("\nLaunch → first output (median, log scale)", style="title"))
+        env.out.print(Text("\nLaunch → first output (median, linear scale)", style="title"))
         for model in measured:
             median = model.launch["median"]  # type: ignore[index]
-            line = Text(f"{model.label:<24}", style="bold").append(_bar(median, low, high), style="cyan")
+            line = Text(f"{model.label:<24}", style="bold").append(_bar(median, high), style="cyan")
             env.out.print(line.append(f" {fmt_ms(median)}"))
+    _timeline(env, result)
+    _pay_once(env, result)
     virt = result.virtualization
     if virt.host_is_vm or virt.engine_in_vm:
         env.out.print(Text("\nNote: this machine is itself a VM, so every row runs one layer deeper than it says "
                            "(see `learnbackend containers doctor`).", style="warn"))
+    if result.busy:
+        env.out.print(Text(f"Note: the host was busy (load average {result.load[0]:.1f} → {result.load[1]:.1f} on "
+                           f"{result.load[2]} CPUs): other work competed with these measurements, so they are slower "
+                           "and more spread out than on an idle machine.", style="warn"))
     env.out.print(Text(f"VM acceleration: {result.kvm_reason}", style="muted"))
     env.out.print()
     for paragraph in explain_models(result):
         env.out.print(paragraph)
         env.out.print()
+
+
+def _median(values: list[float] | None) -> float | None:
+    import statistics
+
+    return statistics.median(values) if values else None
+
+
+def _timeline(env: Environment, result: Comparison) -> None:
+    """The VM's boot, split by the guest's own clock: before the kernel's clock started, and kernel → /init."""
+    guest = result.model("vm")
+    if guest is None or not guest.launch or not guest.series.get("guest_kernel_to_init"):
+        return
+    total = guest.launch["median"]
+    kernel = _median(guest.series["guest_kernel_to_init"]) or 0.0
+    env.out.print(Text("\nA VM boot, by the guest's own clock (median)", style="title"))
+    rows = [("QEMU start, firmware, loading the kernel (host clock − guest clock)", max(total - kernel, 0.0)),
+            ("guest kernel: from its first tick to running /init (guest /proc/uptime)", kernel)]
+    for label, value in rows:
+        env.out.print(Text(f"  {label:<74}", style="bold").append(f"{fmt_ms(value):>9}"))
+
+
+def _pay_once(env: Environment, result: Comparison) -> None:
+    figures = result.pay_once()
+    if figures is None:
+        return
+    first, later = figures["in_vm_first_container_ms"], figures["in_vm_next_containers_ms"]
+    host = figures["host_container_ms"]
+    env.out.print(Text(f"\nPay the boot once? {figures['containers_per_boot']} containers started one after another "
+                       "inside each booted VM (medians)", style="title"))
+    rows = [("boot → the first container's output (host clock)", figures["boot_to_first_container_ms"]),
+            ("first container in the VM: start → its output (guest clock)", first),
+            ("each later container in the VM: start → its output (guest clock)", later),
+            ("a container on this host: create + start → its output", host)]
+    for label, value in rows:
+        env.out.print(Text(f"  {label:<66}", style="bold").append(f"{fmt_ms(value):>9}"))
+    inner = later or first
+    if host and inner:
+        accel = "KVM" if "KVM" in (result.model("container-in-vm") or result.models[0]).note else "TCG"
+        why = ("this guest's CPU is emulated in software (TCG), so every instruction of the runtime costs many "
+               "host instructions" if accel == "TCG" else "the guest runs on the real CPU (KVM)")
+        env.out.print(Text(f"  Once the VM is up, a container in it cost {inner / host:.1f}× a container on the host: "
+                           f"{why}. The boot is paid once; the price of each container depends on the accelerator.",
+                           style="muted"))
 
 
 def explain_models(result: Comparison) -> list[str]:
@@ -155,30 +212,81 @@ def explain_models(result: Comparison) -> list[str]:
 
 
 def ask_prediction(env: Environment, text: DemoText, *, predict: str | None, skip: bool, quiet: bool) -> dict[str, Any]:
-    """The prediction question: from --predict, skipped with --yes, else asked on the terminal."""
+    """The prediction question: from --predict, skipped with --yes, else asked on the terminal.
+
+    Graded later by :func:`grade_prediction`, against what the demo measured when the question says so.
+    """
     from learnbackend.ui.prompts import match_choice, prompter_for
 
-    choices = text.predict.choices
+    question = text.predict
+    choices = question.choices
     if not quiet:
         env.out.print(Panel(Text(text.intro), title=text.title, title_align="left", border_style="cyan"))
+    value: float | None = None
     if predict is not None:
-        index = match_choice(predict, choices)
-        if index is None:
-            raise UsageError(f"{predict!r} is not one of the answers to: {text.predict.question}",
-                             fix="Answer with a number, a letter or the text: " + " | ".join(choices))
+        number = _number(predict) if question.values is not None else None
+        if number is not None:  # a quantity predicted as such: never read as a choice number
+            value, given = number, f"{predict.strip()}{(' ' + question.unit) if question.unit else ''}"
+        else:
+            index = match_choice(predict, choices)
+            if index is None:
+                raise UsageError(f"{predict!r} is not one of the answers to: {question.question}",
+                                 fix="Answer with " + ("a number, " if question.values else "a choice number, ")
+                                 + "a letter or the text: " + " | ".join(choices))
+            given, value = choices[index], question.values[index] if question.values else None
     elif skip:
-        return {"question": text.predict.question, "answer": text.predict.answer, "given": None, "correct": None}
+        return {"question": question.question, "answer": question.answer, "given": None, "correct": None}
     elif not env.interactive:
-        raise UsageError(f"The demo asks first: {text.predict.question} But there is no terminal to ask on.",
+        raise UsageError(f"The demo asks first: {question.question} But there is no terminal to ask on.",
                          fix="Pass --predict ANSWER (a number, a letter or the text) or --yes to skip the question.")
     else:
-        index = prompter_for(env, "the demo's prediction").select(text.predict.question, choices)
-    given = choices[index]
-    correct = given == text.predict.answer
+        index = prompter_for(env, "the demo's prediction").select(question.question, choices)
+        given, value = choices[index], question.values[index] if question.values else None
     if not quiet:
         env.out.print(Text("Your prediction: ", style="bold").append(given))
         env.out.print(Text("Running it for real…", style="muted"))
-    return {"question": text.predict.question, "answer": text.predict.answer, "given": given, "correct": correct}
+    return {"question": question.question, "answer": question.answer, "given": given, "value": value,
+            "correct": given == question.answer if question.measured is None else None}
+
+
+def _number(raw: str) -> float | None:
+    try:
+        return float(raw.strip().rstrip("×x").strip())
+    except ValueError:
+        return None
+
+
+def grade_prediction(text: DemoText, answer: dict[str, Any], figures: dict[str, Any]) -> dict[str, Any]:
+    """Grade a prediction about a measured quantity against the measurement, within the stated tolerance."""
+    question = text.predict
+    if question.measured is None or not isinstance(figures.get(question.measured), (int, float)):
+        return answer
+    measured = float(figures[question.measured])
+    graded = {**answer, "measured": measured, "tolerance": question.tolerance,
+              "answer": question.nearest(measured)}
+    if answer.get("given") is not None:
+        graded["correct"] = question.within(answer.get("value"), measured)
+    return graded
+
+
+def _verdict(text: DemoText, answer: dict[str, Any]) -> Text:
+    question = text.predict
+    unit = f" {question.unit}" if question.unit else ""
+    if "measured" in answer:
+        measured = f"{answer['measured']:.3g}{unit}"
+        rule = (f"within ±{question.tolerance:.0%} of the measured value" if question.tolerance
+                else "exactly the measured value")
+        if answer["given"] is None:
+            return Text(f"{answer['question']} → measured here: {measured} (“{answer['answer']}”)", style="bold")
+        if answer["correct"]:
+            return Text(f"✓ You predicted “{answer['given']}”: measured {measured}, {rule}.", style="ok")
+        return Text(f"✗ You predicted “{answer['given']}”; measured here: {measured} (“{answer['answer']}”). "
+                    f"A prediction counts when it is {rule}.", style="fail")
+    if answer["given"] is None:
+        return Text(f"{answer['question']} → {answer['answer']}", style="bold")
+    if answer["correct"]:
+        return Text("✓ You predicted it.", style="ok")
+    return Text(f"✗ You predicted “{answer['given']}”; the answer was “{answer['answer']}”.", style="fail")
 
 
 def demo(env: Environment, text: DemoText, result: DemoResult, answer: dict[str, Any], *, as_json: bool) -> None:
@@ -193,17 +301,21 @@ def demo(env: Environment, text: DemoText, result: DemoResult, answer: dict[str,
     env.out.print(table)
     for note in result.notes:
         env.out.print(Text(note, style="muted"))
-    if answer["given"] is not None:
-        verdict = Text("✓ You predicted it.", style="ok") if answer["correct"] else Text(
-            f"✗ You predicted “{answer['given']}”; the answer was “{answer['answer']}”.", style="fail")
-        env.out.print(verdict)
-    else:
-        env.out.print(Text(f"{answer['question']} → {answer['answer']}", style="bold"))
-    try:
-        conclusion = text.conclusion.format(**{k: v for k, v in result.figures.items() if v is not None})
-    except (KeyError, ValueError, IndexError):
-        conclusion = text.conclusion.split("{")[0].strip()
-    env.out.print(Markdown(conclusion))
+    env.out.print(_verdict(text, answer))
+    env.out.print(Markdown(conclusion_of(text, result)))
+
+
+def conclusion_of(text: DemoText, result: DemoResult) -> str:
+    """The conclusion with this run's figures; the fallback text when one of them could not be measured."""
+    figures = {k: v for k, v in result.figures.items() if v is not None}
+    for template in (text.conclusion, text.fallback):
+        if template is None:
+            continue
+        try:
+            return template.format(**figures)
+        except (KeyError, ValueError, IndexError):
+            continue
+    return "Some figures could not be measured here; see the table above."
 
 
 def clean(env: Environment, report: CleanReport, *, engine_missing: str, as_json: bool) -> None:
@@ -213,15 +325,24 @@ def clean(env: Environment, report: CleanReport, *, engine_missing: str, as_json
     if engine_missing:
         env.out.print(Text(f"No Docker engine reachable ({engine_missing}): only leftover VMs were looked for.",
                            style="warn"))
+    dirs = f"{len(report.vm_dirs)} ({fmt_kib(report.vm_bytes / 1024)})" if report.vm_dirs else "0"
+    table = Table(title="containers clean: removed", title_justify="left")
+    table.add_column("kind")
+    table.add_column("removed", justify="right")
+    table.add_column("which", overflow="fold")
+    for kind, count, items in (
+            ("containers", str(len(report.containers)), ", ".join(report.containers)),
+            ("images", str(len(report.images)), ", ".join(report.images)),
+            ("QEMU processes", str(len(report.vms)), ", ".join(map(str, report.vms))),
+            ("VM work directories", dirs, ", ".join(report.vm_dirs))):
+        table.add_row(kind, count, Text(items, style="muted"))
+    env.out.print(table)
     if not report.total:
-        env.out.print("Nothing to clean: the lab left no container, image or VM behind.")
-    for one, many, items in (("container", "containers", report.containers), ("image", "images", report.images),
-                             ("VM (QEMU PID)", "VMs (QEMU PIDs)", [str(p) for p in report.vms])):
-        if items:
-            label = one if len(items) == 1 else many
-            env.out.print(Text(f"Removed {len(items)} {label}: ", style="ok").append(", ".join(items)))
+        env.out.print("Nothing to clean: the lab left no container, image, QEMU or VM work directory behind.")
     if report.skipped:
         env.out.print(Text(f"Left {len(report.skipped)} container(s) of a learnbackend command still running "
                            "(it removes them itself): ", style="muted").append(", ".join(report.skipped)))
+    for kept in report.kept:
+        env.out.print(Text(f"Kept {kept}.", style="muted"))
     for error in report.errors:
         env.out.print(Text(f"Could not remove {error}", style="fail"))

@@ -15,7 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from learnbackend.containers import engine
+from learnbackend.containers import engine, sessions, vm
+from learnbackend.containers.signals import cleanup_on_signals
+from learnbackend.errors import EnvironmentMissing
 
 DEFAULT_MEM = 256 * 1024 * 1024
 DEFAULT_PIDS = 256
@@ -68,6 +70,20 @@ class RunOutcome:
                 "timed_out": self.timed_out, "duration_s": round(self.duration_s, 4), "error": self.error}
 
 
+def create(client: Any, kwargs: dict[str, Any]) -> Any:
+    """``containers.create``; if the image vanished (a concurrent ``clean``), rebuild it and retry once."""
+    from docker.errors import ImageNotFound
+
+    from learnbackend.containers.image import ensure_image
+
+    try:
+        return client.containers.create(**kwargs)
+    except ImageNotFound:
+        image = ensure_image(client)
+        sessions.record(image)
+        return client.containers.create(**{**kwargs, "image": image})
+
+
 def run(client: Any, image: str, spec: RunSpec, *, kind: str = "run") -> RunOutcome:
     """Create, start and wait for one container; always removes it."""
     from docker.errors import APIError
@@ -78,7 +94,7 @@ def run(client: Any, image: str, spec: RunSpec, *, kind: str = "run") -> RunOutc
     container = None
     timed_out = False
     try:
-        container = client.containers.create(**spec.create_kwargs(image, kind))
+        container = create(client, spec.create_kwargs(image, kind))
         container.start()
         try:
             status = container.wait(timeout=spec.timeout)
@@ -100,17 +116,43 @@ def run(client: Any, image: str, spec: RunSpec, *, kind: str = "run") -> RunOutc
 
 @contextmanager
 def session(*, reap: bool = True) -> Iterator[tuple[Any, str]]:
-    """(client, image) for one command: leftovers reaped first; this run's containers removed at the end."""
+    """(client, image) for one command: leftovers reaped first; this run's containers removed at the end.
+
+    SIGTERM and SIGHUP clean up like Ctrl-C; an engine that stops answering mid-run is
+    :class:`EnvironmentMissing` (exit 3), and what it left is reaped by the next command.
+    """
+    from requests.exceptions import RequestException
+
     from learnbackend.containers.image import ensure_image
 
-    client = engine.connect()
-    try:
-        if reap:
-            engine.reap(client)
-        yield client, ensure_image(client)
-    finally:
+    with cleanup_on_signals():
+        client = engine.connect()
         try:
-            for container in client.containers.list(all=True, filters={"label": f"{engine.RUN_LABEL}={engine.RUN_ID}"}):
-                engine.remove_container(container)
+            try:
+                if reap:
+                    engine.reap(client)
+                    vm.reap_leftovers()
+                image = ensure_image(client)
+                sessions.record(image)
+                yield client, image
+            except RequestException as exc:
+                raise EnvironmentMissing(f"The Docker engine stopped answering during the run ({_lost(exc)}).",
+                                         fix=engine.ENGINE_LOST_FIX) from None
         finally:
-            client.close()
+            sessions.forget()
+            try:
+                for container in engine.labelled(client, f"{engine.RUN_LABEL}={engine.RUN_ID}"):
+                    engine.remove_container(container)
+            except RequestException:
+                pass  # the engine is gone: the next command reaps what is left
+            finally:
+                client.close()
+
+
+def _lost(exc: BaseException) -> str:
+    text = str(exc)
+    for known in ("Connection refused", "Connection aborted", "No such file or directory", "timed out",
+                  "Remote end closed", "Connection reset"):
+        if known in text:
+            return known.lower()
+    return type(exc).__name__

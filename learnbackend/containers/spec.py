@@ -17,6 +17,8 @@ from learnbackend.errors import ContentError
 MIN_MEM = 6 * 1024 * 1024  # Docker refuses less
 MAX_MEM = 1024 * 1024 * 1024
 MAX_PIDS = 4096
+#: A spec is a dozen lines.
+MAX_SPEC_BYTES = 64 * 1024
 FIELDS = ("image", "command", "mem_limit", "pids_limit", "cpus", "read_only", "user", "hostname", "env", "timeout")
 REFUSED = {
     "privileged": "the lab never runs privileged containers",
@@ -50,7 +52,7 @@ def parse_size(value: Any, field: str) -> int:
 
 
 def _todo(value: Any) -> bool:
-    return isinstance(value, str) and "TODO" in value or (
+    return (isinstance(value, str) and "TODO" in value) or (
         isinstance(value, list) and any(isinstance(v, str) and "TODO" in v for v in value))
 
 
@@ -112,20 +114,23 @@ def validate(data: Any, *, required: tuple[str, ...] | list[str] = ()) -> RunSpe
 
 def load(path: Path) -> dict[str, Any]:
     """Read a spec file as a mapping; raises :class:`SpecError` for a missing or unreadable file."""
-    import yaml
+    from learnbackend.course.yamlsource import load_yaml
+    from learnbackend.workspace.safefiles import UnsafeFile, read_text
 
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path.parent, path.name, max_bytes=MAX_SPEC_BYTES)  # not a link, size-capped
     except FileNotFoundError:
         raise SpecError(f"{path.name} does not exist", fix="run `learnbackend init` again, or create the file") from None
+    except UnsafeFile as exc:
+        raise SpecError(exc.message, fix=exc.fix) from None
     except OSError as exc:
         raise SpecError(f"cannot read {path.name}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise SpecError(f"{path.name} is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    source = load_yaml(Path(path.name), text, max_bytes=MAX_SPEC_BYTES)
+    if source.problems:
+        first = source.problems[0]
+        where = f" (line {first.line})" if first.line else ""
+        raise SpecError(f"{path.name}{where}: {first.message}", fix=first.fix)
+    data = source.data
     if not isinstance(data, dict):
         raise SpecError(f"{path.name} must be a mapping of fields (image:, command:, mem_limit: ...)")
     return data

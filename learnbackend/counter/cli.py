@@ -64,7 +64,8 @@ def serve(
 @app.command()
 def load(
     ctx: typer.Context,
-    url: Annotated[Optional[str], typer.Option(help="Target (http://... or redis://...); default: start a service.")] = None,
+    url: Annotated[Optional[str], typer.Option(help="Target (http://... or redis://...); default: the service `counter serve` "
+                                                    "runs on 127.0.0.1:8700, else one started for this run.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Concurrent clients.")] = 16,
     rate: Annotated[float, typer.Option(help="Requests/s over all clients; 0 = as fast as possible.")] = 0.0,
     duration: Annotated[float, typer.Option("--duration", "-d", help="Seconds.")] = 5.0,
@@ -90,6 +91,13 @@ def load(
 
     service = None
     scratch: Path | None = None
+    if url is None and _serving(DEFAULT_SERVE_URL):
+        from dataclasses import replace
+
+        url = DEFAULT_SERVE_URL
+        config = replace(config, url=url)
+        env.err.print(f"[dim]loading the counter service at {url} (your `counter serve`); "
+                      "--url chooses another target[/dim]")
     try:
         if url is None:
             from dataclasses import replace
@@ -97,7 +105,8 @@ def load(
             from learnbackend.counter.redis_server import free_port
             from learnbackend.counter.server import ServeConfig, ServiceProcess
 
-            env.err.print("[dim]starting a counter service on 127.0.0.1 for this run...[/dim]")
+            env.err.print("[dim]no `counter serve` answers on 127.0.0.1:8700, so a counter service is started "
+                          "for this run; --url chooses a target[/dim]")
             (env.home / "counter").mkdir(parents=True, exist_ok=True)
             scratch = Path(tempfile.mkdtemp(prefix="load-", dir=env.home / "counter"))
             service = ServiceProcess(ServeConfig(scratch / "load.sqlite3", free_port())).start()
@@ -119,6 +128,21 @@ def load(
         _print_json(env, report.to_dict())
     else:
         render_load_report(env, report)
+    if report.interrupted:
+        raise typer.Exit(130)
+
+
+DEFAULT_SERVE_URL = "http://127.0.0.1:8700"
+
+
+def _serving(url: str) -> bool:
+    """Whether a counter service (ours: /healthz says ok) answers at ``url``."""
+    import httpx
+
+    try:
+        return bool(httpx.get(url + "/healthz", timeout=0.5).json().get("ok"))
+    except (httpx.HTTPError, ValueError, AttributeError):
+        return False
 
 
 @app.command()
@@ -165,12 +189,17 @@ def experiments(ctx: typer.Context,
     """List the experiments E1-E9."""
     from learnbackend.counter.experiments import EXPERIMENTS
     from learnbackend.counter.render import render_experiment_list
+    from learnbackend.counter.teach import run_id
 
     env = env_of(ctx)
+    with env.progress() as store:
+        statuses = store.statuses(module="counter", workspace=None)
+    ran = {e for e in EXPERIMENTS if statuses.get(run_id(e)) == "passed"}
     if as_json:
-        _print_json(env, [{"id": e.id, "title": e.title, "shows": e.shows} for e in EXPERIMENTS.values()])
+        _print_json(env, [{"id": e.id, "title": e.title, "shows": e.shows, "run": e.id in ran}
+                          for e in EXPERIMENTS.values()])
     else:
-        render_experiment_list(env, EXPERIMENTS)
+        render_experiment_list(env, EXPERIMENTS, ran)
 
 
 @app.command()
@@ -179,30 +208,71 @@ def experiment(
     experiment_id: Annotated[str, typer.Argument(metavar="ID", help="E1 ... E9 (see `counter experiments`).")],
     scale: Annotated[float, typer.Option(help="Multiply durations and sizes (1 = a few seconds).")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed (fixed by default: reproducible).")] = 7,
-    redis: Annotated[Optional[str], typer.Option(help="Redis URL (default: start a throw-away redis-server).")] = None,
+    redis: Annotated[str | None, typer.Option(help="Redis URL (default: start a throw-away redis-server).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the raw figures as JSON.")] = False,
-    predict: Annotated[bool, typer.Option("--predict", help="First answer the lesson's prediction questions.")] = False,
-    answer: Annotated[Optional[list[str]], typer.Option(help="Answer a prediction without prompting (repeatable).")] = None,
+    predict: Annotated[bool | None, typer.Option("--predict/--no-predict",
+                                                    help="Answer the lesson's prediction questions first "
+                                                         "(default: yes on a terminal).")] = None,
+    answer: Annotated[list[str] | None, typer.Option(help="Answer a prediction without prompting (repeatable).")] = None,
 ) -> None:
-    """Run one experiment: progress bar, result table, plot, and what it means."""
+    """Run one experiment: its concept, your prediction, then progress bar, result table, plot, and what it means."""
+    _experiment_flow(env_of(ctx), experiment_id, scale=scale, seed=seed, redis=redis, as_json=as_json, predict=predict,
+                     answers=answer)
+
+
+@app.command(name="next")
+def next_(
+    ctx: typer.Context,
+    scale: Annotated[float, typer.Option(help="Multiply durations and sizes (1 = a few seconds).")] = 1.0,
+    predict: Annotated[bool | None, typer.Option("--predict/--no-predict",
+                                                    help="Answer the prediction questions first "
+                                                         "(default: yes on a terminal).")] = None,
+    answer: Annotated[list[str] | None, typer.Option(help="Answer a prediction without prompting (repeatable).")] = None,
+) -> None:
+    """Open the next experiment you have not run yet, with its concept and prediction."""
+    from learnbackend.counter.teach import next_experiment, run_id, suggested_order
+
+    env = env_of(ctx)
+    with env.progress() as store:
+        statuses = store.statuses(module="counter", workspace=None)
+    chosen = next_experiment(statuses)
+    done = sum(statuses.get(run_id(e)) == "passed" for e in suggested_order())
+    total = len(suggested_order())
+    env.err.print(f"[dim]counter lab: {done} of {total} experiments run; "
+                  + (f"next: {chosen}" if done < total else f"all run, so again from the first: {chosen}") + "[/dim]")
+    _experiment_flow(env, chosen, scale=scale, seed=7, redis=None, as_json=False, predict=predict, answers=answer)
+
+
+def _experiment_flow(env: Any, experiment_id: str, *, scale: float, seed: int, redis: str | None, as_json: bool,
+                     predict: bool | None, answers: list[str] | None) -> None:
+    """Concept → predictions (asked by default on a terminal) → run → results; the run counts in progress."""
     from learnbackend.counter.experiments import EXPERIMENTS, check_experiment, run_experiment
     from learnbackend.counter.processes import stop_all
     from learnbackend.counter.render import render_experiment, render_predictions
+    from learnbackend.counter.teach import run_id
 
-    env = env_of(ctx)
-    check_experiment(experiment_id, scale)  # before any prompt or progress bar
+    info = check_experiment(experiment_id, scale)  # before any prompt or progress bar
     _check_redis(redis)
+    ask = bool(answers) or (predict if predict is not None else env.interactive and not as_json)
+    if not as_json:
+        _print_opener(env, info)
     predictions: list[Any] = []
-    if (predict or answer) and experiment_id.upper() in EXPERIMENTS:
-        predictions = _ask_predictions(env, experiment_id, answer)
+    if ask and info.id in EXPERIMENTS:
+        if env.interactive and not answers:  # read the concept before the question pushes it off an 80x24 screen
+            from learnbackend.roadmap.play import press_any_key
+
+            press_any_key("Read it? Press a key to predict… ")
+        predictions = _ask_predictions(env, info.id, answers)
     try:
         with _progress(env, not as_json) as bar:
-            task = bar.add_task(experiment_id.upper(), total=1.0)
-            result = run_experiment(experiment_id, scale=scale, seed=seed, redis_url=redis,
-                                    progress=lambda f, s: bar.update(task, completed=f,
-                                                                     description=f"{experiment_id.upper()}: {s}"))
+            task = bar.add_task(info.id, total=1.0)
+            result = run_experiment(info.id, scale=scale, seed=seed, redis_url=redis,
+                                    progress=lambda f, s: bar.update(task, completed=f, description=f"{info.id}: {s}"))
     finally:
         stop_all()
+    with env.progress() as store:  # a finished run counts in the counter lab's progress
+        store.record("counter", run_id(info.id), "passed",
+                     detail={"scale": scale, "seed": seed, "predicted": bool(predictions)})
     if as_json:
         data = result.to_dict()
         if predictions:
@@ -214,7 +284,71 @@ def experiment(
             render_predictions(env, predictions)
 
 
-def _ask_predictions(env: Any, experiment_id: str, answers: Optional[list[str]]) -> list[Any]:
+def _print_opener(env: Any, info: Any) -> None:
+    """The experiment's concept from its lesson, and a picture where one helps, before anything runs."""
+    from learnbackend.counter.render import concept_panel, flow_picture, window_timeline
+    from learnbackend.counter.teach import concept_for
+
+    width = min(env.out.width, 80)
+    found = concept_for(env.catalog(), info.id)
+    if found is not None:
+        env.out.print(concept_panel(info.id, info.title, found[0], found[1], width=width), width=width)
+    else:
+        env.out.print(f"[bold]{info.id}[/bold] {escape_text(info.title)}: {escape_text(info.shows)}", width=width)
+    if info.id == "E4":
+        env.out.print(window_timeline(0.05, 0.1, 0.1, width=width), width=width)
+    elif info.id == "E8":
+        env.out.print(window_timeline(0.04, 0.02, 0.0, width=width), width=width)
+    elif (drawing := flow_picture(info.id, width=width)) is not None:
+        env.out.print(drawing, width=width)
+
+
+def escape_text(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+@app.command()
+def learn(
+    ctx: typer.Context,
+    design: Annotated[bool, typer.Option("--design", help="Print the lab's reference text instead.")] = False,
+    url: Annotated[str, typer.Option(help="The counter service whose numbers to show.")] = DEFAULT_SERVE_URL,
+    db: Annotated[Path | None, typer.Option(help="Its SQLite file (default: the one `counter serve` uses).")] = None,
+    picture: Annotated[bool, typer.Option("--picture", help="Only the picture of the four layers.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the layers' figures as JSON.")] = False,
+) -> None:
+    """Netflix's counter as Netflix built it: the lesson, and its four layers with your service's live numbers."""
+    from rich.markdown import Markdown
+
+    from learnbackend.counter.render import layers_picture
+    from learnbackend.counter.teach import INTRO_LESSON, design_path, design_text, live_snapshot
+
+    env = env_of(ctx)
+    if not url.startswith(("http://", "https://")):
+        from learnbackend.errors import UsageError
+
+        raise UsageError(f"--url must be an http:// address (got {url!r}).", fix="For example: --url http://127.0.0.1:8700")
+    width = min(env.out.width, 80)
+    if design:
+        env.out.print(Markdown(design_text()), width=width)
+        env.out.print(f"[dim]{design_path()}[/dim]", width=width)
+        return
+    snap = live_snapshot(url, db or env.home / "counter" / "counter.sqlite3")
+    if as_json:
+        _print_json(env, snap.to_dict())
+        return
+    if not picture:
+        lesson = env.catalog().lesson(INTRO_LESSON).lesson
+        env.out.print(f"[bold]{escape_text(lesson.title)}[/bold]", width=width)
+        env.out.print(Markdown(lesson.body), width=width)
+    env.out.print(layers_picture(snap, width=width), width=width)
+    if not picture:
+        env.out.print("[dim]Next: `learnbackend counter next` opens the next experiment with its prediction; "
+                      "`learnbackend counter learn --design` prints the full reference text.[/dim]", width=width)
+
+
+def _ask_predictions(env: Any, experiment_id: str, answers: list[str] | None) -> list[Any]:
     """Ask (or take from --answer) each prediction, record it in the progress store, before the run."""
     from rich.markup import escape
 

@@ -68,6 +68,8 @@ class LoadReport:
     acked_increments: int = 0
     counted: int = 0
     error_kinds: dict[str, int] = field(default_factory=dict)
+    #: Ctrl-C stopped the run early: the figures cover the part that ran.
+    interrupted: bool = False
 
     @property
     def throughput(self) -> float:
@@ -136,6 +138,7 @@ async def _run(config: LoadConfig, on_tick: Callable[[Snapshot], None] | None) -
     state = {"next": 0, "in_flight": 0}
     start = time.perf_counter()
     deadline = start + config.duration
+    stop = _stop_on_ctrl_c(report)
 
     async def worker(index: int) -> None:
         client = make(config.url, config.namespace)
@@ -143,6 +146,8 @@ async def _run(config: LoadConfig, on_tick: Callable[[Snapshot], None] | None) -
             while True:
                 i = state["next"]
                 state["next"] += 1
+                if report.interrupted:
+                    return
                 if config.rate:
                     due = start + i / config.rate
                     if due >= deadline:
@@ -201,6 +206,7 @@ async def _run(config: LoadConfig, on_tick: Callable[[Snapshot], None] | None) -
         await asyncio.gather(*(worker(i) for i in range(config.concurrency)))
     finally:
         tick.cancel()
+        stop()
     report.elapsed = time.perf_counter() - start
     report.p50_ms = percentile(latencies, 50) * 1e3
     report.p99_ms = percentile(latencies, 99) * 1e3
@@ -209,6 +215,32 @@ async def _run(config: LoadConfig, on_tick: Callable[[Snapshot], None] | None) -
     report.acked_increments = report.acked
     report.counted = await _settle(config, make, acked_by_key)
     return report
+
+
+def _stop_on_ctrl_c(report: LoadReport) -> Callable[[], None]:
+    """The first Ctrl-C ends the run early but cleanly (a partial report); a second one interrupts at once.
+
+    Returns the function that restores Ctrl-C's usual meaning.
+    """
+    import signal
+
+    loop = asyncio.get_running_loop()
+
+    def restore() -> None:
+        try:
+            loop.remove_signal_handler(signal.SIGINT)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+
+    def first_ctrl_c() -> None:
+        report.interrupted = True
+        restore()
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, first_ctrl_c)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread: Ctrl-C keeps its meaning
+        pass
+    return restore
 
 
 async def _settle(config: LoadConfig, make: Any, acked: Tally[str]) -> int:

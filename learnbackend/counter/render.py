@@ -49,28 +49,29 @@ def render_experiment(env: Any, result: Any) -> None:
     for note in result.notes:
         env.err.print(f"[yellow]note:[/yellow] {escape(note)}")
     out.print(Panel(escape(result.explanation), title="what you just saw", title_align="left", border_style="green"))
-    out.print(f"[dim]{DESIGN_DOC} says: {escape(result.shows)}[/dim]")
+    out.print(f"[dim]The lab's reference (learnbackend counter learn --design) says: {escape(result.shows)}[/dim]")
 
 
-#: The lab's design notes and experiment list, shipped with the lessons (also in the wheel).
-DESIGN_DOC = "lessons/counter/DESIGN.md"
-
-
-def render_experiment_list(env: Any, experiments: dict[str, Any]) -> None:
+def render_experiment_list(env: Any, experiments: dict[str, Any], ran: set[str] | frozenset[str] = frozenset()) -> None:
     t = Table(header_style="bold")
     t.add_column("id")
+    t.add_column("run", justify="center")
     t.add_column("experiment")
     t.add_column("what it should show")
     for info in experiments.values():
-        t.add_row(info.id, escape(info.title), escape(info.shows))
+        t.add_row(info.id, "[green]✓[/green]" if info.id in ran else "", escape(info.title), escape(info.shows))
     env.out.print(t)
-    env.out.print("[dim]Run one: learnbackend counter experiment E2   (--scale 3 runs longer, --json for raw figures)[/dim]")
+    env.out.print(f"[dim]{len(ran)} of {len(experiments)} run. New here? `learnbackend counter learn` first (Netflix's "
+                  "design, with a picture); `learnbackend counter next` opens the next one with its prediction; "
+                  "`learnbackend counter experiment E2` runs one (--scale 3 runs longer, --json for raw figures).[/dim]")
 
 
 def render_load_report(env: Any, report: Any) -> None:
     out = env.out
     out.print(f"[bold]load report[/bold]  {escape(report.url)} · {report.concurrency} clients · {report.counters} counters"
               f" · key skew {report.skew:g}")
+    if getattr(report, "interrupted", False):
+        out.print(f"[yellow]stopped with Ctrl-C after {report.elapsed:.1f} s: the figures cover the part that ran[/yellow]")
     t = table(["figure", "value"], [
         ["requests sent", report.sent], ["acknowledged", report.acked], ["errors", report.errors],
         ["retries", report.retries], ["duration s", f"{report.elapsed:.2f}"], ["throughput req/s", f"{report.throughput:,.0f}"],
@@ -143,3 +144,167 @@ def render_predictions(env: Any, predictions: list[Any]) -> None:
         grid.add_row("", f"[dim]{escape(' '.join(p.explanation.split()))}[/dim]")
         grid.add_row("", "")
     out.print(grid)
+
+
+# --- teaching pictures: the four layers, an experiment's concept, a window on a time line ----------
+
+def _n(value: Any) -> str:
+    return "?" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    return f"{seconds * 1e3:.0f} ms" if seconds < 1 else f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def layers_picture(snap: Any, width: int = 80) -> Any:
+    """Netflix's four layers top to bottom, each with the lab's figures: measured (green) or example (yellow)."""
+    from rich.console import Group
+    from rich.text import Text
+
+    tag = ("measured ", "bold green") if snap.measured else ("example  ", "bold yellow")
+
+    def lab(line: str) -> Text:
+        return Text.assemble(tag, line)
+
+    def note(line: str) -> Text:
+        return Text.assemble(("lab      ", "bold"), line)
+
+    def layer(number: int, title: str, netflix: str, lines: list[Text]) -> Panel:
+        body = Group(Text.assemble(("Netflix  ", "bold cyan"), (netflix, "")), *lines)
+        arrow = "▼ " if number > 1 else ""
+        return Panel(body, title=f"[bold]{arrow}{number} · {escape(title)}[/bold]", title_align="left", width=width,
+                     border_style="cyan", padding=(0, 1))
+
+    ns = ", ".join(str(n.get("name")) for n in snap.namespaces[:4]) or "none"
+    where = snap.url.removeprefix("http://")
+    api = [lab(f"{where} pid {snap.pid} · namespaces {ns}" if snap.measured else f"{where} · namespaces {ns}")]
+    log = [lab(f"{_n(snap.events)} events · {_n(snap.counters)} counters · {_n(snap.time_buckets)} time × "
+               f"{_n(snap.event_buckets)} event buckets")]
+    rollup = [lab(f"{_n(snap.unrolled_events)} events in {_n(snap.counters_behind)} counters await a rollup · "
+                  f"newest {_age(snap.newest_checkpoint_age_s)} ago")]
+    eventual = next((n for n in snap.namespaces if n.get("type") != "best_effort"), None)
+    if eventual:
+        rollup.append(note(f"window: now − acceptLimit {eventual.get('accept_limit_s')} s − margin "
+                           f"{eventual.get('skew_margin_s')} s (margin: lab's)"))
+    rollup.append(Text("queued triggers live in the service's memory, as at Netflix: not exposed"
+                       + (f" ({snap.trigger_rows} trigger rows for a rollup process)" if snap.trigger_rows else ""),
+                       style="dim"))
+    cache = [lab(f"GetCount {_short(f'{c.namespace}/{c.counter}', 36)} → {c.count:,} "
+                 f"({_age(c.checkpoint_age_s)} old)") for c in snap.cached[:2]] or [lab("no counter rolled up yet")]
+    cache += [Text("GetCount answers from here and triggers a rollup: a background refresh",
+                               style="dim")]
+    if snap.measured:
+        head = Text.assemble(("Netflix's four layers, with your service's live numbers", "bold green"))
+    else:
+        head = Text.assemble(("Netflix's four layers, with example numbers", "bold yellow"),
+                             (f" (nothing answers at {where}; `learnbackend counter serve`, then `counter load`, "
+                              "shows yours)", "dim"))
+    parts: list[Any] = [head,
+                        layer(1, "client API (Data Gateway)", "AddCount · GetCount · ClearCount, idempotency tokens",
+                              api),
+                        layer(2, "event log in time buckets", "TimeSeries on Cassandra: time partitions × event "
+                              "buckets", log),
+                        layer(3, "rollup queues, immutable windows", "in-memory queues, coalesced; window ends now − "
+                              "acceptLimit", rollup),
+                        layer(4, "rolled-up counts, cached", "rollup store + EVCache: count and lastRollupTs as one "
+                              "value", cache)]
+    for gap in snap.missing:
+        parts.append(Text(f"not measured: {gap}", style="yellow"))
+    return Group(*parts)
+
+
+def concept_panel(experiment_id: str, title: str, lesson_id: str, section: str, width: int = 80) -> Any:
+    """The experiment's concept (its ``## E<n>`` lesson section), shown before it runs."""
+    from rich.markdown import Markdown
+
+    text = section.split("\n", 1)[1] if "\n" in section else section
+    return Panel(Markdown(text), title=f"[bold]{experiment_id} · {escape(title)}[/bold]", title_align="left",
+                 subtitle=f"[dim]learnbackend lessons show {escape(lesson_id)}[/dim]", subtitle_align="right",
+                 border_style="cyan", width=width, padding=(0, 1))
+
+
+def window_timeline(accept_s: float, margin_s: float, skew_s: float, width: int = 80) -> Any:
+    """A time line: the immutable window, acceptLimit, the lab's skew margin and a node whose clock is behind."""
+    from rich.text import Text
+
+    cols = width - 4  # the panel's borders and padding
+    span = max(accept_s + margin_s, skew_s, accept_s) * 2.2 or 1.0
+
+    def x(seconds_ago: float) -> int:
+        return max(0, min(cols - 1, round((cols - 1) * (1 - seconds_ago / span))))
+
+    end_window, end_accept, now = x(accept_s + margin_s), x(accept_s), cols - 1
+    ruler = Text("━" * (end_window + 1), style="bold green") + Text("─" * (now - end_window - 1) + "┤")
+    marks = [" "] * cols
+    for at in (end_window, end_accept, now):
+        marks[at] = "▲"
+    lines = [ruler, Text("".join(marks))]
+    ms = lambda v: f"{v * 1e3:.0f} ms"  # noqa: E731
+    lines.append(Text.assemble(("━", "bold green"), " immutable window, rolled up   ▲ its end = now − acceptLimit"
+                               + (" − margin" if margin_s else "")))
+    lines.append(Text(f"  ▲ now − acceptLimit ({ms(accept_s)}: Netflix's)   ▲ now", style=""))
+    if margin_s:
+        lines.append(Text(f"  margin {ms(margin_s)}: the lab's addition, room for clocks that run behind", style="dim"))
+    if skew_s:
+        node = x(skew_s + accept_s)
+        mark = [" "] * cols
+        mark[node] = "△"
+        lines.insert(2, Text("".join(mark), style="yellow"))
+        lines.append(Text(f"  △ a node {ms(skew_s)} behind still accepts events back to here, by its own clock",
+                          style="yellow"))
+    body = Text("\n").join(lines)
+    return Panel(body, title="[bold]the window on a time line[/bold]  older → now", title_align="left", width=width,
+                 border_style="cyan", padding=(0, 1))
+
+
+_WRITERS = ("where the writers wait", [
+    ("single row ", "w w w w ──▶ [ row ]               one lock: writers queue"),
+    ("K shards   ", "w w w w ──▶ [r1][r2][r3][r4]      K locks; a read sums K rows"),
+    ("event log  ", "w w w w ──▶ │e│e│e│e│e│e│…       new events, no shared row"),
+])
+_PICTURES: dict[str, tuple[str, list[tuple[str, str]]]] = {
+    "E1": _WRITERS,
+    "E5": _WRITERS,
+    "E2": ("a lost acknowledgement, then a retry with the same token", [
+        ("client     ", "add(t1) ──▶ applied ──✗ ack lost ── retry add(t1) ──▶ ?"),
+        ("INCRBY, row", "applies it again: counted twice"),
+        ("event log  ", "same key (t1): the insert is a no-op, counted once"),
+    ]),
+    "E3": ("when each design says \"done\", and what kill -9 takes", [
+        ("in-memory  ", "add ──▶ buffer (RAM) ──▶ \"ok\" … flush every 0.5 s ──▶ store"),
+        ("           ", "kill -9 before the flush: the buffer is gone"),
+        ("event log  ", "add ──▶ durable event ──▶ \"ok\" ──▶ trigger (memory) ──▶ rollup"),
+        ("           ", "kill -9: only triggers are lost; the next read or write resends"),
+    ]),
+    "E6": ("a rollup queue is a set", [
+        ("triggers   ", "c1 c1 c7 c1 c2 c1 c1 c7 ──▶ queue {c1, c7, c2} ──▶ 3 rollups"),
+    ]),
+    "E7": ("what an accurate GetCount reads", [
+        ("read       ", "checkpoint (1 row) + every event since lastRollupTs"),
+        ("           ", "│━━━━ rolled up ━━━━┃e e e e e e e e e … now   ◀ all scanned"),
+    ]),
+    "E9": ("more in than out", [
+        ("unbounded  ", "800 triggers/s ──▶ [ queue grows … ] ──▶ 400 rollups/s"),
+        ("bounded    ", "800 triggers/s ──▶ [ 100 ] ──▶ 400 rollups/s; the rest dropped,"),
+        ("           ", "and re-sent by the next read or write of the counter"),
+    ]),
+}
+
+
+def flow_picture(experiment_id: str, width: int = 80) -> Any:
+    """A small drawing of what the experiment sets up, or None when the concept needs none."""
+    from rich.text import Text
+
+    found = _PICTURES.get(experiment_id.upper())
+    if found is None:
+        return None
+    title, rows = found
+    body = Text("\n").join(Text.assemble((label, "bold"), " ", line) for label, line in rows)
+    return Panel(body, title=f"[bold]{escape(title)}[/bold]", title_align="left", width=width, border_style="cyan",
+                 padding=(0, 1))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,7 +18,7 @@ MODULE_HELP = "One module: roadmap, git, containers or counter."
 @lessons_app.command("list")
 def lessons_list(
     ctx: typer.Context,
-    module: Annotated[Optional[str], typer.Option(help=MODULE_HELP)] = None,
+    module: Annotated[str | None, typer.Option(help=MODULE_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """List every lesson with its number of exercises."""
@@ -42,20 +42,28 @@ def lessons_validate(
     ctx: typer.Context,
     paths: Annotated[list[Path], typer.Argument(metavar="PATH...", help="Lesson files or directories.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the problems as JSON.")] = False,
+    lint: Annotated[bool, typer.Option("--lint", help="Count quiz lints (e.g. the right option is the longest) as problems.")] = False,
 ) -> None:
-    """Check lesson files; every problem is reported with file, line and fix. Exit 2 if any."""
+    """Check lesson files; every problem is reported with file, line and fix. Exit 2 if any.
+
+    Quiz lints (questions answerable by test-taking) are printed as warnings, or as problems with --lint.
+    """
     from learnbackend.course import render
+    from learnbackend.course.lint import lint_paths, print_warnings
     from learnbackend.course.validate import validate_paths
 
     count, problems = validate_paths(paths)
+    warnings = [] if problems else lint_paths(paths)
+    problems, warnings = (problems + warnings, []) if lint else (problems, warnings)
     render.validation(env_of(ctx), count, problems, as_json=as_json)
+    print_warnings(env_of(ctx), warnings, as_json=as_json)
     if problems or count == 0:
         raise typer.Exit(2)
 
 
 @lessons_app.command("schema")
 def lessons_schema(
-    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
 ) -> None:
     """Print the JSON Schema of lesson files (for editor completion)."""
     import json
@@ -89,7 +97,7 @@ def progress_show(
 @progress_app.command("reset")
 def progress_reset(
     ctx: typer.Context,
-    module: Annotated[Optional[str], typer.Option(help=MODULE_HELP)] = None,
+    module: Annotated[str | None, typer.Option(help=MODULE_HELP)] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase your progress (all of it, or one module's) after a confirmation."""

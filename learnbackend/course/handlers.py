@@ -36,7 +36,7 @@ HANDLERS: dict[str, str] = {
     "text": "learnbackend.roadmap.handler:HANDLER",
     "container-spec": "learnbackend.containers.handler:HANDLER",
     "git-level": "learnbackend.gitsandbox.handler:HANDLER",
-    "code": "learnbackend.counter.handler:HANDLER",
+    "code": "learnbackend.coding.handler:HANDLER",
 }
 
 
@@ -56,4 +56,4 @@ def handler_for(kind: str) -> Handler:
     except KeyError:
         raise ContentError(f"No checker is known for exercises of kind {kind!r}.") from None
     module_name, _, attribute = target.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
+    return getattr(importlib.import_module(module_name), attribute)

@@ -8,7 +8,7 @@ module and join the :data:`Exercise` union below.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import (
     BaseModel,
@@ -122,14 +122,31 @@ class FreeText(QuestionBase):
 
 # --- the union of every exercise kind -------------------------------------------------
 # Module-specific kinds are imported here so that one schema describes every file.
+from learnbackend.coding.model import CodeExercise  # noqa: E402
 from learnbackend.containers.content import ContainerSpecExercise  # noqa: E402
-from learnbackend.counter.content import CodeExercise  # noqa: E402
 from learnbackend.gitsandbox.models import GitLevel  # noqa: E402
 
 Exercise = Annotated[
-    Union[SingleChoice, MultipleChoice, Ordering, FreeText, ContainerSpecExercise, GitLevel, CodeExercise],
+    SingleChoice | MultipleChoice | Ordering | FreeText | ContainerSpecExercise | GitLevel | CodeExercise,
     Field(discriminator="kind"),
 ]
+
+
+class Link(ContentModel):
+    """A primary source to read further: official documentation, a specification or an RFC."""
+
+    title: Text = Field(description="What the reader will find there, e.g. 'RFC 9110, section 9.2.2 (Idempotent Methods)'.")
+    url: Annotated[str, StringConstraints(pattern=r"^https://\S+$")] = Field(description="An https:// address.")
+
+
+class Primer(ContentModel):
+    """A short lesson on one topic of a roadmap branch, shown before the topic's first question."""
+
+    topic: Text = Field(description="The topic it teaches; one of the lesson's `topics`.")
+    what: Text = Field(description="What it is, in a few sentences of Markdown.")
+    why: Text = Field(description="Why it matters to a backend developer, in a sentence or two.")
+    example: Text = Field(description="One worked example, in Markdown (fenced code blocks are kept as written).")
+    source: Link = Field(description="One primary source for further reading.")
 
 
 class Lesson(ContentModel):
@@ -144,6 +161,24 @@ class Lesson(ContentModel):
     order: int = Field(default=100, description="Position within the module (lower first).")
     topics: list[Text] = Field(default_factory=list, description="Mind-map topics; questions name one of these.")
     exercises: list[Exercise] = Field(default_factory=list, description="The exercises, in order.")
+    primers: list[Primer] = Field(default_factory=list, description="Roadmap only: a short lesson per topic, taught before its questions.")
+
+    @field_validator("primers")
+    @classmethod
+    def _primer_topics_known(cls, primers: list[Primer], info: ValidationInfo) -> list[Primer]:
+        topics = info.data.get("topics")
+        seen: set[str] = set()
+        for primer in primers:
+            if topics is not None and primer.topic not in topics:
+                raise ValueError(f"primer topic {primer.topic!r} is not in the lesson's topics ({', '.join(topics)})")
+            if primer.topic in seen:
+                raise ValueError(f"topic {primer.topic!r} has two primers")
+            seen.add(primer.topic)
+        return primers
+
+    def primer(self, topic: str) -> Primer | None:
+        """The primer of this topic, if the lesson has one."""
+        return next((p for p in self.primers if p.topic == topic), None)
 
     def exercise(self, exercise_id: str) -> Exercise | None:
         """The exercise with this (local) id, if any."""

@@ -19,8 +19,24 @@ MODULE_COMMANDS = {
     "roadmap": "learnbackend quiz",
     "git": "learnbackend git start",
     "containers": "learnbackend containers doctor",
-    "counter": "learnbackend counter experiments",
+    "counter": "learnbackend counter learn",
 }
+#: Lab work that counts in a module's progress beside its lesson exercises: module -> "module:function"
+#: returning the progress-store ids it records (e.g. one run per counter experiment).
+MODULE_ACTIVITIES = {
+    "counter": "learnbackend.counter.teach:activity_ids",
+}
+
+
+def activity_ids(module: str) -> list[str]:
+    """The module's lab activities (ids recorded in the progress store), if it has any."""
+    import importlib
+
+    target = MODULE_ACTIVITIES.get(module)
+    if target is None:
+        return []
+    module_name, _, function = target.partition(":")
+    return list(getattr(importlib.import_module(module_name), function)())
 
 
 @dataclass
@@ -56,11 +72,12 @@ class CourseOverview:
 def course_overview(catalog: Catalog, store: ProgressStore) -> CourseOverview:
     """Counts per module, read from the catalog and the progress store."""
     summary = store.summary()
-    overview = CourseOverview(last_module=store.get_value("last_module"), progress_path=str(store.path))
+    overview = CourseOverview(last_module=store.get_value("last_module", kind=str), progress_path=str(store.path))
     for module in MODULES:
         lessons = catalog.by_module(module)
-        known = {eid for entry in lessons for eid in entry.exercise_ids()}
-        statuses = store.statuses(module=module)
+        known = {eid for entry in lessons for eid in entry.exercise_ids()} | set(activity_ids(module))
+        # A pass counts wherever it happened: in the module's own flow or in any workspace's `check`.
+        statuses = store.statuses(module=module, workspace=None)
         counts = summary.get(module, {})
         overview.modules.append(
             ModuleOverview(

@@ -214,14 +214,23 @@ class ProgressStore:
             sql += " AND exercise_id = ?"
             params.append(exercise_id)
         rows = self._db.execute(sql + " ORDER BY at, id", params).fetchall()
-        return [Attempt(m, e, o, a, json.loads(d)) for m, e, o, a, d in rows]
+        return [Attempt(m, e, o, a, _loads(d, dict, {})) for m, e, o, a, d in rows]
 
-    def statuses(self, *, module: str | None = None, workspace: str = "") -> dict[str, str]:
-        sql = "SELECT exercise_id, state FROM status WHERE workspace = ?"
-        params: list[Any] = [workspace]
+    def statuses(self, *, module: str | None = None, workspace: str | None = "") -> dict[str, str]:
+        """Each exercise's state, in one workspace ("" = the modules' own flows) or, with None, in any:
+        then an exercise passed anywhere counts as passed."""
+        if workspace is None:
+            sql = ("SELECT exercise_id, CASE WHEN SUM(state = 'passed') > 0 THEN 'passed' "
+                   "WHEN SUM(state = 'failed') > 0 THEN 'failed' ELSE MAX(state) END FROM status WHERE 1 = 1")
+            params: list[Any] = []
+        else:
+            sql = "SELECT exercise_id, state FROM status WHERE workspace = ?"
+            params = [workspace]
         if module:
             sql += " AND module = ?"
             params.append(module)
+        if workspace is None:
+            sql += " GROUP BY exercise_id"
         return dict(self._db.execute(sql, params).fetchall())
 
     def last_outcomes(self, *, module: str | None = None, workspace: str = "") -> dict[str, str]:
@@ -235,12 +244,24 @@ class ProgressStore:
         return dict(self._db.execute(sql, params).fetchall())
 
     def cards(self) -> dict[str, tuple[dict[str, Any], float]]:
+        """The scheduler's cards; a damaged row (not a JSON object, no numeric due) is left out."""
         rows = self._db.execute("SELECT exercise_id, card, due FROM cards").fetchall()
-        return {e: (json.loads(c), d) for e, c, d in rows}
+        cards = {}
+        for exercise_id, card, due in rows:
+            data = _loads(card, dict, None)
+            if data is not None and isinstance(due, (int, float)) and not isinstance(due, bool):
+                cards[str(exercise_id)] = (data, float(due))
+        return cards
 
-    def get_value(self, key: str, default: Any = None, *, workspace: str = "") -> Any:
+    def get_value(self, key: str, default: Any = None, *, workspace: str = "", kind: type = object) -> Any:
+        """The stored value, or ``default`` when there is none, it is not valid JSON, or not of ``kind``."""
         row = self._db.execute("SELECT value FROM kv WHERE workspace = ? AND key = ?", (workspace, key)).fetchone()
-        return json.loads(row[0]) if row else default
+        return _loads(row[0], kind, default) if row else default
+
+    def get_int(self, key: str, default: int = 0, *, workspace: str = "") -> int:
+        """A stored counter; ``default`` when it is missing or not a whole number (a damaged or edited store)."""
+        value = self.get_value(key, default, workspace=workspace, kind=int)
+        return value if not isinstance(value, bool) else default
 
     def summary(self, *, workspace: str = "") -> dict[str, dict[str, int]]:
         """Per module: how many exercises passed, failed, started; attempts made."""
@@ -254,6 +275,15 @@ class ProgressStore:
         ):
             result.setdefault(module, {"passed": 0, "failed": 0, "started": 0, "attempts": 0})["attempts"] = count
         return result
+
+
+def _loads(text: Any, kind: type, default: Any) -> Any:
+    """JSON from the store, or ``default`` when a row is damaged: never an exception for a reader."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError, RecursionError):
+        return default
+    return value if isinstance(value, kind) else default
 
 
 def _enable_wal(db: sqlite3.Connection, timeout: float) -> str:

@@ -122,15 +122,18 @@ def replay(
     """Replay a solution file in a fresh sandbox and check the level (what CI does). Unsafe commands: exit 2."""
     from learnbackend.errors import UsageError
     from learnbackend.gitsandbox import render
-    from learnbackend.gitsandbox.handler import replay_and_check
+    from learnbackend.gitsandbox.handler import MAX_SOLUTION_BYTES, replay_and_check
     from learnbackend.gitsandbox.levels import find_level, git_catalog
 
     env = env_of(ctx)
     ref = find_level(git_catalog(env), level)
+    from learnbackend.workspace.safefiles import read_text
+
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"Cannot read {file}: {exc}", fix="Pass a UTF-8 text file.") from None
+        # A regular UTF-8 file without NUL bytes, size-capped (exit 2 if not).
+        text = read_text(file.parent, file.name, max_bytes=MAX_SOLUTION_BYTES)
+    except OSError as exc:
+        raise UsageError(f"Cannot read {file}: {exc.strerror or exc}", fix="Pass a UTF-8 text file.") from None
     result = replay_and_check(ref.key, ref.level, text, timeout=timeout)
     render.replayed(env, ref, result, as_json=as_json)
     if not result.passed:

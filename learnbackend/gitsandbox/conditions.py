@@ -14,6 +14,7 @@ from learnbackend.course.results import ConditionResult
 from learnbackend.gitsandbox import models as m
 from learnbackend.gitsandbox.areas import FileEntry, open_repo, read_files
 from learnbackend.gitsandbox.sandbox import Sandbox, safe_target
+from learnbackend.workspace.safefiles import read_bytes
 
 _MARKERS = re.compile(r"^(<{7}|>{7})( |$)|^={7}$", re.MULTILINE)
 Outcome = tuple[bool, Any, Any]
@@ -89,7 +90,7 @@ def _file_contains(cond: m.FileContains, ins: Inspector) -> Outcome:
     target = safe_target(ins.sandbox.work, cond.path)
     if not target.is_file():
         return (not cond.present), f"{'contains' if cond.present else 'lacks'} {cond.text!r}", "the file does not exist"
-    found = cond.text in target.read_text(errors="replace")
+    found = cond.text in read_bytes(ins.sandbox.work, cond.path).decode("utf-8", "replace")  # capped, no links
     return found == cond.present, ("contains " if cond.present else "lacks ") + repr(cond.text), \
         ("contains it" if found else "does not contain it")
 
@@ -139,7 +140,7 @@ def _no_markers(cond: m.NoConflictMarkers, ins: Inspector) -> Outcome:
 
     marked = []
     for path in sorted(snapshot_tree(ins.sandbox.work)):
-        text = (ins.sandbox.work / path).read_bytes().decode("utf-8", "replace")
+        text = read_bytes(ins.sandbox.work, path).decode("utf-8", "replace")  # capped, no links
         if _MARKERS.search(text):
             marked.append(path)
     unmerged = sorted(ins.repo.index.unmerged_blobs())
@@ -176,7 +177,10 @@ def _has_commit(cond: m.HasCommit, ins: Inspector) -> Outcome:
 
 def _same(cond: m.SameCommit, ins: Inspector) -> Outcome:
     a, b = ins.commit(cond.ref), ins.commit(cond.other)
-    show = lambda ref, c: f"{m.ref_label(ref)} = {c.hexsha[:7] if c is not None else 'missing'}"
+
+    def show(ref: str, c: Any) -> str:
+        return f"{m.ref_label(ref)} = {c.hexsha[:7] if c is not None else 'missing'}"
+
     return a is not None and b is not None and a.hexsha == b.hexsha, "the same commit", \
         f"{show(cond.ref, a)}, {show(cond.other, b)}"
 

@@ -102,6 +102,10 @@ def isolated_env(config: Path, ceiling: Path, *, identity: tuple[str, str] = LEA
         "GIT_COMMITTER_NAME": identity[0],
         "GIT_COMMITTER_EMAIL": identity[1],
         "GIT_MERGE_AUTOEDIT": "no",
+        # Over any repository configuration: the tool's own git never runs a filesystem monitor.
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": "core.fsmonitor",
+        "GIT_CONFIG_VALUE_0": "false",
     })
     if when is not None:
         env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = f"@{when} +0000"

@@ -9,6 +9,8 @@ something unsafe is refused with :class:`RefusedError` (exit 2), before anything
 
 from __future__ import annotations
 
+import secrets
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +25,10 @@ if TYPE_CHECKING:
     from learnbackend.gitsandbox.models import GitLevel
 
 SOLUTION_FILE = "solution.txt"
+#: A recorded solution is a few KB; the cap bounds the replay's parsing of hostile input.
+MAX_SOLUTION_BYTES = 256 * 1024
 REPLAY_PREFIX = "learnbackend-git-replay-"
+_SYNTAX_FIX = "Each line is `git ...`, `write PATH 'TEXT'`, `append PATH 'TEXT'` or `delete PATH`."
 
 
 def reap_leftovers(max_age_s: float = 3600.0) -> list[Path]:
@@ -33,17 +38,30 @@ def reap_leftovers(max_age_s: float = 3600.0) -> list[Path]:
     removed = []
     now = time.time()
     for parent in Path(tempfile.gettempdir()).glob(REPLAY_PREFIX + "*"):
-        root = parent / "sandbox"
         try:
             old = now - parent.stat().st_mtime > max_age_s
+            roots = sorted(parent.glob("sandbox*")) if old and not parent.is_symlink() else []
         except OSError:
             continue
-        if old and not parent.is_symlink() and is_owned(root):
-            remove(root)
+        for root in roots:
+            if is_owned(root):
+                remove(root)
+                removed.append(root)
+        if roots:
+            _remove_replay_homes(parent)
             if not any(parent.iterdir()):
                 parent.rmdir()
-            removed.append(root)
     return removed
+
+
+def _remove_replay_homes(parent: Path) -> None:
+    """The read-only git homes of killed replays (:func:`replay.pinned_home`); links are not followed."""
+    from learnbackend.gitsandbox.replay import HOME_PREFIX
+
+    for home in parent.glob(HOME_PREFIX + "*"):
+        if home.is_dir() and not home.is_symlink():
+            home.chmod(0o755)
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def solution_template(key: str, level: GitLevel) -> str:
@@ -71,11 +89,12 @@ def replay_and_check(key: str, level: GitLevel, solution_text: str, *, timeout: 
     try:
         commands = parse_solution(solution_text)
     except SolutionSyntaxError as exc:
-        raise RefusedError(f"Cannot read the solution: {exc}",
-                           fix="Each line is `git ...`, `write PATH 'TEXT'`, `append PATH 'TEXT'` or `delete PATH`.") from None
+        raise RefusedError(f"Cannot read the solution: {exc}", fix=_SYNTAX_FIX) from None
     validate(commands)  # refuse before building anything
     reap_leftovers()
-    root = Path(tempfile.mkdtemp(prefix=REPLAY_PREFIX)) / "sandbox"
+    # A random name inside a directory only its owner can list: while git may run as another user,
+    # the repositories are writable by any user (see replay.prepare), so nobody else may find them.
+    root = Path(tempfile.mkdtemp(prefix=REPLAY_PREFIX)) / f"sandbox-{secrets.token_hex(16)}"
     try:
         sandbox = build(level, root, key)
         log = replay(sandbox, commands, timeout=timeout)
@@ -109,10 +128,14 @@ class GitLevelHandler:
         source = workdir / SOLUTION_FILE
         if not source.is_file():
             return ExerciseResult(key, "error", f"{SOLUTION_FILE} is missing in {workdir}", module=MODULE)
+        from learnbackend.workspace.safefiles import read_text
+
         try:
-            text = source.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            return ExerciseResult(key, "error", f"cannot read {source}: {exc}", module=MODULE)
+            text = read_text(workdir, SOLUTION_FILE, max_bytes=MAX_SOLUTION_BYTES)  # a regular file, not a link
+        except RefusedError as exc:
+            return ExerciseResult(key, "error", f"{exc.message} {exc.fix or ''}".strip(), module=MODULE)
+        except OSError as exc:
+            return ExerciseResult(key, "error", f"cannot read {source}: {exc.strerror or exc}", module=MODULE)
         return replay_and_check(key, exercise, text, timeout=timeout)
 
 

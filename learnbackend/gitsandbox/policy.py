@@ -5,12 +5,16 @@ is untrusted input. Only ``git`` (never a shell) and three file operations are
 run, and every git command line is checked here *before* anything runs:
 
 * no global options that change what git executes or where (``-c``,
-  ``--config-env``, ``--exec-path``, ``--git-dir``, ``--work-tree``...);
+  ``--config-env``, ``--exec-path``, ``--git-dir``, ``--work-tree``, ``-C``...);
 * only known subcommands: an alias (and so any ``!shell`` alias) is refused;
-* no option that runs a program (``--exec``, ``--upload-pack``, ``-S`` signing,
-  custom merge strategies, interactive modes that start an editor or a pager);
+* every option is on its subcommand's allow-list (:mod:`gitoptions`), written in
+  full: git expands unique prefixes (``--upload-pac``), so an abbreviation is
+  refused, and none of the listed options runs a program (``--exec``,
+  ``--upload-pack``, ``-S`` signing, custom merge strategies, interactive modes);
 * ``git config`` may only set a few harmless keys (never ``alias.*``, ``core.*``);
-* remotes are paths inside the sandbox: URLs (``ssh://``, ``ext::``, ``host:path``) are refused;
+* the only remote is the level's own (``origin``, ``../remote.git``): URLs
+  (``ssh://``, ``ext::``, ``host:path``) and other paths (a repository the
+  solution wrote, whose config git would obey) are refused;
 * no path (as an argument or an option value) may leave the sandbox or reach into ``.git``.
 
 The checks are lexical and pure; :mod:`replay` adds the filesystem checks
@@ -24,6 +28,15 @@ import posixpath
 import re
 
 from learnbackend.errors import RefusedError
+from learnbackend.gitsandbox.gitoptions import (
+    DANGEROUS,
+    DANGEROUS_SHORTS,
+    FLAG,
+    SHORT_REASONS,
+    SPECS,
+    TEXT_VALUES,
+    VALUE,
+)
 
 #: Subcommands a solution may run. Anything else (including every alias) is refused.
 SUBCOMMANDS = frozenset({
@@ -41,38 +54,20 @@ _WHY_NOT = {
     "worktree": "it creates directories outside the level",
     "grep": "`grep -O` opens a pager",
 }
-#: Global options (before the subcommand) that are allowed; `-C` takes a directory.
+#: Global options (before the subcommand) that are allowed. Nothing that changes directory or repository.
 _GLOBAL_FLAGS = frozenset({"--no-pager", "-P", "--no-replace-objects", "--literal-pathspecs"})
-#: Options that execute a program, in any subcommand.
-_PROGRAM_OPTIONS = ("--exec", "--upload-pack", "--receive-pack", "--output", "--open-files-in-pager", "--signed")
-#: Options that sign with GPG (a program) in the commands that accept them.
-_SIGNING = {"commit", "merge", "rebase", "cherry-pick", "revert", "pull"}
-#: Interactive modes: they start an editor or read answers from a terminal.
-_INTERACTIVE = {
-    "add": {"-i", "--interactive", "-p", "--patch", "-e", "--edit"},
-    "commit": {"-p", "--patch", "--interactive"},
-    "rebase": {"-i", "--interactive", "-x"},
-    "checkout": {"-p", "--patch"},
-    "restore": {"-p", "--patch"},
-    "reset": {"-p", "--patch"},
-    "stash": {"-p", "--patch"},
-    "clean": {"-i", "--interactive"},
-}
-#: Short options whose value follows in the same word (``-mMessage``): stop scanning a cluster there.
-_VALUE_SHORTS = {"commit": "mFCct", "merge": "msX", "tag": "mF", "stash": "m", "pull": "sX", "rebase": "sXx",
-                 "cherry-pick": "mXs", "revert": "mXs", "log": "nSG", "branch": "tu", "checkout": "bB",
-                 "switch": "cC", "push": "o"}
-#: Options whose value is free text, not a path (messages, patterns, formats).
-_TEXT_OPTIONS = frozenset({"-m", "--message", "--grep", "--author", "--committer", "--format", "--pretty",
-                           "--date", "--since", "--until", "-S", "-G", "--trailer"})
 _STRATEGY_COMMANDS = frozenset({"merge", "pull", "rebase", "cherry-pick", "revert"})
 _STRATEGIES = frozenset({"ort", "recursive", "resolve", "octopus", "ours", "subtree"})
+#: A value in the next word may start with ``-`` only for these (``git commit -m -p`` is a message).
+_DASH_VALUES = frozenset({"-m", "--message"})
 _SAFE_CONFIG = re.compile(
     r"^(user\.(name|email)|pull\.(rebase|ff)|merge\.(ff|conflictstyle)|push\.(default|autosetupremote)"
     r"|color\.ui|advice\.[a-z]+|init\.defaultbranch|log\.(oneline|decorate)|status\.(short|branch))$",
     re.IGNORECASE,
 )
 _REMOTE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+#: The only path a remote may have: the sandbox's bare repository, seen from the working repository.
+OWN_REMOTE = "../remote.git"
 
 
 def refuse(line_no: int, what: str, why: str) -> RefusedError:
@@ -83,22 +78,15 @@ def refuse(line_no: int, what: str, why: str) -> RefusedError:
     )
 
 
-def check_git(args: tuple[str, ...] | list[str], line_no: int = 1, cwd: str = "") -> None:
+def check_git(args: tuple[str, ...] | list[str], line_no: int = 1) -> None:
     """Raise :class:`RefusedError` unless ``git ARGS`` is safe to run in a sandbox.
 
-    ``cwd`` is the directory the command runs in, relative to the working repository.
+    ``git ARGS`` runs at the top of the working repository (replays pin it there).
     """
     args = list(args)
     i = 0
     while i < len(args) and args[i].startswith("-"):
         option = args[i]
-        if option == "-C":
-            if i + 1 >= len(args):
-                raise refuse(line_no, "git -C", "-C needs a directory")
-            check_path(args[i + 1], line_no, cwd=cwd, inside="work")
-            cwd = posixpath.normpath(posixpath.join(cwd or ".", args[i + 1]))
-            i += 2
-            continue
         if option in _GLOBAL_FLAGS:
             i += 1
             continue
@@ -106,6 +94,9 @@ def check_git(args: tuple[str, ...] | list[str], line_no: int = 1, cwd: str = ""
         if name in ("-c", "--config-env"):
             raise refuse(line_no, f"git {name}", "configuration overrides can make git run programs "
                          "(core.pager, core.sshCommand, core.editor, core.fsmonitor...)")
+        if name == "-C" or name.startswith("-C"):
+            raise refuse(line_no, "git -C", "a replay runs every command at the top of the working repository; "
+                         "run git from there instead of naming another directory with -C")
         raise refuse(line_no, f"git {name}", "this global option can point git at other programs or directories")
     if i >= len(args):
         raise refuse(line_no, "git", "no subcommand")
@@ -115,76 +106,119 @@ def check_git(args: tuple[str, ...] | list[str], line_no: int = 1, cwd: str = ""
     if sub not in SUBCOMMANDS:
         why = _WHY_NOT.get(sub, "only plain git commands are replayed; aliases and other subcommands are not")
         raise refuse(line_no, f"git {sub}", why)
-    _check_options(sub, rest, line_no, cwd)
     if sub == "config":
         _check_config(rest, line_no)
-    elif sub in ("fetch", "pull", "push"):
-        repository = _first_positional(rest)
-        if repository is not None:
-            check_remote(repository, line_no, cwd)
+    positionals = _check_options(sub, rest, line_no)
+    if sub in ("fetch", "pull", "push") and positionals:
+        check_remote(positionals[0], line_no)
     elif sub == "remote":
-        _check_remote_command(rest, line_no, cwd)
+        _check_remote_command(positionals, line_no)
 
 
-def _check_options(sub: str, rest: list[str], line_no: int, cwd: str) -> None:
-    free_text_next = False
-    after_dashdash = False
-    for word in rest:
-        if free_text_next:
-            free_text_next = False
+def _check_options(sub: str, rest: list[str], line_no: int) -> list[str]:
+    """Check every option of ``git SUB REST`` against its allow-list; return the positional arguments."""
+    spec = SPECS[sub]
+    positionals: list[str] = []
+    index = 0
+    while index < len(rest):
+        word = rest[index]
+        index += 1
+        if word in ("--", "--end-of-options"):
+            for path in rest[index:]:
+                _check_positional(sub, path, line_no)
+            positionals.extend(rest[index:])
+            break
+        if not word.startswith("-") or word == "-":
+            _check_positional(sub, word, line_no)
+            positionals.append(word)
             continue
-        if word == "--":
-            after_dashdash = True
+        if word.startswith("--"):
+            name, has_value, value = word.partition("=")
+            kind = spec.longs.get(name)
+            if kind is None:
+                raise _unknown_option(sub, name, line_no)
+            if kind == FLAG and has_value:
+                raise refuse(line_no, f"git {sub} {word}", f"{name} takes no value")
+            if kind == VALUE and not has_value:
+                value, index = _next_value(sub, name, rest, index, line_no)
+            if has_value or kind == VALUE:
+                _check_value(sub, name, value, line_no)
             continue
-        if after_dashdash or not word.startswith("-") or word == "-":
-            if "://" in word or "::" in word:
-                raise refuse(line_no, f"git {sub} {word}", "only paths inside the sandbox may be used as remotes")
-            check_path(word, line_no, cwd=cwd, inside="root")
+        if spec.numbers and word[1:].isdigit():
             continue
-        name, has_value, value = word.partition("=")
-        if name.startswith("--"):
-            if any(name == p or name.startswith(p + "-") for p in _PROGRAM_OPTIONS):
-                raise refuse(line_no, f"git {sub} {name}", "this option runs a program or writes outside git's control")
-            if (sub in _SIGNING and name.startswith("--gpg-sign")) or (sub == "tag" and name in ("--sign", "--local-user")):
-                raise refuse(line_no, f"git {sub} {name}", "signing runs an external program (gpg)")
-            if name in _INTERACTIVE.get(sub, ()) or (sub == "pull" and name == "--rebase" and value in ("i", "interactive")):
-                raise refuse(line_no, f"git {sub} {name}", "interactive modes need an editor or a terminal")
-            if name == "--strategy":
-                _check_strategy(sub, value, line_no)
-            if name in _TEXT_OPTIONS:
-                free_text_next = not has_value
-            elif has_value:
-                check_path(value, line_no, cwd=cwd, inside="root")
-            continue
-        value_letter = _check_short_cluster(sub, word, line_no)
-        if value_letter in ("m", "S", "G"):
-            free_text_next = True
-        elif value_letter == "s" and sub in _STRATEGY_COMMANDS:
-            index = rest.index(word)
-            _check_strategy(sub, rest[index + 1] if index + 1 < len(rest) else "", line_no)
-            free_text_next = True
+        index = _check_short_cluster(sub, word, rest, index, line_no)
+    return positionals
 
 
-def _check_short_cluster(sub: str, word: str, line_no: int) -> str | None:
-    """Check ``-abc``; return the letter whose value is the next word, if any."""
+def _check_short_cluster(sub: str, word: str, rest: list[str], index: int, line_no: int) -> int:
+    """Check ``-abc`` (and its value); return the index of the next word to read."""
+    spec = SPECS[sub]
     letters = word[1:]
-    stop_at = _VALUE_SHORTS.get(sub, "")
     for position, letter in enumerate(letters):
         flag = "-" + letter
-        if flag in _INTERACTIVE.get(sub, ()):
-            raise refuse(line_no, f"git {sub} {flag}", "interactive modes need an editor or a terminal")
-        if (letter == "S" and sub in _SIGNING) or (sub == "tag" and letter in "su"):
-            raise refuse(line_no, f"git {sub} -S", "signing runs an external program (gpg)")
-        if letter in stop_at:
-            attached = letters[position + 1:]
-            if letter == "s" and sub in _STRATEGY_COMMANDS and attached:
-                _check_strategy(sub, attached, line_no)
-            return None if attached else letter
-    return None
+        danger = DANGEROUS_SHORTS.get(sub, {}).get(letter)
+        if danger is not None:
+            raise refuse(line_no, f"git {sub} {flag}", SHORT_REASONS[danger])
+        kind = spec.shorts.get(letter)
+        if kind is None:
+            raise refuse(line_no, f"git {sub} {flag}", f"{flag} is not an option `git {sub}` may use in a replayed "
+                         "solution (only common, harmless options are allowed)")
+        if kind == FLAG:
+            continue
+        attached = letters[position + 1:]
+        if attached:
+            _check_value(sub, flag, attached, line_no)
+        elif kind == VALUE:
+            value, index = _next_value(sub, flag, rest, index, line_no)
+            _check_value(sub, flag, value, line_no)
+        break
+    return index
+
+
+def _next_value(sub: str, option: str, rest: list[str], index: int, line_no: int) -> tuple[str, int]:
+    if index >= len(rest):
+        raise refuse(line_no, f"git {sub} {option}", f"{option} needs a value")
+    value = rest[index]
+    if value.startswith("-") and option not in _DASH_VALUES:
+        raise refuse(line_no, f"git {sub} {option} {value}",
+                     f"write a value that starts with '-' attached to its option ({option}=VALUE)")
+    return value, index + 1
+
+
+def _check_value(sub: str, option: str, value: str, line_no: int) -> None:
+    if option in ("-s", "--strategy") and sub in _STRATEGY_COMMANDS:
+        _check_strategy(sub, value, line_no)
+    elif (option == "--rebase" or (option == "-r" and sub == "pull")) and value.lower() in ("i", "interactive"):
+        raise refuse(line_no, f"git {sub} {option}={value}", "interactive modes need an editor or a terminal")
+    elif option not in TEXT_VALUES:
+        check_path(value, line_no, inside="root")
+
+
+def _check_positional(sub: str, word: str, line_no: int) -> None:
+    if "://" in word or "::" in word:
+        raise refuse(line_no, f"git {sub} {word}", "only paths inside the sandbox may be used as remotes")
+    check_path(word, line_no, inside="root")
+
+
+def _unknown_option(sub: str, name: str, line_no: int) -> RefusedError:
+    """The refusal of a long option that is not on ``sub``'s allow-list, saying what git would take it for."""
+    dangerous = sorted(full for full in DANGEROUS if full.startswith(name))
+    if name in DANGEROUS:
+        return refuse(line_no, f"git {sub} {name}", DANGEROUS[name])
+    if len(name) > 2 and dangerous:
+        full = dangerous[0]
+        return refuse(line_no, f"git {sub} {name}", f"git reads {name} as an abbreviation of {full}, and "
+                      f"{DANGEROUS[full].replace('this option', 'that option')}")
+    allowed = sorted(full for full in SPECS[sub].longs if full.startswith(name))
+    if len(name) > 2 and allowed:
+        return refuse(line_no, f"git {sub} {name}", f"abbreviated options are not replayed: write it in full "
+                      f"({', '.join(allowed[:3])})")
+    return refuse(line_no, f"git {sub} {name}", f"{name} is not an option `git {sub}` may use in a replayed "
+                  "solution (only common, harmless options are allowed)")
 
 
 def _check_strategy(sub: str, value: str, line_no: int) -> None:
-    if value and value not in _STRATEGIES:
+    if value not in _STRATEGIES:
         raise refuse(line_no, f"git {sub} --strategy={value}",
                      f"custom merge strategies run a program; use one of {', '.join(sorted(_STRATEGIES))}")
 
@@ -208,54 +242,77 @@ def _check_config(rest: list[str], line_no: int) -> None:
                      "push.default and display settings may be set")
 
 
-def _first_positional(rest: list[str]) -> str | None:
-    takes_value = {"-o", "--push-option", "--depth", "--deepen", "-j", "--jobs", "--negotiation-tip", "--refmap",
-                   "--filter", "--shallow-since", "--shallow-exclude", "-X", "--strategy-option", "-s", "--strategy"}
-    skip = False
-    for word in rest:
-        if skip:
-            skip = False
-            continue
-        if word == "--":
-            continue
-        if word.startswith("-"):
-            skip = word in takes_value
-            if word.startswith("--repo="):
-                return word.split("=", 1)[1]
-            continue
-        return word
-    return None
+def remote_arguments(args: tuple[str, ...] | list[str]) -> list[str] | None:
+    """The remotes a checked ``git ARGS`` names (names or paths); None unless it is a fetch, pull, push or remote.
+
+    An empty list means the configured default (``origin`` or the branch's upstream).
+    """
+    args = list(args)
+    i = 0
+    while i < len(args) and args[i] in _GLOBAL_FLAGS:
+        i += 1
+    if i >= len(args) or args[i] not in ("fetch", "pull", "push", "remote"):
+        return None
+    sub = args[i]
+    positionals = _check_options(sub, args[i + 1:], 0)
+    if sub != "remote":
+        return positionals[:1]
+    action = positionals[0] if positionals else ""
+    if action in ("show", "prune", "update"):
+        return positionals[1:]
+    if action in ("set-head", "get-url"):
+        return positionals[1:2]
+    return []
 
 
-def _check_remote_command(rest: list[str], line_no: int, cwd: str) -> None:
-    positionals = [w for w in rest if not w.startswith("-")]
-    if positionals and positionals[0] in ("add", "set-url") and len(positionals) >= 3:
+def _check_remote_command(positionals: list[str], line_no: int) -> None:
+    if positionals and positionals[0] in ("add", "set-url"):
         for url in positionals[2:]:
-            check_remote(url, line_no, cwd, must_be_path=True)
+            check_remote(url, line_no, must_be_path=True)
 
 
-def check_remote(value: str, line_no: int, cwd: str = "", *, must_be_path: bool = False) -> None:
-    """A remote must be a configured name or a path inside the sandbox; URLs are refused."""
+def check_remote(value: str, line_no: int, *, must_be_path: bool = False) -> None:
+    """A remote is a remote's name or the sandbox's own remote (``../remote.git``); nothing else.
+
+    Any other path could be a repository the solution wrote itself, whose
+    config and hooks git would obey (``core.alternateRefsCommand``, hooks...).
+    Whether a name is a configured remote is checked when the command runs.
+    """
+    if value == OWN_REMOTE:
+        return
     if "://" in value or "::" in value or re.match(r"^[^/]*:", value):
         raise refuse(line_no, f"remote {value}", "only paths inside the sandbox may be used as remotes "
                      "(no ssh, http, git, ext:: or host:path transports)")
     if not must_be_path and _REMOTE_NAME.match(value) and not value.startswith("."):
         return
-    check_path(value, line_no, cwd=cwd, inside="root")
+    check_path(value, line_no, inside="root")
+    raise refuse(line_no, f"remote {value}", f"the only repository a solution may fetch from or push to is the "
+                 f"level's remote: name it `origin` (or another remote's name) or {OWN_REMOTE}")
 
 
-def check_path(value: str, line_no: int, *, cwd: str = "", inside: str = "work") -> str:
+#: Characters some filesystems ignore in names (HFS+): ``.g\u200cit`` is ``.git`` there.
+_IGNORED_IN_NAMES = dict.fromkeys([0x200C, 0x200D, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x206A, 0x2070),
+                                   0xFEFF])
+
+
+def _is_dot_git(segment: str) -> bool:
+    """``.git`` as any filesystem may read it: any case, ignorable characters, trailing dots or spaces, 8.3 name."""
+    name = segment.translate(_IGNORED_IN_NAMES).rstrip(" .").lower()
+    return name in (".git", "git~1")
+
+
+def check_path(value: str, line_no: int, *, inside: str = "work") -> str:
     """Refuse a path that leaves the sandbox or reaches into ``.git``; return it relative to the work tree.
 
-    ``inside`` is ``"work"`` (the working repository: file operations, ``-C``)
+    ``inside`` is ``"work"`` (the working repository: file operations)
     or ``"root"`` (anywhere in the level's sandbox, e.g. ``../remote.git``).
     """
     text = value.replace("\\", "/")
     if text.startswith(("/", "~")) or re.match(r"^[A-Za-z]:/", text):
         raise refuse(line_no, f"path {value}", "absolute paths and ~ are outside the sandbox")
-    if ".git" in (segment.lower() for segment in text.split("/")):
+    if any(_is_dot_git(segment) for segment in text.split("/")):
         raise refuse(line_no, f"path {value}", "files inside .git (config, hooks) are off limits")
-    joined = posixpath.normpath(posixpath.join("work", cwd or ".", text))
+    joined = posixpath.normpath(posixpath.join("work", text))
     if joined == ".." or joined.startswith("../") or (inside == "work" and joined != "work" and not joined.startswith("work/")):
         where = "the working repository" if inside == "work" else "the sandbox"
         raise refuse(line_no, f"path {value}", f"it leads outside {where}")

@@ -85,7 +85,7 @@ def append_transcript(root: Path, lines: list[str]) -> None:
 def _subcommand(args: list[str]) -> tuple[int, str]:
     i = 0
     while i < len(args) and args[i].startswith("-"):
-        i += 2 if args[i] == "-C" else 1
+        i += 1
     return i, (args[i] if i < len(args) else "")
 
 
@@ -103,8 +103,12 @@ def _head(real_git: str, cwd: Path, env: dict[str, str]) -> tuple[str, int, str]
 def record(argv: list[str], real_git: str, root: Path, cwd: Path) -> int:
     """Run ``git ARGV`` in ``cwd`` and record it in ``root``'s transcript; return git's exit code."""
     work = (root / "work").resolve()
-    relative = os.path.relpath(cwd.resolve(), work)
-    args = list(argv) if relative == "." else ["-C", Path(relative).as_posix(), *argv]
+    if cwd.resolve() != work:
+        # A replay runs every command at the top of the working repository (never `git -C DIR`).
+        sys.stderr.write(f"learnbackend: not recorded: run git from the top of the repository ({work}) "
+                         "so that a replay can repeat the command.\n")
+        return subprocess.call([real_git, *argv])
+    args = list(argv)
     try:
         check_git(args)
     except RefusedError as exc:

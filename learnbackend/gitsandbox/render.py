@@ -22,6 +22,7 @@ if TYPE_CHECKING:
         CommitInfo,
         FileEntry,
     )
+    from learnbackend.gitsandbox.graph import Graph
     from learnbackend.gitsandbox.levels import LevelRef
     from learnbackend.gitsandbox.session import (
         CheckView,
@@ -78,7 +79,11 @@ def levels(env: Environment, rows: list[LevelRow], *, as_json: bool) -> None:
 def started(env: Environment, view: Started, *, rebuilt: bool = False) -> None:
     """The goal of a freshly built level and where to work on it."""
     env.out.print(_title(view.ref))
+    if view.concept:
+        env.out.print(Panel(Markdown(view.concept), title=f"The idea: {view.ref.entry.lesson.title}", title_align="left",
+                            border_style="muted"))
     env.out.print(Panel(Markdown(view.ref.level.goal), title="Goal", title_align="left", border_style="cyan"))
+    graphs(env, view.now, view.goal)
     verb = "Rebuilt the level" if rebuilt else "Resumed the level as you left it" if view.resumed else "Built the level"
     where = Text(f"{verb}. Your repository:\n  ", style="muted")
     where.append(str(view.sandbox.work), style="code")
@@ -92,11 +97,52 @@ def started(env: Environment, view: Started, *, rebuilt: bool = False) -> None:
         guide.add_row(f"  learnbackend git {command}", what)
     env.out.print(guide)
     if view.inside_its_shell:
-        env.out.print(Text(f"You are in this level's shell, whose directory was just replaced: run  cd {view.sandbox.work}",
-                           style="warn"))
+        env.out.print(Text("You are in this level's shell, whose directory was just replaced: run", style="warn"))
+        env.out.print(Text(f"  cd {view.sandbox.work}", style="warn"))
     elif view.inside_other_shell:
         env.out.print(Text("You are still in the shell of another level: type `exit`, then run  "
                            "learnbackend git shell", style="warn"))
+
+
+def _refs(decoration: str) -> str:
+    """' (HEAD -> main, origin/main)' → 'HEAD→main, origin/main': names first, so they are never cut off."""
+    names = [n.strip().replace("HEAD -> ", "HEAD→") for n in decoration.strip(" ()").split(",")]
+    return ", ".join(n for n in names if n and n != "origin/HEAD")
+
+
+def _graph_text(lines: list[str], empty: str, *, bare: bool = False) -> Text:
+    if not lines:
+        return Text(empty, style="muted")
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for i, line in enumerate(lines):
+        if i:
+            text.append("\n")
+        graph, star, rest = line.partition("* ")
+        if not star:
+            text.append(line, style="muted")
+            continue
+        text.append(graph + "● ", style="yellow")
+        rest = rest.lstrip()  # a merge is drawn as "*   subject"
+        subject, paren, refs = rest.rpartition(" (") if rest.endswith(")") else (rest, "", "")
+        names = _refs(refs).replace("HEAD→", "") if bare else _refs(refs)  # a bare remote's HEAD is no checkout
+        if paren and names:
+            text.append(f"[{names}] ", style="cyan")
+        text.append(subject)
+    return text
+
+
+def graphs(env: Environment, now: Graph | None, goal: Graph | None) -> None:
+    """Your commit graph beside the goal's, for your repository and for the remote (LearnGitBranching style)."""
+    if now is None or goal is None:
+        return
+    table = Table(box=None, pad_edge=False, expand=True, show_edge=False, padding=(0, 2))
+    table.add_column(Text("Commit graph now", style="bold"), ratio=1, no_wrap=True, overflow="ellipsis")
+    table.add_column(Text("Goal", style="bold"), ratio=1, no_wrap=True, overflow="ellipsis")
+    table.add_row(Text("your repository", style="muted"), Text("your repository", style="muted"))
+    table.add_row(_graph_text(now.work, "(no commits)"), _graph_text(goal.work, "(no commits)"))
+    table.add_row(Text("remote", style="muted"), Text("remote", style="muted"))
+    table.add_row(_graph_text(now.remote, "(no commits)", bare=True), _graph_text(goal.remote, "(no commits)", bare=True))
+    env.out.print(table)
 
 
 def _file_lines(entries: list[FileEntry], empty: str) -> Text:
@@ -172,7 +218,8 @@ def status(env: Environment, view: StatusView, *, as_json: bool) -> None:
     """The four areas side by side, with the commands that move changes between them."""
     areas = view.areas
     if as_json:
-        print_json(env, {"level": view.ref.key, "repository": str(view.sandbox.work), **areas.to_dict()})
+        graph = {"now": view.now.to_dict() if view.now else None, "goal": view.goal.to_dict() if view.goal else None}
+        print_json(env, {"level": view.ref.key, "repository": str(view.sandbox.work), **areas.to_dict(), "graph": graph})
         return
     env.out.print(_title(view.ref))
     working = Panel(_file_lines(areas.working, "clean"), title="Working directory", title_align="left",
@@ -199,6 +246,7 @@ def status(env: Environment, view: StatusView, *, as_json: bool) -> None:
         grid.add_row(Text(""), Text(""), Text("▼ git commit", style="muted", justify="center"))
         grid.add_row(remote, Text("\ngit push\n◀\n▶\ngit fetch\ngit pull", style="muted", justify="center"), local)
     env.out.print(grid)
+    graphs(env, view.now, view.goal)
     if areas.merging:
         env.out.print(Text("A merge is in progress: fix the conflicts, `git add` them, then `git commit`.", style="warn"))
     env.out.print(Text(f"Repository: {view.sandbox.work}", style="muted"))

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from learnbackend.course.results import ExerciseResult, from_conditions
-from learnbackend.errors import EnvironmentMissing, NoTerminal, UsageError
+from learnbackend.errors import EnvironmentMissing, UsageError
 from learnbackend.gitsandbox.gitenv import git_executable
+from learnbackend.gitsandbox.graph import Graph, goal_graph, load_goal, read_graph, save_goal
 from learnbackend.gitsandbox.levels import (
     MODULE,
     LevelRef,
@@ -72,6 +73,11 @@ class Started:
     resumed: bool = False
     #: Run from the `git shell` of another level: that shell still works on the other repository.
     inside_other_shell: bool = False
+    #: The commit graphs now and at the goal (None when they could not be read).
+    now: Graph | None = None
+    goal: Graph | None = None
+    #: The lesson's idea (its body), shown before the goal of the first level the learner opens in it.
+    concept: str | None = None
 
 
 @dataclass
@@ -81,6 +87,9 @@ class StatusView:
     ref: LevelRef
     sandbox: Sandbox
     areas: AreaSnapshot
+    #: `git log --graph` of the repositories now, and after the reference solution (None if unknown).
+    now: Graph | None = None
+    goal: Graph | None = None
 
 
 @dataclass
@@ -115,42 +124,55 @@ def list_levels(env: Environment) -> list[LevelRow]:
     catalog = git_catalog(env)
     with env.progress() as store:
         statuses = store.statuses(module=MODULE)
-        current = store.get_value(CURRENT)
+        current = store.get_value(CURRENT, kind=str)
     return [LevelRow(ref, statuses.get(ref.key, "new"), ref.key == current, is_owned(sandbox_root(env.home, ref.key)))
             for ref in all_levels(catalog)]
 
 
-def start(env: Environment, name: str | None = None) -> Started:
-    """Build a level (the named one, else the first not passed yet) and make it the current level."""
+def start(env: Environment, name: str | None = None, *, rebuild: bool = False) -> Started:
+    """Build a level (the named one, else the first not passed yet) and make it the current level.
+
+    A level in progress whose sandbox is intact is resumed, unless ``rebuild`` (what `git reset` does).
+    """
     catalog = git_catalog(env)
     levels = all_levels(catalog)
     if not levels:
         raise UsageError("The course has no git levels.", fix="Check the lessons/git/ directory of the course.")
     with env.progress() as store:
+        statuses = store.statuses(module=MODULE)
         if name:
             ref = find_level(catalog, name)
         else:
-            statuses = store.statuses(module=MODULE)
             ref = next((r for r in levels if statuses.get(r.key) != "passed"), levels[0])
-            root = sandbox_root(env.home, ref.key)
-            # Never throw away work in progress: the same level, still intact, is resumed.
-            if store.get_value(CURRENT) == ref.key and is_owned(root) and (root / "work" / ".git").is_dir():
-                shell_of = os.environ.get("LEARNBACKEND_GIT_SANDBOX")
-                return Started(ref, Sandbox(root), resumed=True,
-                               inside_other_shell=bool(shell_of) and shell_of != str(root))
+        root = sandbox_root(env.home, ref.key)
+        # Never throw away work in progress: the current level, or any level not passed yet whose
+        # sandbox is still intact, is resumed as it is (`learnbackend git reset` rebuilds it).
+        intact = is_owned(root) and (root / "work" / ".git").is_dir()
+        if intact and not rebuild and (store.get_value(CURRENT, kind=str) == ref.key or statuses.get(ref.key) not in (None, "passed")):
+            store.set_value(CURRENT, ref.key)
+            shell_of = os.environ.get("LEARNBACKEND_GIT_SANDBOX")
+            return Started(ref, Sandbox(root), resumed=True,
+                           inside_other_shell=bool(shell_of) and shell_of != str(root),
+                           now=read_graph(Sandbox(root)), goal=load_goal(Sandbox(root)))
         sandbox = build(ref.level, sandbox_root(env.home, ref.key), ref.key)
+        save_goal(sandbox, goal_graph(ref.level, ref.key))
         store.set_value(CURRENT, ref.key)
         store.set_value(_hints_key(ref.key), 0)
         store.record(MODULE, ref.key, "started")
+        # Teach before testing: a lesson's idea is shown with the first of its levels the learner opens.
+        concept_key = f"git.concept-shown.{ref.entry.lesson.id}"
+        concept = None if store.get_value(concept_key, kind=str) else ref.entry.lesson.body
+        store.set_value(concept_key, "yes")
     shell_of = os.environ.get("LEARNBACKEND_GIT_SANDBOX")
     inside = shell_of == str(sandbox.root)
-    return Started(ref, sandbox, inside, inside_other_shell=bool(shell_of) and not inside)
+    return Started(ref, sandbox, inside, inside_other_shell=bool(shell_of) and not inside,
+                   now=read_graph(sandbox), goal=load_goal(sandbox), concept=concept)
 
 
 def current(env: Environment, catalog: Catalog | None = None) -> tuple[LevelRef, Sandbox]:
     """The current level and its sandbox; a clear error when there is none."""
     with env.progress() as store:
-        key = store.get_value(CURRENT)
+        key = store.get_value(CURRENT, kind=str)
     if not key:
         raise UsageError("No git level is started yet.", fix="Run `learnbackend git start` (or `learnbackend git levels` to choose).")
     ref = find_level(catalog or git_catalog(env), key)
@@ -166,7 +188,11 @@ def status(env: Environment) -> StatusView:
     from learnbackend.gitsandbox.areas import read_areas
 
     ref, sandbox = current(env)
-    return StatusView(ref, sandbox, read_areas(sandbox))
+    goal = load_goal(sandbox)
+    if goal is None:  # a sandbox built before goal graphs existed
+        goal = goal_graph(ref.level, ref.key)
+        save_goal(sandbox, goal)
+    return StatusView(ref, sandbox, read_areas(sandbox), read_graph(sandbox), goal)
 
 
 def hint(env: Environment) -> HintView:
@@ -174,7 +200,7 @@ def hint(env: Environment) -> HintView:
     ref, _ = current(env)
     hints = ref.level.hints()
     with env.progress() as store:
-        shown = int(store.get_value(_hints_key(ref.key), 0) or 0)
+        shown = store.get_int(_hints_key(ref.key), 0)
         new = shown < len(hints)
         shown = min(shown + 1, len(hints))
         store.set_value(_hints_key(ref.key), shown)
@@ -219,11 +245,11 @@ def reset(env: Environment, name: str | None = None) -> Started:
     """Rebuild a level from scratch (the current one by default); its sandbox must be ours."""
     if name is None:
         with env.progress() as store:
-            name = store.get_value(CURRENT)
+            name = store.get_value(CURRENT, kind=str)
         if not name:
             raise UsageError("No git level is started yet, so there is nothing to reset.",
                              fix="Run `learnbackend git start`.")
-    return start(env, name)
+    return start(env, name, rebuild=True)
 
 
 def clean(env: Environment) -> list[Path]:
@@ -238,7 +264,7 @@ def saved_solution(env: Environment, name: str | None) -> tuple[LevelRef, list[s
     """The transcript saved when the level last passed."""
     ref = find_level(git_catalog(env), name) if name else current(env)[0]
     with env.progress() as store:
-        lines = store.get_value(_solution_key(ref.key))
+        lines = [str(line) for line in store.get_value(_solution_key(ref.key), [], kind=list)]
     if not lines:
         raise UsageError(f"Level {ref.key} has no saved solution yet.",
                          fix="Solve it in `learnbackend git shell`, then run `learnbackend git check`.")
@@ -259,7 +285,11 @@ class ShellSpec:
 def shell(env: Environment) -> ShellSpec:
     """The command, environment and directory of `git shell` (the CLI runs it)."""
     if not env.interactive:
-        raise NoTerminal("`learnbackend git shell`")
+        raise UsageError(
+            "`learnbackend git shell` opens an interactive shell, but there is no terminal here.",
+            fix="Run it in a terminal, or `cd` into the level's `work` directory and use git there "
+                "(`learnbackend git status` shows where).",
+        )
     bash = shutil.which("bash")
     if bash is None:
         raise EnvironmentMissing("`git shell` needs bash, which is not installed.",
@@ -282,6 +312,9 @@ def shell(env: Environment) -> ShellSpec:
     })
     for name in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
         shell_env.pop(name, None)
+    if not any(os.environ.get(name) for name in ("GIT_EDITOR", "VISUAL", "EDITOR")):
+        # `git commit` without -m asks for the message on the terminal instead of opening vi.
+        shell_env["GIT_EDITOR"] = f"{shlex.quote(sys.executable)} -m learnbackend.gitsandbox.editor"
     return ShellSpec(ref, sandbox, [bash, "--rcfile", str(rcfile), "-i"], shell_env, sandbox.work)
 
 

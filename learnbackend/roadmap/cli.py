@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,11 +17,11 @@ app = make_app(
     invoke_without_command=True,
 )
 
-Branches = Annotated[Optional[list[str]], typer.Option("--branch", "-b", help="A branch (e.g. databases); repeatable.")]
-Count = Annotated[Optional[int], typer.Option("--count", "-n", min=1, max=200, help="How many questions.")]
-Seed = Annotated[Optional[int], typer.Option(help="Fix the question order and shuffling (reproducible runs).")]
+Branches = Annotated[list[str] | None, typer.Option("--branch", "-b", help="A branch (e.g. databases); repeatable.")]
+Count = Annotated[int | None, typer.Option("--count", "-n", min=1, max=200, help="How many questions.")]
+Seed = Annotated[int | None, typer.Option(help="Fix the question order and shuffling (reproducible runs).")]
 Answers = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option("--answers", metavar="FILE", help="YAML/JSON file mapping question ids to answers: no prompts."),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print the results as JSON (no questions shown).")]
@@ -29,9 +29,11 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print the results as JSON 
 
 def _run(ctx: typer.Context, mode: str, branches: list[str] | None, count: int | None, seed: int | None,
          answers: Path | None, as_json: bool) -> None:
+    from rich.text import Text
+
     from learnbackend.course.render import print_json
     from learnbackend.roadmap import play, render
-    from learnbackend.roadmap.quiz import QuizEngine
+    from learnbackend.roadmap.quiz import QuizEngine, describe_due, due_summary
     from learnbackend.ui.prompts import QuestionaryPrompter
 
     env = env_of(ctx)
@@ -46,6 +48,14 @@ def _run(ctx: typer.Context, mode: str, branches: list[str] | None, count: int |
             plan = engine.plan(mode, branches=branches, count=count, seed=seed)  # type: ignore[arg-type]
             if env.interactive and not as_json:
                 source = play.TerminalAnswers(QuestionaryPrompter(), env.out)
+            elif env.stdin_isatty and not as_json:
+                # The keyboard is here but the questions would go into a pipe (`quiz | cat`): it would look hung.
+                from learnbackend.errors import UsageError
+
+                raise UsageError(
+                    "The quiz asks its questions on the terminal, but its output goes to a pipe or a file.",
+                    fix="Run it without redirecting its output; for a script, pass --answers FILE or "
+                        "answers on stdin (one per line).")
             else:
                 source = play.ScriptedAnswers(lines=play.stdin_lines())
         console = None if as_json else env.out
@@ -56,10 +66,14 @@ def _run(ctx: typer.Context, mode: str, branches: list[str] | None, count: int |
                 print_json(env, {"mode": plan.mode, "answered": 0, "note": plan.note, "results": []})
             return
         result = play.run_session(engine, plan, source, console)
+        due = due_summary(store)
     if as_json:
         print_json(env, result.to_dict())
     else:
         render.summary(env.out, result, len(plan.items))
+        env.out.print(Text(f"Reviews: {describe_due(*due)}.", style="muted"))
+    if result.interrupted:
+        raise KeyboardInterrupt  # the app's handler says "Interrupted" and exits 130
 
 
 @app.callback()
@@ -71,25 +85,37 @@ def quiz_menu(ctx: typer.Context) -> None:
     if not env.interactive:
         typer.echo(ctx.get_help())
         return
+    from rich.text import Text
+
     from learnbackend.roadmap.mastery import mastery_map
+    from learnbackend.roadmap.quiz import describe_due, due_summary
     from learnbackend.ui.prompts import QuestionaryPrompter
 
     with env.progress() as store:
         branches = mastery_map(env.catalog(), store)
-        import time
-
-        due_at = {qid: due for qid, (_card, due) in store.cards().items()}
+        # What is due in each branch: the review offered below is limited to the chosen one.
+        due = {prefix: describe_due(*due_summary(store, prefix=prefix))
+               for prefix in [""] + [b.lesson_id + "/" for b in branches]}
+    env.out.print(Text(f"Reviews: {due['']}.", style="muted"))
     prompter = QuestionaryPrompter()
     labels = ["All branches"] + [f"{b.title} ({b.percent}% known)" for b in branches]
     picked = prompter.select("Which branch?", labels)
     chosen = None if picked == 0 else [branches[picked - 1].lesson_id]
-    # Count what is due in the chosen branch only: the review below is limited to it.
-    prefix = "" if chosen is None else chosen[0] + "/"
-    due_now = sum(1 for qid, due in due_at.items() if qid.startswith(prefix) and due <= time.time())
-    modes = ["Practise (10 questions, unseen and missed first)", f"Review what is due ({due_now} due now)"]
+    scope = "" if chosen is None else chosen[0] + "/"
+    modes = ["Practise (10 questions, easy first, unseen and missed first)", f"Review what is due ({due[scope]})",
+             "Read a topic's primer"]
     if chosen:
         modes.append("Placement test (test out of this branch)")
-    mode = ["practice", "review", "placement"][prompter.select("How?", modes)]
+    mode = ["practice", "review", "learn", "placement"][prompter.select("How?", modes)]
+    if mode == "learn":
+        from learnbackend.roadmap import primers, render
+
+        found = [p for p in primers.all_primers(env.catalog()) if p.key.startswith(scope)]
+        taught = found[prompter.select("Which topic?", [f"{p.branch} › {p.primer.topic}" for p in found])]
+        with env.progress() as store:
+            primers.mark_seen(store, taught)
+        render.primer(env.out, taught, first=False)
+        return
     _run(ctx, mode, chosen, None, None, None, False)
 
 
@@ -116,15 +142,61 @@ def placement(ctx: typer.Context,
 
 
 @app.command("map")
-def mind_map(ctx: typer.Context, as_json: AsJson = False) -> None:
+def mind_map(ctx: typer.Context, as_json: AsJson = False,
+             svg: Annotated[Path | None, typer.Option("--svg", metavar="FILE",
+                                                         help="Also write the map as an SVG image, coloured by mastery.")] = None,
+             ) -> None:
     """The backend roadmap as a mind map, with your mastery of each branch and topic."""
     from learnbackend.course.render import print_json
+    from learnbackend.errors import UsageError
     from learnbackend.roadmap import mastery, render
 
     env = env_of(ctx)
     with env.progress() as store:
         branches = mastery.mastery_map(env.catalog(), store)
+    if svg is not None:
+        from learnbackend.roadmap.svgmap import mind_map_svg
+
+        try:
+            svg.write_text(mind_map_svg(branches), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"Cannot write {svg}: {exc.strerror}.", fix="Pass a path in an existing, writable directory.") from None
     if as_json:
         print_json(env, mastery.to_dict(branches))
     else:
         render.mind_map(env.out, branches)
+        if svg is not None:
+            env.out.print(f"Wrote the mind map to {svg} (open it in a browser).")
+
+
+@app.command("learn")
+def learn(ctx: typer.Context,
+          topic: Annotated[str | None, typer.Argument(metavar="[TOPIC]", help="A topic, e.g. dns or databases/sql.")] = None,
+          as_json: AsJson = False) -> None:
+    """Read a topic's primer (what, why, an example, a source); without TOPIC, list them all."""
+    from learnbackend.course.render import print_json
+    from learnbackend.roadmap import primers, render
+
+    env = env_of(ctx)
+    catalog = env.catalog()
+    if topic is None:
+        with env.progress() as store:
+            read = primers.seen(store)
+        listed = primers.all_primers(catalog)
+        if as_json:
+            print_json(env, [{"branch": p.branch, "topic": p.primer.topic, "slug": p.slug, "read": p.key in read}
+                             for p in listed])
+        else:
+            render.primer_list(env.out, listed, read)
+        return
+    found = primers.find(catalog, topic)
+    with env.progress() as store:
+        primers.mark_seen(store, found)
+    if as_json:
+        print_json(env, {"branch": found.branch, "topic": found.primer.topic, **found.primer.model_dump()})
+    else:
+        render.primer(env.out, found, first=False)
+        from rich.text import Text
+
+        env.out.print(Text(f"Practise it: learnbackend quiz start --branch {found.lesson_id.removeprefix('roadmap-')}",
+                           style="muted"))

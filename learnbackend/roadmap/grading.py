@@ -13,13 +13,12 @@ import random
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Union
 
 from learnbackend.course.models import FreeText, MultipleChoice, Ordering, SingleChoice
 from learnbackend.errors import UsageError
 
-QuestionT = Union[SingleChoice, MultipleChoice, Ordering, FreeText]
-Response = Union[str, list[str]]
+QuestionT = SingleChoice | MultipleChoice | Ordering | FreeText
+Response = str | list[str]
 
 #: Similarity above which a free-text answer with a typo is accepted.
 TYPO_RATIO = 0.85
@@ -51,6 +50,9 @@ class Feedback:
     expected: str
     explanation: str
     notes: list[str] = field(default_factory=list)
+    #: Multiple choice: the options picked and the right ones (the feedback names them by letter).
+    picked: list[str] = field(default_factory=list)
+    right: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return {"id": self.qid, "correct": self.correct, "score": round(self.score, 3),
@@ -79,13 +81,36 @@ def normalize(text: str) -> str:
     return " ".join(words)
 
 
+#: Words that name the kind of answer rather than the answer: "the N+1 queries problem" is "N+1 queries".
+_FILLER = frozenset({"problem", "issue", "pattern", "antipattern"})
+#: Words that may precede a status code: "HTTP 502" and "status 502" are "502".
+_CODE_PREFIX = frozenset({"http", "status", "code", "error"})
+
+
+def _singular(word: str) -> str:
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def answer_key(text: str) -> str:
+    """:func:`normalize`, then fold plurals, drop filler words and a prefix before a status code."""
+    words = normalize(text).split()
+    while len(words) > 1 and words[0] in _CODE_PREFIX and re.fullmatch(r"\d{3}", words[1]):
+        words = words[1:]
+    kept = [w for w in words if w not in _FILLER] or words
+    return " ".join(_singular(w) for w in kept)
+
+
 def text_matches(given: str, accepted: list[str]) -> bool:
     """True if ``given`` matches an accepted answer, allowing small typos in words (not in numbers)."""
-    g = normalize(given)
+    g = answer_key(given)
     if not g:
         return False
     for answer in accepted:
-        a = normalize(answer)
+        a = answer_key(answer)
         if g == a or g.rstrip("s") == a.rstrip("s"):
             return True
         if any(ch.isdigit() for ch in a) or len(a) < 5:
@@ -115,7 +140,7 @@ def grade(presented: Presented, response: Response) -> Feedback:
             if picked - right:
                 notes.append("Should not be picked: " + "; ".join(sorted(picked - right)))
         return Feedback(presented.qid, ok, 1.0 if ok else score, "; ".join(sorted(picked)) or "(nothing)",
-                        "; ".join(q.answers), q.explanation, notes)
+                        "; ".join(q.answers), q.explanation, notes, picked=sorted(picked), right=list(q.answers))
     if isinstance(q, Ordering):
         order = list(response) if isinstance(response, list) else [response]
         ok = order == list(q.items)

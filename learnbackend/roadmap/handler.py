@@ -11,10 +11,13 @@ from learnbackend.course.catalog import LoadedLesson
 from learnbackend.course.results import ConditionResult, ExerciseResult
 from learnbackend.errors import UsageError
 from learnbackend.roadmap.grading import Presented, grade, parse_response, present
+from learnbackend.workspace.safefiles import read_text
 
 ANSWER_FILE = "answer.txt"
 QUESTION_FILE = "QUESTION.md"
 PLACEHOLDER = "TODO"
+#: An answer is a few letters or a short text.
+MAX_ANSWER_BYTES = 64 * 1024
 
 _HOW = {
     "single": "Write the letter of your answer (or its text) in answer.txt.",
@@ -38,7 +41,7 @@ class QuestionHandler:
         lines = [f"# {entry.lesson.title} › {exercise.topic} ({exercise.difficulty})", "", exercise.prompt.strip(), ""]
         for i, option in enumerate(item.options):
             lines.append(f"- **{chr(ord('a') + i)})** {option}")
-        lines += ["", f"_{_HOW[exercise.kind]}_", "", f"Hint: `learnbackend hint` (or read: {exercise.hint})"]
+        lines += ["", f"_{_HOW[exercise.kind]}_", "", "Stuck? `learnbackend hint` shows a hint."]
         question = dest / QUESTION_FILE
         answer = dest / ANSWER_FILE
         question.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -50,7 +53,7 @@ class QuestionHandler:
         qid = f"{entry.lesson.id}/{exercise.id}"
         path = workdir / ANSWER_FILE
         try:
-            raw = path.read_text(encoding="utf-8").strip()
+            raw = read_text(workdir, ANSWER_FILE, max_bytes=MAX_ANSWER_BYTES).strip()
         except OSError:
             return ExerciseResult(qid, "error", f"{path} is missing; write your answer there.", module="roadmap",
                                   duration_s=time.perf_counter() - started)

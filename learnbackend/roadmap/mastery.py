@@ -46,7 +46,7 @@ class BranchMastery:
 def mastery_map(catalog: Catalog, store: ProgressStore) -> list[BranchMastery]:
     """A question is *known* when its latest answer was right (or its branch was placed out of)."""
     last = store.last_outcomes(module=MODULE)
-    placed = set(store.get_value("roadmap.placed", []))
+    placed = {p for p in store.get_value("roadmap.placed", [], kind=list) if isinstance(p, str)}
     branches = []
     for entry in catalog.by_module(MODULE):
         lesson = entry.lesson

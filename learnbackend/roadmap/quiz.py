@@ -18,9 +18,15 @@ from learnbackend.course.progress import ProgressStore
 from learnbackend.errors import NotFoundError, UsageError
 from learnbackend.roadmap import scheduler
 from learnbackend.roadmap.grading import Feedback, Presented, present
+from learnbackend.roadmap.primers import TopicPrimer, all_primers, mark_seen, seen
 
 Mode = Literal["practice", "review", "placement"]
 MODULE = "roadmap"
+DIFFICULTIES = ("easy", "medium", "hard")
+#: Right answers at a difficulty (latest answers, in the session's branches) that unlock the next one.
+UNLOCK_AFTER = 3
+#: Right answers in a row, at the learner's level, that move a practice session up a level.
+PROMOTE_AFTER = 2
 #: Share of right answers needed to place out of a branch.
 PLACEMENT_PASS = 0.8
 PLACEMENT_SIZE = 8
@@ -33,6 +39,46 @@ class SessionPlan:
     items: list[Presented]
     seed: int
     note: str = ""
+    #: "<lesson id>/<topic>" → the primer to teach before that topic's first question (practice only).
+    primers: dict[str, TopicPrimer] = field(default_factory=dict)
+    #: Practice only: the difficulty level (0 easy, 1 medium, 2 hard) the session starts at.
+    level: int | None = None
+
+
+class Ramp:
+    """The order of a practice session: easy first, one level up after a run of right answers.
+
+    The next question is the hardest one left at or below the current level (or, when
+    none is left there, the easiest one above it). :data:`PROMOTE_AFTER` right answers in
+    a row at the current level move the session up; a wrong answer restarts the run.
+    """
+
+    def __init__(self, items: list[Presented], level: int) -> None:
+        self.left = list(items)
+        self.level = level
+        self.run = 0
+
+    @staticmethod
+    def difficulty(item: Presented) -> int:
+        return DIFFICULTIES.index(item.question.difficulty)
+
+    def next(self) -> Presented | None:
+        if not self.left:
+            return None
+        within = [p for p in self.left if self.difficulty(p) <= self.level]
+        pick = (max(within, key=self.difficulty) if within else min(self.left, key=self.difficulty))
+        self.left.remove(pick)
+        return pick
+
+    def answered(self, item: Presented, correct: bool) -> None:
+        if not correct:
+            self.run = 0
+            return
+        if self.difficulty(item) >= self.level:
+            self.run += 1
+        if self.run >= PROMOTE_AFTER and self.level < len(DIFFICULTIES) - 1:
+            self.level += 1
+            self.run = 0
 
 
 @dataclass
@@ -43,6 +89,8 @@ class SessionResult:
     feedback: list[Feedback] = field(default_factory=list)
     placement_passed: bool | None = None
     stopped_early: bool = False
+    #: Ended by Ctrl-C: the summary is shown, then the command exits with 130.
+    interrupted: bool = False
 
     @property
     def correct(self) -> int:
@@ -64,6 +112,7 @@ class SessionResult:
             "percent": round(100 * self.correct / answered) if answered else 0,
             "placement_passed": self.placement_passed,
             "stopped_early": self.stopped_early,
+            "interrupted": self.interrupted,
             "results": [f.to_dict() for f in self.feedback],
         }
 
@@ -111,13 +160,38 @@ class QuizEngine:
                 raise UsageError("A placement test is for one branch.", fix="Pass --branch NAME (e.g. --branch databases).")
             return SessionPlan(mode, names, self._placement_items(all_items, rng, count or PLACEMENT_SIZE), seed)
         last = self.store.last_outcomes(module=MODULE)
-        # Unseen first, then missed, then the rest; random within each group.
+        level = self.level(all_items, last)
+        # Unseen first, then missed, then the rest; within each group, questions at or below
+        # the learner's level before harder ones; random otherwise. Then easy to hard.
         rank = {None: 0, "failed": 1, "passed": 2}
         rng.shuffle(all_items)
-        all_items.sort(key=lambda p: rank.get(last.get(p.qid), 1))
-        items = all_items[: count or 10]
-        rng.shuffle(items)
-        return SessionPlan(mode, names, items, seed)
+        all_items.sort(key=lambda p: (rank.get(last.get(p.qid), 1), max(0, Ramp.difficulty(p) - level)))
+        items = sorted(all_items[: count or 10], key=Ramp.difficulty)
+        return SessionPlan(mode, names, items, seed, primers=self.primers_for(items), level=level)
+
+    @staticmethod
+    def level(items: list[Presented], last: dict[str, str]) -> int:
+        """The learner's level in these questions: 0 (easy) until :data:`UNLOCK_AFTER` easy ones
+        are known, then 1 (medium) until as many medium ones are known, then 2 (hard)."""
+        level = 0
+        for difficulty in DIFFICULTIES[:-1]:
+            pool = [p for p in items if p.question.difficulty == difficulty]
+            known = sum(1 for p in pool if last.get(p.qid) == "passed")
+            if known >= min(UNLOCK_AFTER, len(pool)) and pool:
+                level += 1
+            else:
+                break
+        return level
+
+    def primers_for(self, items: list[Presented]) -> dict[str, TopicPrimer]:
+        """The primers of the topics in ``items`` that the learner has not been taught yet."""
+        taught = seen(self.store)
+        keys = {f"{item.lesson_id}/{item.question.topic}" for item in items}
+        return {p.key: p for p in all_primers(self.catalog) if p.key in keys and p.key not in taught}
+
+    def taught(self, primer: TopicPrimer) -> None:
+        """Record that a primer was shown."""
+        mark_seen(self.store, primer)
 
     def plan_ids(self, ids: list[str], *, mode: Mode = "practice", seed: int | None = None) -> SessionPlan:
         """A session of exactly these questions, in this order (answers files, scripts)."""
@@ -189,10 +263,30 @@ class QuizEngine:
             result.placement_passed = passed
             if passed:
                 lesson_id = plan.items[0].lesson_id
-                placed = set(self.store.get_value("roadmap.placed", []))
+                placed = {p for p in self.store.get_value("roadmap.placed", [], kind=list) if isinstance(p, str)}
                 placed.add(lesson_id)
                 self.store.set_value("roadmap.placed", sorted(placed))
         return result
+
+
+def due_summary(store: ProgressStore, *, now: float | None = None, prefix: str = "") -> tuple[int, float | None]:
+    """How many questions (ids starting with ``prefix``) are due now, and seconds until the next
+    one is due (0 if some are due now, None if nothing was ever answered)."""
+    now = time.time() if now is None else now
+    dues = [due for qid, (_card, due) in store.cards().items() if qid.startswith(prefix)]
+    if not dues:
+        return 0, None
+    due_now = sum(1 for due in dues if due <= now)
+    return due_now, 0.0 if due_now else min(dues) - now
+
+
+def describe_due(due_now: int, wait: float | None) -> str:
+    """'3 reviews due now', 'no review due; the next in 2 h' or 'no review yet'."""
+    if wait is None:
+        return "no review yet: practise first"
+    if due_now:
+        return f"{due_now} review{'s' if due_now != 1 else ''} due now"
+    return f"no review due; the next in {_human(wait)}"
 
 
 def _human(seconds: float) -> str:

@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
-from rich.markdown import Markdown
+from rich.markdown import CodeBlock, Markdown, MarkdownElement
 from rich.panel import Panel
+from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, ConsoleOptions, RenderResult
 
     from learnbackend.roadmap.grading import Feedback, Presented
     from learnbackend.roadmap.mastery import BranchMastery
+    from learnbackend.roadmap.primers import TopicPrimer
     from learnbackend.roadmap.quiz import SessionPlan, SessionResult
 
 KIND_HELP = {
@@ -61,6 +63,9 @@ def feedback(console: Console, fb: Feedback, item: Presented | None = None) -> N
     if item is not None and item.kind == "order" and not fb.correct:
         expected = fb.expected.split(" → ")
         given_letters, expected_letters = _letters(item, fb.given.split(" → ")), _letters(item, expected)
+    if item is not None and item.kind == "multiple" and not fb.correct and fb.right:
+        _multiple_feedback(console, fb, item)
+        return
     if fb.correct:
         head = Text("✓ Right.", style="ok")
     elif item is not None and given_letters and expected_letters:
@@ -86,6 +91,33 @@ def feedback(console: Console, fb: Feedback, item: Presented | None = None) -> N
         from rich.padding import Padding
 
         console.print(Padding(listing, (0, 0, 0, 4)))
+    console.print(Panel(Markdown(fb.explanation), title="Why", title_align="left", border_style="muted"))
+
+
+def _multiple_feedback(console: Console, fb: Feedback, item: Presented) -> None:
+    """Multiple choice, wrong: letters at a glance, then each option once with what was wrong about it."""
+    from rich.padding import Padding
+
+    def letters(options: list[str]) -> str:
+        return ", ".join(sorted(chr(ord("a") + item.options.index(o)) for o in options if o in item.options)) or "nothing"
+
+    head = Text("✗ Not quite.", style="fail")
+    head.append(f"  You picked: {letters(fb.picked)}", style="muted")
+    head.append("\n  Right:      ", style="bold")
+    head.append(letters(fb.right))
+    console.print(head)
+    listing = Table.grid(padding=(0, 1))
+    listing.add_column(no_wrap=True)
+    listing.add_column(no_wrap=True)
+    listing.add_column()
+    for i, option in enumerate(item.options):
+        picked, right = option in fb.picked, option in fb.right
+        if picked == right and not right:
+            continue  # rightly left out: nothing to say
+        mark = (Text("✓ right", style="ok") if picked else Text("missed", style="warn")) if right \
+            else Text("✗ wrong", style="fail")
+        listing.add_row(f"{chr(ord('a') + i)})", mark, option)
+    console.print(Padding(listing, (0, 0, 0, 4)))
     console.print(Panel(Markdown(fb.explanation), title="Why", title_align="left", border_style="muted"))
 
 
@@ -140,3 +172,55 @@ def mind_map(console: Console, branches: list[BranchMastery]) -> None:
         for t in b.topics:
             node.add(Text(f"{t.name:<28}") + _bar(t.percent, width=8) + Text(f"  {t.known}/{t.total} known, {t.seen} seen", style="muted"))
     console.print(tree)
+
+
+class _CompactCode(CodeBlock):
+    """A fenced code block without blank padding lines: a primer must fit an 80x24 terminal."""
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield Syntax(str(self.text).rstrip(), self.lexer_name, theme=self.theme, word_wrap=True, padding=(0, 1))
+
+
+class _PrimerMarkdown(Markdown):
+    elements: ClassVar[dict[str, type[MarkdownElement]]] = {
+        **Markdown.elements, "fence": _CompactCode, "code_block": _CompactCode}
+
+
+def primer(console: Console, taught: TopicPrimer, *, first: bool = True, part: str = "all") -> None:
+    """A topic's primer: what, why, one worked example and a primary source, wrapped to the console.
+
+    ``part`` is "intro" (what and why), "example" (the example and the source) or "all".
+    A session shows the two parts one after the other, so each fits an 80x24 terminal.
+    """
+    from rich.console import Group
+
+    p = taught.primer
+    heading = f"{'Before the questions: ' if first else ''}{taught.branch} › {p.topic}"
+    if part in ("all", "intro"):
+        intro: list[object] = [_PrimerMarkdown(p.what), Text(""), Text("Why it matters", style="bold"), _PrimerMarkdown(p.why)]
+        if part == "all":
+            intro += [Text(""), Text("Example", style="bold"), _PrimerMarkdown(p.example)]
+        console.print(Panel(Group(*intro), title=Text(heading, style="title"), title_align="left",  # type: ignore[arg-type]
+                            border_style="cyan"))
+    if part == "example":
+        console.print(Panel(_PrimerMarkdown(p.example), title=Text(f"{heading}: an example", style="title"),
+                            title_align="left", border_style="cyan"))
+    if part in ("all", "example"):
+        # Outside the panel and never wrapped by us: a long address stays one piece to copy or click.
+        console.print(Text("Read more: ", style="bold") + Text(p.source.title))
+        console.print(Text(p.source.url, style="muted"), soft_wrap=True)
+
+
+def primer_list(console: Console, taught: list[TopicPrimer], seen: set[str]) -> None:
+    """Every primer, by branch, with a tick for the ones already read."""
+    table = Table(box=None, padding=(0, 2))
+    table.add_column("branch", style="bold", no_wrap=True)
+    table.add_column("topic")
+    table.add_column("command", style="code", no_wrap=True)
+    table.add_column("")
+    last = ""
+    for t in taught:
+        table.add_row(t.branch if t.branch != last else "", t.primer.topic, f"quiz learn {t.slug}",
+                      Text("✓ read", style="ok") if t.key in seen else Text(""))
+        last = t.branch
+    console.print(table)

@@ -22,7 +22,10 @@ def now_utc() -> datetime:
 def review(card_data: dict[str, Any] | None, *, correct: bool, easy: bool = False,
            when: datetime | None = None) -> tuple[dict[str, Any], float]:
     """Apply one review; returns the new card (JSON-able) and its due time (epoch seconds)."""
-    card = Card.from_dict(card_data) if card_data else Card()  # type: ignore[arg-type]
+    try:
+        card = Card.from_dict(card_data) if card_data else Card()  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError, AttributeError):
+        card = Card()  # a damaged card in the store: start the question's schedule over
     rating = Rating.Again if not correct else Rating.Easy if easy else Rating.Good
     card, _log = _SCHEDULER.review_card(card, rating, review_datetime=when or now_utc())
     return dict(card.to_dict()), card.due.timestamp()

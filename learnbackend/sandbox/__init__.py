@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
-from learnbackend.sandbox.runner import SandboxResult, run_sandboxed
+from learnbackend.sandbox.runner import (
+    SandboxedProcess,
+    SandboxResult,
+    run_sandboxed,
+    start_sandboxed,
+)
 
-__all__ = ["SandboxResult", "run_sandboxed"]
+__all__ = ["SandboxResult", "SandboxedProcess", "run_sandboxed", "start_sandboxed"]

@@ -1,51 +1,53 @@
-"""Run learner code in a subprocess with a timeout, resource limits and no network.
+"""Run learner code in a sandbox: its own namespaces, a private root, an unprivileged uid, limits.
 
-The checker never runs learner code in its own process. :func:`run_sandboxed` starts
-it in its own session (process group) with:
+The checker never runs learner code in its own process. :func:`start_sandboxed` starts it
+(:mod:`learnbackend.sandbox.launch`, :mod:`learnbackend.sandbox.isolation`) with:
 
-* a wall-clock timeout (the whole group is killed) and ``RLIMIT_CPU``;
+* a private filesystem view (:mod:`learnbackend.sandbox.fsview`): only the run directory and
+  its private ``$TMPDIR`` are writable; the checker's files, homes, sockets are not there;
+* its own PID, mount, IPC, UTS and network namespaces (only loopback); when its init dies
+  every process of the run dies, and the checker is invisible to it;
+* a dedicated unprivileged uid when the checker is root (no capabilities, no_new_privs), a
+  user namespace with every capability dropped otherwise;
+* a wall-clock deadline enforced by a watchdog thread, and ``RLIMIT_CPU``;
 * ``RLIMIT_DATA``/``RLIMIT_AS`` for memory, ``RLIMIT_FSIZE`` per file plus a watchdog on the
-  growth of the working and temporary directories (disk);
-* a process cap: a per-run ``pids`` cgroup when one can be made (the only cap that
-  holds for root), else a dedicated unprivileged uid with ``RLIMIT_NPROC`` when we are
-  root, else ``RLIMIT_NPROC`` on top of the user's current process count;
-* a private network namespace with only loopback (``network_isolated`` says whether it
-  could be made);
+  growth of the run directory and the private temporary directory (disk);
+* a process cap: a per-run ``pids`` cgroup when one can be made, and ``RLIMIT_NPROC``;
 * bounded output capture.
 
-It returns a :class:`SandboxResult` and never raises for a misbehaving program: a
-program that loops, forks without end, fills the disk or reaches for the network gets
-a ``killed_reason`` that says so in plain words.
+Where no isolation can be made, runs are refused (EnvironmentMissing, exit 3) unless the
+instructor opted out (``LEARNBACKEND_SANDBOX_ALLOW_UNISOLATED=1``). A run returns a
+:class:`SandboxResult` and never raises for a misbehaving program: a program that loops,
+forks without end, fills the disk or reaches for the network gets a ``killed_reason``
+that says so in plain words.
 """
 
 from __future__ import annotations
 
-import itertools
-import math
+import io
 import os
-import shutil
+import select
 import signal
 import subprocess
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from learnbackend.errors import EnvironmentMissing
-from learnbackend.liveness import process_alive
-from learnbackend.sandbox import isolation
-from learnbackend.sandbox.cgroup import PidsCgroup
+from learnbackend.sandbox import launch
+from learnbackend.sandbox.launch import (
+    ALLOW_UNISOLATED_ENV,
+    TMP_PREFIX,
+    isolation_status,
+)
+
+__all__ = ["ALLOW_UNISOLATED_ENV", "TMP_PREFIX", "SandboxResult", "SandboxedProcess", "isolation_status",
+           "run_sandboxed", "start_sandboxed"]
 
 #: Bytes kept of each of stdout and stderr; the rest is read and dropped.
 OUTPUT_LIMIT = 256 * 1024
 TRUNCATED = "\n[... output truncated by the sandbox ...]\n"
-#: Marks the private temporary directory of a run: ``learnbackend-sandbox-<checker pid>-...``.
-TMP_PREFIX = "learnbackend-sandbox-"
-#: First uid of the range used for the dedicated-uid fallback (root without cgroups).
-SANDBOX_UID_BASE = 610_000
-_uid_counter = itertools.count()
 
 _MEMORY_MARKERS = ("MemoryError", "Cannot allocate memory", "std::bad_alloc", "out of memory")
 _FORK_MARKERS = ("Resource temporarily unavailable", "BlockingIOError", "fork: retry", "Cannot fork")
@@ -71,6 +73,8 @@ class SandboxResult:
     duration_s: float
     #: True when the program ran in a private network namespace (no network but loopback).
     network_isolated: bool
+    #: False when the program ran without namespaces and a private root (the instructor opted out).
+    isolated: bool = True
 
     @property
     def ok(self) -> bool:
@@ -89,7 +93,8 @@ class _Capture(threading.Thread):
 
     def run(self) -> None:
         try:
-            while chunk := self.stream.read1(65536):  # type: ignore[attr-defined]
+            read = getattr(self.stream, "read1", self.stream.read)
+            while chunk := read(65536):
                 room = self.limit - len(self.data)
                 if room > 0:
                     self.data += chunk[:room]
@@ -104,7 +109,7 @@ class _Capture(threading.Thread):
 
 
 def _disk_usage(paths: list[Path]) -> int:
-    """Bytes really allocated under ``paths`` (sparse files count what they use)."""
+    """Bytes allocated under ``paths`` (sparse files count what they use, every entry at least 4 KiB)."""
     total = 0
     stack = [str(p) for p in paths]
     while stack:
@@ -114,80 +119,14 @@ def _disk_usage(paths: list[Path]) -> int:
                     try:
                         if entry.is_dir(follow_symlinks=False):
                             stack.append(entry.path)
-                        elif entry.is_file(follow_symlinks=False):
-                            total += entry.stat(follow_symlinks=False).st_blocks * 512
+                        # Every entry costs at least a block: empty files must not flood the inode table.
+                        total += max(entry.stat(follow_symlinks=False).st_blocks * 512, 4096)
                     except OSError:
                         continue
         except OSError:
             continue
     return total
 
-
-_reaped = False
-
-
-def _reap_temp_dirs() -> None:
-    """Remove the temporary directories of runs whose checker was killed (once per process)."""
-    global _reaped
-    if _reaped:
-        return
-    _reaped = True
-    for entry in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
-        owner = entry.name[len(TMP_PREFIX):].split("-")[0]
-        if not owner.isdigit() or not entry.is_dir():
-            continue
-        if not process_alive(int(owner)):
-            shutil.rmtree(entry, ignore_errors=True)
-
-
-def _base_env(tmp: Path, env: dict[str, str] | None) -> dict[str, str]:
-    base = {
-        "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "HOME": str(tmp),
-        "TMPDIR": str(tmp),
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        # Fewer malloc arenas: each reserves address space that RLIMIT_AS would count.
-        "MALLOC_ARENA_MAX": "2",
-        # Learner tests run with pytest's own plugins only, not whatever the checker's environment
-        # has installed: deterministic, and 4-5x faster to start here. Enable one with `-p NAME`,
-        # or pass env={"PYTEST_DISABLE_PLUGIN_AUTOLOAD": ""} to autoload again.
-        "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
-    }
-    base.update(env or {})
-    return base
-
-
-def _plan_processes(max_procs: int, strategy: str | None) -> tuple[PidsCgroup | None, int | None, int | None]:
-    """(cgroup, RLIMIT_NPROC value, uid to run as) for the process cap."""
-    if strategy in (None, "cgroup"):
-        group = PidsCgroup.create(max_procs)
-        if group is not None or strategy == "cgroup":
-            return group, None, None
-    if os.geteuid() == 0:
-        uid = SANDBOX_UID_BASE + (os.getpid() * 64 + next(_uid_counter)) % 300_000
-        return None, max_procs, uid
-    return None, isolation.count_processes_of(os.geteuid()) + max_procs, None
-
-
-def _kill_uid(uid: int) -> None:
-    """SIGKILL every process of ``uid`` (kill(-1) from that uid reaches exactly them)."""
-    def become_and_kill() -> None:
-        os.setgid(uid)
-        os.setuid(uid)
-        try:
-            os.kill(-1, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-
-    for _ in range(3):
-        try:
-            subprocess.run(["/bin/true"], preexec_fn=become_and_kill, check=False, timeout=5)
-        except (OSError, subprocess.SubprocessError):
-            return
-        if isolation.count_processes_of(uid) == 0:
-            return
 
 
 def _reason(*, timed_out: bool, timeout: float, returncode: int, stderr: str, limits: dict[str, int],
@@ -209,114 +148,204 @@ def _reason(*, timed_out: bool, timeout: float, returncode: int, stderr: str, li
     return "; ".join(parts) or None
 
 
+def _wait_exit(proc: subprocess.Popen[bytes], end: float) -> bool:
+    """Wait until ``proc`` exits or the monotonic time ``end``; whether it exited."""
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # no pidfd (Linux < 5.3) or already reaped
+        try:
+            proc.wait(timeout=max(0.0, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+    try:
+        while proc.poll() is None:
+            left = end - time.monotonic()
+            if left <= 0 or not select.select([pidfd], [], [], left)[0]:
+                return proc.poll() is not None
+    finally:
+        os.close(pidfd)
+    return True
+
+
+class SandboxedProcess:
+    """One running sandboxed program with pipes to talk to it; a context manager that kills and cleans up.
+
+    ``stdin`` is a pipe to the program (unbuffered), ``stdout`` a pipe from it (a buffered
+    reader whose ``readline``/``read1`` return what is available). stderr is captured in the
+    background, bounded. A watchdog thread enforces the run's deadline and disk budget even
+    while the caller is blocked reading ``stdout``: the program is killed and the read sees EOF.
+    :meth:`finish` ends the run and returns its :class:`SandboxResult`.
+    """
+
+    stdin: IO[bytes]
+    stdout: IO[bytes]
+
+    def __init__(self, run: launch.Run, *, timeout: float, limits: dict[str, int], watched: list[Path],
+                 disk_budget: int) -> None:
+        assert run.proc is not None
+        proc = self._proc = run.proc
+        self._run = run
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        self.stdin = proc.stdin
+        self.stdout = io.BufferedReader(proc.stdout)  # type: ignore[type-var]
+        self._timeout, self._limits = timeout, limits
+        self._watched, self._disk_budget = watched, disk_budget
+        self._disk_before = _disk_usage(watched)
+        self._start = time.monotonic()
+        self._deadline = self._start + timeout
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._ended = threading.Event()
+        self._finished: SandboxResult | None = None
+        self.timed_out = self._disk_hit = False
+        self._stderr = _Capture(proc.stderr, OUTPUT_LIMIT)
+        self._stderr.start()
+        self._stdout_rest: _Capture | None = None
+        self._watchdog = threading.Thread(target=self._watch, daemon=True)
+        self._watchdog.start()
+
+    @property
+    def pid(self) -> int:
+        """The pid (in the checker's view) of the run's first process, not the program's own."""
+        return self._proc.pid
+
+    def _watch(self) -> None:
+        """Kill the run at its deadline or when it writes more than its disk budget."""
+        next_disk_check, disk_interval = self._start, 0.05
+        next_count = self._start + 0.1
+        while not self._stopped and self._proc.poll() is None:
+            now = time.monotonic()
+            if now >= next_count:
+                self._run.sample_processes()
+                next_count = now + 0.2
+            if now >= self._deadline:
+                self.timed_out = True
+                self.kill()
+                return
+            if now >= next_disk_check:
+                t0 = time.monotonic()
+                if _disk_usage(self._watched) - self._disk_before > self._disk_budget:
+                    self._disk_hit = True
+                    self.kill()
+                    return
+                # A big directory is walked less often, so the watchdog costs at most ~10 %.
+                next_disk_check = time.monotonic() + max(disk_interval, 10 * (time.monotonic() - t0))
+            # finish() sets _ended: the watchdog stops at once instead of at its next tick.
+            if self._ended.wait(min(0.05, max(0.001, self._deadline - now))):
+                return
+
+    def kill(self) -> None:
+        """Kill every process of the run now (idempotent; the result says how it ended)."""
+        with self._lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._run.stop()
+
+    def finish(self, timeout: float | None = None) -> SandboxResult:
+        """Close stdin, wait for the program (at most ``timeout`` s, never past the run's deadline), kill
+        everything it left, clean up and return what happened. ``stdout`` holds what the caller did not read."""
+        if self._finished is not None:
+            return self._finished
+        try:
+            try:
+                self.stdin.close()
+            except OSError:
+                pass
+            if self._stdout_rest is None:
+                self._stdout_rest = _Capture(self.stdout, OUTPUT_LIMIT)
+                self._stdout_rest.start()
+            if timeout is None:
+                self._proc.wait()  # the watchdog kills the run at its deadline
+            elif not _wait_exit(self._proc, min(self._deadline, time.monotonic() + timeout)):
+                self.timed_out = True
+        finally:
+            self._ended.set()
+            # Also on Ctrl-C: nothing the learner started outlives the run.
+            self.kill()
+            returncode = self._run.returncode()
+            duration = time.monotonic() - self._start
+            self._watchdog.join(timeout=5)
+            self._stderr.join(timeout=5)
+            if self._stdout_rest is not None:
+                self._stdout_rest.join(timeout=5)
+            procs_hit = self._run.procs_hit()
+            self.stdout.close()
+            self._run.remove()
+        stderr = self._stderr.text()
+        timed_out, disk_hit = self.timed_out, self._disk_hit
+        waited = self._timeout if timeout is None else min(self._timeout, timeout)
+        reason = _reason(timed_out=timed_out, timeout=waited, returncode=returncode, stderr=stderr,
+                         procs_hit=procs_hit, disk_hit=disk_hit, limits=self._limits)
+        self._finished = SandboxResult(
+            exit_code=None if timed_out or disk_hit or returncode < 0 else returncode,
+            stdout=self._stdout_rest.text() if self._stdout_rest is not None else "", stderr=stderr,
+            timed_out=timed_out, killed_reason=reason, duration_s=round(duration, 3),
+            network_isolated=self._run.network_isolated, isolated=self._run.mode != "none",
+        )
+        return self._finished
+
+    def __enter__(self) -> SandboxedProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+        if self._finished is None:
+            try:
+                self.finish(timeout=0)
+            except Exception:  # noqa: BLE001 - cleanup on the way out must not mask the caller's exception
+                self._run.remove()
+
+
+def start_sandboxed(argv: list[str], *, cwd: Path, timeout: float = 30.0, memory_mb: int = 512, max_procs: int = 64,
+                    max_file_mb: int = 50, env: dict[str, str] | None = None, network: bool = False,
+                    readable: list[Path] | None = None) -> SandboxedProcess:
+    """Start ``argv`` in ``cwd`` in a sandbox and return it running, with pipes to talk to it.
+
+    Same limits as :func:`run_sandboxed`; the deadline (``timeout``) kills the program even
+    while the caller waits on its output. ``readable`` lists extra host paths the program may
+    read (an interpreter's library, a worker script); when the checker is root the program
+    runs as a dedicated uid, so they must be readable by every user. Use it as a context
+    manager, or call :meth:`SandboxedProcess.finish`.
+    """
+    return _start(argv, cwd=Path(cwd), timeout=timeout, memory_mb=memory_mb, max_procs=max_procs,
+                  max_file_mb=max_file_mb, env=env, network=network, readable=readable)
+
+
 def run_sandboxed(argv: list[str], *, cwd: Path, timeout: float = 30.0, memory_mb: int = 512, max_procs: int = 64,
-                  max_file_mb: int = 50, env: dict[str, str] | None = None, network: bool = False) -> SandboxResult:
+                  max_file_mb: int = 50, env: dict[str, str] | None = None, network: bool = False,
+                  readable: list[Path] | None = None) -> SandboxResult:
     """Run ``argv`` in ``cwd`` in a sandbox and return what happened; never raises for the program's behaviour.
 
-    ``max_file_mb`` caps each file written and the total growth of ``cwd`` plus the
-    run's private temporary directory (``$TMPDIR``/``$HOME``, removed afterwards).
-    ``network=True`` keeps the host network. Raises ``FileNotFoundError`` only when
-    ``argv[0]`` or ``cwd`` does not exist, and EnvironmentMissing when the sandbox's
-    unprivileged user (used as root without cgroups) may not run ``argv[0]``.
+    ``max_file_mb`` caps each file written, the total growth of ``cwd`` plus the run's
+    private temporary directory (``$TMPDIR``/``$HOME``, removed afterwards), and its ``/tmp``.
+    The program sees the system, the checker's Python, ``cwd`` (writable) and ``readable``
+    (see :mod:`learnbackend.sandbox.fsview`). ``network=True`` keeps the host network.
+    Raises ``FileNotFoundError`` when ``argv[0]`` or ``cwd`` does not exist, and
+    EnvironmentMissing when the sandbox cannot be made here (and the instructor did not
+    opt out) or its unprivileged user may not run ``argv[0]``.
     """
     return _run(argv, cwd=Path(cwd), timeout=timeout, memory_mb=memory_mb, max_procs=max_procs,
-                max_file_mb=max_file_mb, env=env, network=network)
+                max_file_mb=max_file_mb, env=env, network=network, readable=readable)
 
 
 def _run(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_procs: int, max_file_mb: int,
-         env: dict[str, str] | None, network: bool, process_strategy: str | None = None) -> SandboxResult:
-    """:func:`run_sandboxed`, with the process-cap strategy selectable (tests exercise each one)."""
-    if not cwd.is_dir():
-        raise FileNotFoundError(f"sandbox working directory {cwd} does not exist")
-    _reap_temp_dirs()
-    tmp = Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-"))
-    group, nproc, uid = _plan_processes(max_procs, process_strategy)
-    if uid is not None:
-        os.chown(tmp, uid, uid)
-    private_network = not network and isolation.network_isolation_available()
-    setup = isolation.ChildSetup(
-        memory_mb=memory_mb, max_file_mb=max_file_mb, cpu_seconds=max(1, math.ceil(timeout) + 1),
-        nproc=nproc, cgroup_procs=group.join_path() if group else None, private_network=private_network, run_as=uid,
-    )
-    watched = [cwd, tmp]
-    disk_before = _disk_usage(watched)
-    disk_budget = max_file_mb * 1024 * 1024
-    start = time.monotonic()
-    timed_out = disk_hit = False
-    try:
-        # preexec_fn is the only way to enter namespaces, a cgroup and limits between fork and exec;
-        # ChildSetup only makes system calls with modules imported beforehand (safe in a threaded parent).
-        proc = subprocess.Popen(
-            argv, cwd=cwd, env=_base_env(tmp, env), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, start_new_session=True, preexec_fn=setup, close_fds=True,  # noqa: PLW1509
-        )
-    except BaseException as exc:
-        if group is not None:
-            group.remove()
-        shutil.rmtree(tmp, ignore_errors=True)
-        if uid is not None and isinstance(exc, PermissionError):
-            raise EnvironmentMissing(
-                f"The sandbox runs learner code as an unprivileged user here (no cgroup for a process limit), "
-                f"and that user may not run {argv[0]} in {cwd}.",
-                fix="Make the interpreter and the workspace readable by every user (not under /root), "
-                    "or run where the cgroup pids controller is writable.",
-            ) from None
-        raise
-    readers = [_Capture(proc.stdout, OUTPUT_LIMIT), _Capture(proc.stderr, OUTPUT_LIMIT)]  # type: ignore[arg-type]
-    for reader in readers:
-        reader.start()
-    procs_hit = False
-    try:
-        try:
-            next_disk_check, disk_interval = start, 0.05
-            while proc.poll() is None:
-                now = time.monotonic()
-                if now - start >= timeout:
-                    timed_out = True
-                    break
-                if now >= next_disk_check:
-                    t0 = time.monotonic()
-                    if _disk_usage(watched) - disk_before > disk_budget:
-                        disk_hit = True
-                        break
-                    # A big directory is walked less often, so the watchdog costs at most ~10 %.
-                    next_disk_check = time.monotonic() + max(disk_interval, 10 * (time.monotonic() - t0))
-                try:
-                    proc.wait(timeout=0.05)
-                except subprocess.TimeoutExpired:
-                    pass
-        finally:
-            # Also on Ctrl-C: nothing the learner started outlives the run.
-            _stop(proc, group, uid)
-        returncode = proc.wait()
-        duration = time.monotonic() - start
-        for reader in readers:
-            reader.join(timeout=5)
-        procs_hit = group.limit_hit() if group is not None else False
-    finally:
-        if group is not None:
-            group.remove()
-        shutil.rmtree(tmp, ignore_errors=True)
-    stderr = readers[1].text()
-    killed_by_us = timed_out or disk_hit
-    reason = _reason(
-        timed_out=timed_out, timeout=timeout, returncode=returncode, stderr=stderr, procs_hit=procs_hit,
-        disk_hit=disk_hit, limits={"procs": max_procs, "disk": max_file_mb, "cpu": setup.cpu_seconds, "memory": memory_mb},
-    )
-    return SandboxResult(
-        exit_code=None if killed_by_us or returncode < 0 else returncode,
-        stdout=readers[0].text(), stderr=stderr, timed_out=timed_out, killed_reason=reason,
-        duration_s=round(duration, 3), network_isolated=private_network,
-    )
+         env: dict[str, str] | None, network: bool, process_strategy: str | None = None,
+         readable: list[Path] | None = None, mode: str | None = None) -> SandboxResult:
+    """:func:`run_sandboxed`, with the process-cap strategy and the mode selectable (tests exercise each one)."""
+    with _start(argv, cwd=cwd, timeout=timeout, memory_mb=memory_mb, max_procs=max_procs, max_file_mb=max_file_mb,
+                env=env, network=network, process_strategy=process_strategy, readable=readable,
+                mode=mode) as running:
+        return running.finish()
 
 
-def _stop(proc: subprocess.Popen[bytes], group: PidsCgroup | None, uid: int | None) -> None:
-    """Kill the whole run: its process group, its cgroup, or every process of its uid."""
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    if group is not None:
-        group.kill_all()
-    if uid is not None:
-        _kill_uid(uid)
+def _start(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_procs: int, max_file_mb: int,
+           env: dict[str, str] | None, network: bool, process_strategy: str | None = None,
+           readable: list[Path] | None = None, mode: str | None = None) -> SandboxedProcess:
+    run, limits = launch.launch(argv, cwd=cwd, timeout=timeout, memory_mb=memory_mb, max_procs=max_procs,
+                                max_file_mb=max_file_mb, env=env, network=network, readable=readable,
+                                process_strategy=process_strategy, mode=mode)
+    described = {"procs": max_procs, "disk": max_file_mb, "cpu": limits.cpu_seconds, "memory": memory_mb}
+    return SandboxedProcess(run, timeout=timeout, limits=described, watched=[cwd, run.base / "tmp"],
+                            disk_budget=max_file_mb * 1024 * 1024)

@@ -32,4 +32,4 @@ def limit_result(exercise_id: str, result: SandboxResult, *, module: str = "") -
         message += f" Last error line: {tail[0][:200]}"
     return ExerciseResult(exercise_id, "failed", message, [limits_condition(result)], result.duration_s, module,
                           details={"stdout": result.stdout[-2000:], "stderr": result.stderr[-2000:],
-                                   "network_isolated": result.network_isolated})
+                                   "network_isolated": result.network_isolated, "isolated": result.isolated})

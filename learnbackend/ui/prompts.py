@@ -22,7 +22,7 @@ class Prompter(Protocol):
     def select(self, message: str, choices: list[str], *, default: int | None = None,
                keys: list[str] | None = None) -> int: ...
 
-    def checkbox(self, message: str, choices: list[str]) -> list[int]: ...
+    def checkbox(self, message: str, choices: list[str], *, escape_key: str | None = None) -> list[int]: ...
 
     def text(self, message: str) -> str: ...
 
@@ -53,21 +53,52 @@ class QuestionaryPrompter:
         self._q = questionary
 
     def select(self, message: str, choices: list[str], *, default: int | None = None,
-               keys: list[str] | None = None) -> int:
-        """Arrow keys, or the shortcut keys shown beside each choice (1, 2... unless ``keys``)."""
+               keys: list[str] | None = None, quit_index: int | None = None) -> int:
+        """Arrow keys, or the shortcut keys shown beside each choice (1, 2... unless ``keys``).
+
+        ``quit_index``: the choice that ``q`` picks at once (a menu's Quit), without Enter.
+        """
         if keys is None and len(choices) <= 9:
             keys = [str(i + 1) for i in range(len(choices))]
         options = [self._q.Choice(title=c, value=i, shortcut_key=keys[i] if keys else True)
                    for i, c in enumerate(choices)]
-        chosen = _ask(self._q.select(
+        instruction = "(arrows or key, then Enter" if keys else "(arrows, then Enter"
+        instruction += "; q quits)" if quit_index is not None else ")"
+        question = self._q.select(
             message, choices=options, default=options[default] if default is not None else None,
-            use_shortcuts=bool(keys), instruction="(arrows or key, then Enter)",
-        ))
+            use_shortcuts=bool(keys), instruction=instruction,
+        )
+        if quit_index is not None:
+            from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+
+            extra = KeyBindings()
+
+            @extra.add("q", eager=True)
+            def _quit(event: Any) -> None:
+                event.app.exit(result=quit_index)
+
+            app = question.application
+            app.key_bindings = merge_key_bindings([app.key_bindings, extra]) if app.key_bindings else extra
+        chosen = _ask(question)
         return int(_answered(chosen))  # type: ignore[call-overload]
 
-    def checkbox(self, message: str, choices: list[str]) -> list[int]:
+    def checkbox(self, message: str, choices: list[str], *, escape_key: str | None = None) -> list[int]:
+        """Space picks, Enter ends; ``escape_key`` (e.g. h for a hint) returns ``[-1]`` at once."""
         options = [self._q.Choice(title=c, value=i) for i, c in enumerate(choices)]
-        chosen = _ask(self._q.checkbox(message, choices=options, instruction="(Space to pick, Enter when done)"))
+        instruction = "(Space to pick, Enter when done" + (f", {escape_key} for a hint)" if escape_key else ")")
+        question = self._q.checkbox(message, choices=options, instruction=instruction)
+        if escape_key is not None:
+            from prompt_toolkit.key_binding import KeyBindings, merge_key_bindings
+
+            extra = KeyBindings()
+
+            @extra.add(escape_key, eager=True)
+            def _escape(event: Any) -> None:
+                event.app.exit(result=[-1])
+
+            app = question.application
+            app.key_bindings = merge_key_bindings([app.key_bindings, extra]) if app.key_bindings else extra
+        chosen = _ask(question)
         return list(_answered(chosen))  # type: ignore[call-overload]
 
     def text(self, message: str) -> str:
@@ -105,7 +136,7 @@ class ScriptedPrompter:
             raise UsageError(f"{raw!r} is not one of the choices for: {message}", fix="Answer with a number or the choice text.")
         return index
 
-    def checkbox(self, message: str, choices: list[str]) -> list[int]:
+    def checkbox(self, message: str, choices: list[str], *, escape_key: str | None = None) -> list[int]:
         raw = self._next(message)
         picked = []
         for part in [p for p in raw.split(",") if p.strip()]:
@@ -140,7 +171,7 @@ class NoTerminalPrompter:
                keys: list[str] | None = None) -> int:
         raise NoTerminal(self._what, fix=self._fix)
 
-    def checkbox(self, message: str, choices: list[str]) -> list[int]:
+    def checkbox(self, message: str, choices: list[str], *, escape_key: str | None = None) -> list[int]:
         raise NoTerminal(self._what, fix=self._fix)
 
     def text(self, message: str) -> str:

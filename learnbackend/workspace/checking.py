@@ -7,6 +7,7 @@ turns into an ``error`` result for its exercise, not a crash of the run.
 
 from __future__ import annotations
 
+import inspect
 import os
 import time
 from collections.abc import Callable
@@ -18,11 +19,19 @@ from typing import Any
 from learnbackend.course.catalog import Catalog
 from learnbackend.course.handlers import handler_for
 from learnbackend.course.results import ConditionResult, ExerciseResult
-from learnbackend.errors import EnvironmentMissing, ExitCode, LearnBackendError
+from learnbackend.errors import ContentError, EnvironmentMissing, ExitCode, LearnBackendError
 from learnbackend.workspace.catalogcache import cached_catalog
 from learnbackend.workspace.manifest import Manifest, WorkspaceExercise, load_manifest
+from learnbackend.workspace.untouched import is_untouched
 
 DEFAULT_TIMEOUT = 60.0
+#: The state of an exercise whose files are still as `init` wrote them (reported as failed, 0 points).
+NOT_STARTED = "not started"
+
+
+def state_of(result: ExerciseResult) -> str:
+    """The learner-facing state: not started, passed, failed, error or skipped."""
+    return NOT_STARTED if result.details.get("state") == NOT_STARTED else result.status
 
 
 @dataclass
@@ -51,7 +60,12 @@ class CheckReport:
     duration_s: float = 0.0
 
     def count(self, status: str) -> int:
+        """How many exercises have ``status`` (passed, failed, error, skipped: the report's vocabulary)."""
         return sum(o.result.status == status for o in self.outcomes)
+
+    def count_state(self, state: str) -> int:
+        """How many exercises are in the learner-facing ``state`` (see :func:`state_of`)."""
+        return sum(state_of(o.result) == state for o in self.outcomes)
 
     @property
     def points(self) -> float:
@@ -88,9 +102,24 @@ class CheckReport:
         return ExitCode.OK
 
 
-def workspace_catalog(manifest: Manifest, extra_dirs: list[Path] = ()) -> Catalog:  # type: ignore[assignment]
-    """The lessons a workspace's exercises come from: bundled, its instructor dirs, and any extra."""
-    return cached_catalog([*(Path(d) for d in manifest.lesson_dirs), *extra_dirs])
+def workspace_catalog(manifest: Manifest, extra_dirs: list[Path] = (), *, root: Path | None = None) -> Catalog:  # type: ignore[assignment]
+    """The lessons a workspace's exercises come from: bundled, its instructor dirs, and any extra.
+
+    The manifest's dirs are relative to the workspace ``root`` (older workspaces hold absolute ones).
+    A dir that is not there (a clone on another machine) is skipped when ``extra_dirs``
+    (``--lessons``, ``$LEARNBACKEND_LESSONS``) are given, and named otherwise.
+    """
+    dirs: list[Path] = []
+    for raw in manifest.lesson_dirs:
+        directory = Path(raw)
+        if not directory.is_absolute() and root is not None:
+            directory = root / directory
+        if directory.is_dir():
+            dirs.append(directory)
+        elif not extra_dirs:
+            raise ContentError(f"The workspace's lesson directory {raw} is not there ({directory}).",
+                               fix="Pass your instructor's lessons with --lessons DIR (or $LEARNBACKEND_LESSONS).")
+    return cached_catalog([*dirs, *extra_dirs])
 
 
 def score(spec: WorkspaceExercise, result: ExerciseResult) -> float:
@@ -103,7 +132,7 @@ def score(spec: WorkspaceExercise, result: ExerciseResult) -> float:
     total = sum(weights)
     if total <= 0:
         return 0.0
-    earned = sum(w for w, c in zip(weights, result.conditions) if c.passed)
+    earned = sum(w for w, c in zip(weights, result.conditions, strict=True) if c.passed)
     return round(spec.points * earned / total, 2)
 
 
@@ -115,17 +144,29 @@ def check_time() -> datetime:
     return datetime.now(timezone.utc).replace(microsecond=0)
 
 
-def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout: float) -> ExerciseResult:
-    """Check one exercise; a crashing or missing checker becomes an ``error`` result."""
+def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout: float, hidden: bool = False) -> ExerciseResult:
+    """Check one exercise; a crashing or missing checker becomes an ``error`` result.
+
+    ``hidden``: also run the exercise's hidden tests (the instructor's regrade only), for handlers that have them.
+    """
     started = time.perf_counter()
     entry, exercise = catalog.exercise(spec.id)
     workdir = root / spec.path
+    unsafe = _unsafe_workdir(root, spec)
+    if unsafe is not None:
+        return unsafe
     if not workdir.is_dir():
         return ExerciseResult(spec.id, "error", f"The directory {spec.path}/ is missing.", module=spec.module,
                               conditions=[ConditionResult("workdir", False, "the exercise directory exists", spec.path, "missing",
                                                           f"Run `learnbackend reset {spec.id}` to recreate it.")])
+    if is_untouched(entry, exercise, workdir):
+        return ExerciseResult(spec.id, "failed", f"Not started: the files in {spec.path}/ are as `init` wrote them.",
+                              module=spec.module, details={"state": NOT_STARTED})
     try:
-        result = handler_for(exercise.kind).check(entry, exercise, workdir, timeout=timeout)
+        check = handler_for(exercise.kind).check
+        # The one place hidden tests are asked for: handlers that have them take `include_hidden`.
+        extra = {"include_hidden": True} if hidden and "include_hidden" in inspect.signature(check).parameters else {}
+        result = check(entry, exercise, workdir, timeout=timeout, **extra)
     except EnvironmentMissing as exc:
         result = ExerciseResult(spec.id, "error", exc.message + (f" ({exc.fix})" if exc.fix else ""), module=spec.module,
                                 missing_environment=True)
@@ -140,16 +181,31 @@ def check_one(root: Path, catalog: Catalog, spec: WorkspaceExercise, *, timeout:
     return result
 
 
+def _unsafe_workdir(root: Path, spec: WorkspaceExercise) -> ExerciseResult | None:
+    """An ``error`` result when the exercise directory is reached through a symlink (never followed)."""
+    from learnbackend.workspace.safefiles import UnsafeFile, check_dir
+
+    try:
+        check_dir(root, spec.path)
+    except UnsafeFile as exc:
+        return ExerciseResult(spec.id, "error", exc.message, module=spec.module,
+                              conditions=[ConditionResult("workdir", False, "the exercise directory is a real directory",
+                                                          spec.path, "a link or not a directory", exc.fix or "")])
+    except OSError:
+        return None  # missing: reported below
+    return None
+
+
 def check_workspace(root: Path, *, only: list[str] | None = None, timeout: float = DEFAULT_TIMEOUT,
                     extra_lesson_dirs: list[Path] = (), student: str | None = None,  # type: ignore[assignment]
-                    on_result: Callable[[Outcome], None] | None = None) -> CheckReport:
+                    on_result: Callable[[Outcome], None] | None = None, hidden: bool = False) -> CheckReport:
     """Check the exercises of the workspace at ``root`` (all, or ``only`` those ids), in manifest order.
 
     Bad input (a bad manifest, an unknown exercise) raises a ContentError/NotFoundError (exit 2)
     before any exercise is checked.
     """
     manifest = load_manifest(root)
-    catalog = workspace_catalog(manifest, list(extra_lesson_dirs))
+    catalog = workspace_catalog(manifest, list(extra_lesson_dirs), root=root)
     specs = manifest.exercises
     if only:
         wanted = {manifest.exercise(item).id for item in only}
@@ -159,7 +215,7 @@ def check_workspace(root: Path, *, only: list[str] | None = None, timeout: float
     report = CheckReport(root, manifest, catalog.pack_version, student if student else manifest.student, check_time())
     started = time.perf_counter()
     for spec in specs:
-        result = check_one(root, catalog, spec, timeout=timeout)
+        result = check_one(root, catalog, spec, timeout=timeout, hidden=hidden)
         outcome = Outcome(spec, result, score(spec, result))
         report.outcomes.append(outcome)
         if on_result is not None:
@@ -172,6 +228,6 @@ def record_progress(store: Any, report: CheckReport) -> None:
     """Record each checked exercise in the progress store, under the workspace's id."""
     for outcome in report.outcomes:
         result = outcome.result
-        store.record(result.module or outcome.spec.module, result.id, result.status,
+        store.record(result.module or outcome.spec.module, result.id, state_of(result),
                      detail={"points": outcome.points, "message": result.message[:500]},
                      workspace=report.manifest.workspace_id)

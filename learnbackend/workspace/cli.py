@@ -5,6 +5,7 @@ Only Typer and learnbackend.apps are imported at load time; engines inside the c
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -60,7 +61,8 @@ def init(
 
 def check(
     ctx: typer.Context,
-    directory: Annotated[Path | None, typer.Argument(metavar="DIR", help=WS_HELP, show_default=False)] = None,
+    directory: Annotated[Path | None, typer.Argument(metavar="[DIR]", help=WS_HELP, show_default=False)] = None,
+    workspace: Workspace = None,
     format: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT", help="text, json or junit.")] = "text",
     output: Annotated[Path | None, typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE (a summary still goes to stdout).")] = None,
     only: Annotated[list[str] | None, typer.Option("--only", metavar="ID", help="Check only this exercise (repeatable).")] = None,
@@ -68,6 +70,9 @@ def check(
     junit_file: Annotated[Path | None, typer.Option("--junit-file", metavar="FILE", help="Also write the JUnit XML report to FILE.")] = None,
     student: Annotated[str | None, typer.Option("--student", metavar="NAME", help="The learner's name in the reports (default: from the workspace).")] = None,
     timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", help="Seconds allowed per exercise.")] = 60.0,
+    allow_unisolated: Annotated[bool, typer.Option(
+        "--allow-unisolated", help="Run learner code with limits only where the sandbox cannot isolate it "
+        "(trusted submissions only; see docs/threat-model.md).")] = False,
 ) -> None:
     """Check every exercise, without a terminal. Exit 0 all pass, 1 any fails, 2 bad input, 3 missing engine."""
     from learnbackend.errors import LearnBackendError, UsageError
@@ -76,7 +81,15 @@ def check(
 
     if format not in ("text", "json", "junit"):
         raise UsageError(f"Unknown report format {format!r}.", fix="Use --format text, json or junit.")
+    # Like every workspace command, `check` takes `-w DIR`; `check DIR` keeps working for scripts.
+    if directory is not None and workspace is not None and directory != workspace:
+        raise UsageError(f"Two workspaces were given: {directory} and -w {workspace}.", fix="Give one of them.")
+    directory = directory or workspace
     env = env_of(ctx)
+    if allow_unisolated:
+        from learnbackend.sandbox.launch import ALLOW_UNISOLATED_ENV
+
+        os.environ[ALLOW_UNISOLATED_ENV] = "1"
     # Text goes to the terminal as each exercise is checked (code exercises take seconds each).
     streaming = format == "text" or output is not None
     report = check_workspace(_root(directory), only=only, timeout=timeout, extra_lesson_dirs=env.extra_lesson_dirs,
@@ -102,19 +115,22 @@ def watch(ctx: typer.Context, workspace: Workspace = None) -> None:
 def next_exercise(ctx: typer.Context, workspace: Workspace = None) -> None:
     """Move to the next unsolved exercise and say where it is."""
     from learnbackend.workspace import render
+    from learnbackend.workspace.checking import workspace_catalog
     from learnbackend.workspace.manifest import load_manifest
-    from learnbackend.workspace.navigation import advance
+    from learnbackend.workspace.navigation import advance, task_of
 
     env = env_of(ctx)
     manifest = load_manifest(_root(workspace))
     with env.progress() as store:
-        render.current_exercise(env, advance(store, manifest), len(manifest.exercises), moved=True)
+        state = advance(store, manifest)
+    task = task_of(workspace_catalog(manifest, env.extra_lesson_dirs), state.spec) if state else ""
+    render.current_exercise(env, state, len(manifest.exercises), moved=True, task=task)
 
 
 def list_exercises(
     ctx: typer.Context,
     workspace: Workspace = None,
-    status: Annotated[list[str] | None, typer.Option("--status", "-s", metavar="STATUS", help="Only these: passed, failed, error, skipped, pending (repeatable).")] = None,
+    status: Annotated[list[str] | None, typer.Option("--status", "-s", metavar="STATUS", help="Only these: passed, failed, error, skipped, not-started (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
 ) -> None:
     """List the exercises of the workspace with their status."""
@@ -125,13 +141,15 @@ def list_exercises(
     from learnbackend.workspace.manifest import load_manifest
     from learnbackend.workspace.navigation import STATES, current, states
 
-    bad = [s for s in status or [] if s not in STATES]
+    wanted = [s.replace("-", " ").replace("_", " ") for s in status or []]
+    bad = [s for s in wanted if s not in STATES]
     if bad:
-        raise UsageError(f"Unknown status {bad[0]!r}.", fix=f"Use one of: {', '.join(STATES)}.")
+        raise UsageError(f"Unknown status {bad[0]!r}.",
+                         fix=f"Use one of: {', '.join(s.replace(' ', '-') for s in STATES)}.")
     env = env_of(ctx)
     manifest = load_manifest(_root(workspace))
     with env.progress() as store:
-        items = [s for s in states(store, manifest) if not status or s.status in status]
+        items = [s for s in states(store, manifest) if not wanted or s.status in wanted]
         here = current(store, manifest)
     if as_json:
         typer.echo(json.dumps([{"number": s.number, "id": s.spec.id, "kind": s.spec.kind, "status": s.status,
@@ -152,11 +170,12 @@ def hint(
     from learnbackend.workspace.navigation import current, reveal_hint
 
     env = env_of(ctx)
-    manifest = load_manifest(_root(workspace))
+    root = _root(workspace)
+    manifest = load_manifest(root)
     with env.progress() as store:
         state = current(store, manifest)
         spec = manifest.exercise(exercise) if exercise else (state.spec if state else manifest.exercises[-1])
-        shown, total = reveal_hint(store, manifest, workspace_catalog(manifest, env.extra_lesson_dirs), spec)
+        shown, total = reveal_hint(store, manifest, workspace_catalog(manifest, env.extra_lesson_dirs, root=root), spec)
     render.hints(env, spec.id, shown, total, again=f"learnbackend hint {exercise}" if exercise else "learnbackend hint")
 
 
@@ -180,7 +199,7 @@ def reset(
     if not yes and not confirm(env, f"Throw away your changes in {spec.path}/?", what="Resetting an exercise"):
         raise typer.Exit(1)
     with env.progress() as store:
-        files = reset_exercise(root, store, manifest, workspace_catalog(manifest, env.extra_lesson_dirs), spec)
+        files = reset_exercise(root, store, manifest, workspace_catalog(manifest, env.extra_lesson_dirs, root=root), spec)
     render.reset_done(env, spec.id, spec.path, len(files))
 
 

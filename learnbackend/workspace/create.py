@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from dataclasses import dataclass
@@ -71,6 +72,11 @@ def select_from_assignment(loaded: Any) -> Selection:
     return Selection(items, scoring, list(loaded.lesson_dirs), assignment.description)
 
 
+def portable_dir(directory: Path, root: Path) -> str:
+    """``directory`` relative to the workspace ``root`` (POSIX separators), so a repository can move or be cloned."""
+    return Path(os.path.relpath(directory.resolve(), root)).as_posix()
+
+
 def create_workspace(dest: Path, selection: Selection, *, pack_version: str, student: str = "") -> CreatedWorkspace:
     """Create the workspace at ``dest`` (new or empty): manifest, README, one directory per exercise.
 
@@ -95,7 +101,7 @@ def create_workspace(dest: Path, selection: Selection, *, pack_version: str, stu
             specs.append(spec.model_copy(update={"path": relative}))
         manifest = Manifest(
             workspace_id=uuid.uuid4().hex, created=datetime.now(timezone.utc).replace(microsecond=0),
-            pack_version=pack_version, student=student, lesson_dirs=[str(p) for p in selection.lesson_dirs],
+            pack_version=pack_version, student=student, lesson_dirs=[portable_dir(p, dest) for p in selection.lesson_dirs],
             scoring=selection.scoring, exercises=specs,
         )
         files.append(save_manifest(dest, manifest))

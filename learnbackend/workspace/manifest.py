@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from learnbackend.errors import ContentError, NotFoundError
 
 MANIFEST_NAME = "learnbackend.yaml"
+#: A manifest lists exercises; even thousands of them fit in far less.
+MAX_MANIFEST_BYTES = 1024 * 1024
 FORMAT_VERSION = 1
 
 
@@ -53,9 +55,22 @@ class Manifest(ManifestModel):
     created: datetime = Field(description="When `learnbackend init` made the workspace (UTC).")
     pack_version: str = Field(description="The lesson pack(s) the exercises come from.")
     student: str = Field(default="", description="The learner's name, recorded in check reports.")
-    lesson_dirs: list[str] = Field(default_factory=list, description="Extra (instructor) lesson directories, absolute.")
+    lesson_dirs: list[str] = Field(default_factory=list, description="Extra (instructor) lesson directories, relative to the workspace root.")
     scoring: Scoring = Field(default_factory=Scoring)
     exercises: list[WorkspaceExercise] = Field(min_length=1)
+
+    @field_validator("exercises")
+    @classmethod
+    def _paths_inside_the_workspace(cls, exercises: list[WorkspaceExercise]) -> list[WorkspaceExercise]:
+        from learnbackend.workspace.safefiles import UnsafeFile, relative_parts
+
+        for item in exercises:
+            try:
+                relative_parts(item.path)
+            except UnsafeFile:
+                raise ValueError(f"the path {item.path!r} of {item.id} must be relative and inside the workspace "
+                                 "(no '..', not absolute)") from None
+        return exercises
 
     def exercise(self, exercise_id: str) -> WorkspaceExercise:
         """The exercise with this global id, a unique local id, or a 1-based number."""
@@ -91,15 +106,16 @@ def find_root(start: Path) -> Path:
 
 def load_manifest(root: Path) -> Manifest:
     """Read and validate the manifest of the workspace at ``root``; ContentError (exit 2) if it is bad."""
+    from learnbackend.course.yamlsource import yaml_data
+    from learnbackend.workspace.safefiles import read_text
+
     path = root / MANIFEST_NAME
+    fix = "Restore the file, or re-create the workspace."
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = read_text(root, MANIFEST_NAME, max_bytes=MAX_MANIFEST_BYTES)
     except OSError as exc:
         raise NotFoundError(f"Cannot read {path}: {exc.strerror}.", fix="Create a workspace with `learnbackend init DIR`.") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark else str(path)
-        raise ContentError(f"{where}: is not valid YAML.", fix="Restore the file, or re-create the workspace.") from None
+    data = yaml_data(path, text, max_bytes=MAX_MANIFEST_BYTES, fix=fix)
     if not isinstance(data, dict):
         raise ContentError(f"{path}: is not a workspace manifest.", fix="Re-create the workspace with `learnbackend init`.")
     version = data.get("format_version")
@@ -113,8 +129,9 @@ def load_manifest(root: Path) -> Manifest:
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        message = str(first["msg"]).removeprefix("Value error, ")
         raise ContentError(
-            f"{path}: {where}: {first['msg']} ({len(exc.errors())} problem(s) in all).",
+            f"{path}: {where}: {message} ({len(exc.errors())} problem(s) in all).",
             fix="Restore the manifest, or re-create the workspace with `learnbackend init`.",
         ) from None
 

@@ -13,10 +13,11 @@ from typing import Any
 
 from learnbackend.course.catalog import Catalog
 from learnbackend.course.handlers import handler_for
-from learnbackend.errors import RefusedError
+from learnbackend.errors import LearnBackendError, RefusedError
 from learnbackend.workspace.manifest import Manifest, WorkspaceExercise
 
-STATES = ("passed", "failed", "error", "skipped", "pending")
+#: One vocabulary for every command (check, list, next, watch): never checked counts as not started.
+STATES = ("passed", "failed", "error", "skipped", "not started")
 _CURRENT_KEY = "workspace.current"
 _HINTS_KEY = "workspace.hints."
 
@@ -35,12 +36,12 @@ class ExerciseState:
 
 
 def states(store: Any, manifest: Manifest) -> list[ExerciseState]:
-    """Every exercise with its last checked status (pending: never checked, or reset)."""
+    """Every exercise with its last checked state (not started: never checked, reset, or untouched)."""
     last = store.last_outcomes(workspace=manifest.workspace_id)
     result = []
     for number, spec in enumerate(manifest.exercises, start=1):
-        status = last.get(spec.id, "pending")
-        result.append(ExerciseState(number, spec, status if status in STATES else "pending"))
+        status = last.get(spec.id, "not started")
+        result.append(ExerciseState(number, spec, status if status in STATES else "not started"))
     return result
 
 
@@ -84,23 +85,41 @@ def reveal_hint(store: Any, manifest: Manifest, catalog: Catalog, spec: Workspac
     _, exercise = catalog.exercise(spec.id)
     hints = [h for h in exercise.hints() if h.strip()]
     key = _HINTS_KEY + spec.id
-    shown = min(len(hints), int(store.get_value(key, 0, workspace=manifest.workspace_id)) + 1)
+    shown = min(len(hints), max(0, store.get_int(key, 0, workspace=manifest.workspace_id)) + 1)
     store.set_value(key, shown, workspace=manifest.workspace_id)
     return hints[:shown], len(hints)
 
 
 def reset_exercise(root: Path, store: Any, manifest: Manifest, catalog: Catalog, spec: WorkspaceExercise) -> list[Path]:
     """Put an exercise back to its starting files and mark it pending; returns the files written."""
-    target = (root / spec.path).resolve()
-    exercises_dir = (root / "exercises").resolve()
-    if exercises_dir not in target.parents:
+    from learnbackend.workspace.safefiles import check_dir, relative_parts
+
+    parts = relative_parts(spec.path)
+    if len(parts) < 2 or parts[0] != "exercises":
         raise RefusedError(f"{spec.path} is outside this workspace's exercises/ directory; not touching it.",
                            fix="Restore learnbackend.yaml, or re-create the workspace with `learnbackend init`.")
+    # Never through a link: `exercises/` or a parent pointing elsewhere would make rmtree delete there.
+    try:
+        check_dir(root, "/".join(parts[:-1]))
+    except FileNotFoundError:
+        pass  # recreated below
+    target = root.joinpath(*parts)
     entry, exercise = catalog.exercise(spec.id)
-    if target.exists():
-        shutil.rmtree(target)
+    if target.is_symlink() or (target.exists() and not target.is_dir()):
+        target.unlink()  # the link itself, never what it points to
+    elif target.exists():
+        shutil.rmtree(target)  # does not follow links inside the tree
     target.mkdir(parents=True)
     files = handler_for(exercise.kind).materialize(entry, exercise, target)
     store.record(spec.module, spec.id, "reset", workspace=manifest.workspace_id)
     store.set_value(_HINTS_KEY + spec.id, 0, workspace=manifest.workspace_id)
     return files
+
+
+def task_of(catalog: Catalog, spec: WorkspaceExercise) -> str:
+    """What a code exercise asks (its prompt), for ``next``; empty for other kinds or an unknown exercise."""
+    try:
+        _, exercise = catalog.exercise(spec.id)
+    except LearnBackendError:
+        return ""
+    return exercise.prompt.strip() if exercise.kind == "code" else ""

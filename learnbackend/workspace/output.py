@@ -32,7 +32,8 @@ def _text(report: CheckReport) -> str:
 
     console = Console(record=True, width=100, theme=THEME, no_color=True, file=io.StringIO())
     render.check_report(SimpleNamespace(out=console), report)  # type: ignore[arg-type]
-    return console.export_text()
+    # A report file carries no padding: every line ends at its last character.
+    return "\n".join(line.rstrip() for line in console.export_text().splitlines()) + "\n"
 
 
 def stream_outcome(env: Environment) -> Callable[[Outcome], None]:

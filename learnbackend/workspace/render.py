@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from learnbackend.workspace.navigation import ExerciseState
 
 MARKS = {"passed": ("✓", "ok"), "failed": ("✗", "fail"), "error": ("!", "error"), "skipped": ("-", "skip"),
-         "pending": ("·", "muted")}
+         "not started": ("·", "muted")}
 
 
 def due_text(due: datetime) -> str:
@@ -48,11 +48,20 @@ def created(env: Environment, ws: CreatedWorkspace) -> None:
     env.out.print(Text.assemble("   or: ", ("learnbackend check", "key"), " (checks everything once)"))
 
 
-def outcome_lines(outcome: Outcome, *, verbose: bool) -> list[RenderableType]:
+def outcome_lines(outcome: Outcome, *, verbose: bool, hints: bool = True) -> list[RenderableType]:
+    """An exercise's result: one line, then (unless passed or not started) why, condition by condition.
+
+    ``hints=False`` leaves the conditions' hints out (watch reveals hints one by one on ``h``).
+    """
+    from learnbackend.workspace.checking import NOT_STARTED, state_of
+
     result = outcome.result
-    line = Text.assemble(mark(result.status), " ", (result.id, "bold"),
+    state = state_of(result)
+    line = Text.assemble(mark(state), " ", (result.id, "bold"),
                          (f"  {outcome.points:g}/{outcome.max_points:g} pt", "muted"))
     lines: list[RenderableType] = [line]
+    if state == NOT_STARTED:
+        return lines  # one line each: a fresh workspace's report says where to begin, not every hint
     if result.status != "passed" or verbose:
         lines.append(Padding(Text(result.message.strip(), style="muted" if result.passed else ""), (0, 0, 0, 4), expand=False))
     for c in result.conditions:
@@ -64,9 +73,9 @@ def outcome_lines(outcome: Outcome, *, verbose: bool) -> list[RenderableType]:
         grid.add_column(overflow="fold")
         grid.add_row("expected:", Text(repr(c.expected)))
         grid.add_row("actual:", Text(repr(c.actual)))
-        if c.hint:
+        if c.hint and hints:
             grid.add_row(Text("hint:", style="warn"), Text(c.hint, style="warn"))
-        lines.append(Padding(grid, (0, 0, 0, 6), expand=False))
+        lines.append(Padding(grid, (0, 0, 0, 4 + 2), expand=False))
     return lines
 
 
@@ -79,11 +88,12 @@ def check_report(env: Environment, report: CheckReport) -> None:
 
 
 def summary(env: Environment, report: CheckReport) -> None:
-    parts = [f"{report.count('passed')} passed", f"{report.count('failed')} failed"]
-    if report.count("error"):
-        parts.append(f"{report.count('error')} error")
-    if report.count("skipped"):
-        parts.append(f"{report.count('skipped')} skipped")
+    from learnbackend.workspace.checking import NOT_STARTED
+
+    parts = [f"{report.count_state('passed')} passed", f"{report.count_state('failed')} failed"]
+    for state in ("error", "skipped", NOT_STARTED):
+        if report.count_state(state):
+            parts.append(f"{report.count_state(state)} {state}")
     reached = report.pass_mark_reached
     env.out.print()
     env.out.print(Text.assemble((", ".join(parts), "bold"), f" of {len(report.outcomes)}", (f" in {report.duration_s:.1f} s", "muted")))
@@ -102,25 +112,39 @@ def exercise_list(env: Environment, items: list[ExerciseState], current_id: str 
 
 
 def exercise_table(items: list[ExerciseState], current_id: str | None) -> Table:
-    """The exercises with number, kind, status and points; ▶ marks the current one."""
+    """The exercises with number, kind, state and points; ▶ marks the current one.
+
+    Each lesson is a heading row and its exercises are listed by their own name under it,
+    so that ids stay on one line at 80 columns.
+    """
     table = Table(box=None, pad_edge=False, header_style="bold")
     table.add_column("#", justify="right", no_wrap=True)
     table.add_column("exercise", overflow="fold")
     for column in ("kind", "status", "points"):
         table.add_column(column, no_wrap=True)
+    lesson = None
     for state in items:
+        prefix, _, name = state.spec.id.rpartition("/")
+        if prefix and prefix != lesson:
+            table.add_row("", Text(prefix + "/", style="bold"), "", "", "")
+            lesson = prefix
         pointer = "▶ " if state.spec.id == current_id else "  "
-        table.add_row(f"{pointer}{state.number}", escape(state.spec.id), state.spec.kind, mark(state.status),
-                      f"{state.spec.points:g}")
+        table.add_row(f"{pointer}{state.number}", escape(f"  {name}" if prefix else name), state.spec.kind,
+                      mark(state.status), f"{state.spec.points:g}")
     return table
 
 
-def current_exercise(env: Environment, state: ExerciseState | None, total: int, *, moved: bool = False) -> None:
+def current_exercise(env: Environment, state: ExerciseState | None, total: int, *, moved: bool = False,
+                     task: str = "") -> None:
     if state is None:
         env.out.print(Text(f"All {total} exercises are solved. Well done!", style="ok"))
         return
     verb = "Next" if moved else "Current"
     env.out.print(Text.assemble(f"{verb} exercise ({state.number}/{total}): ", (state.spec.id, "title"), "  ", mark(state.status)))
+    if task:
+        from rich.markdown import Markdown
+
+        env.out.print(Padding(Markdown(task), (0, 0, 0, 2)))
     # One command per line, so that a narrow terminal never breaks a command in two.
     env.out.print(Text.assemble("  Work in ", (state.spec.path + "/", "code"), "; check it with"))
     env.out.print(Text.assemble("  ", (f"learnbackend check --only {state.spec.id}", "key")))

@@ -19,17 +19,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rich.console import RenderableType
+from rich.markdown import Markdown
 from rich.text import Text
 
-from learnbackend.errors import UsageError
+from learnbackend.errors import LearnBackendError, UsageError
 from learnbackend.workspace import render
 from learnbackend.workspace.checking import (
+    NOT_STARTED,
     CheckReport,
     Outcome,
     check_one,
     check_time,
     record_progress,
     score,
+    state_of,
     workspace_catalog,
 )
 from learnbackend.workspace.manifest import (
@@ -78,7 +81,7 @@ class WatchSession:
     def __init__(self, env: Environment, root: Path) -> None:
         self.env, self.root = env, root
         self.manifest: Manifest = load_manifest(root)
-        self.catalog = workspace_catalog(self.manifest, env.extra_lesson_dirs)
+        self.catalog = workspace_catalog(self.manifest, env.extra_lesson_dirs, root=root)
         self.last: Outcome | None = None
         with env.progress() as store:
             state = current(store, self.manifest)
@@ -108,7 +111,14 @@ class WatchSession:
             out.print(Text.assemble("Edit the files in ", (state.spec.path + "/", "code"), ": every save is checked."))
             if result and self.last is not None and self.last.spec.id == self.focus.id:
                 out.print()
-                for line in render.outcome_lines(self.last, verbose=True):
+                if state_of(self.last.result) == NOT_STARTED:
+                    prompt = self._prompt(self.focus)
+                    if prompt:
+                        # Markdown reflows the lesson's hard-wrapped lines once, to this terminal's width.
+                        out.print(Markdown(prompt))
+                        out.print()
+                    out.print(Text("Not started yet: save an answer and it is checked at once.", style="muted"))
+                for line in render.outcome_lines(self.last, verbose=True, hints=False):
                     out.print(line)
                 if self.last.result.passed:
                     out.print()
@@ -119,6 +129,18 @@ class WatchSession:
         out.print()
         out.print(Text(f"Progress: {solved}/{len(all_states)} solved", style="title"))
         out.print(Text(KEYS, style="muted"))
+
+    def _prompt(self, spec: WorkspaceExercise) -> str:
+        """What the exercise asks (its question, goal or prompt), from the instructor's lessons."""
+        try:
+            _, exercise = self.catalog.exercise(spec.id)
+        except LearnBackendError:
+            return ""
+        for name in ("prompt", "goal"):
+            value = getattr(exercise, name, None)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return ""
 
     def move_on(self) -> None:
         with self.env.progress() as store:

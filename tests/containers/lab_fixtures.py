@@ -47,7 +47,9 @@ def labelled(client: Any, run_prefix: str | None = None) -> list[Any]:
     """Containers carrying the lab's label (optionally of runs whose id starts with ``run_prefix``)."""
     from learnbackend.containers.engine import LABEL, RUN_LABEL
 
-    found = client.containers.list(all=True, filters={"label": f"{LABEL}=1"})
+    # ignore_removed: a container removed between the list and its inspection (the run under test is
+    # cleaning up right now) is simply gone, not a NotFound error.
+    found = client.containers.list(all=True, filters={"label": f"{LABEL}=1"}, ignore_removed=True)
     if run_prefix is None:
         return found
     return [c for c in found if c.labels.get(RUN_LABEL, "").startswith(run_prefix)]

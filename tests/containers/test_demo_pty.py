@@ -29,7 +29,7 @@ def test_prediction_is_asked_on_a_terminal_and_judged(docker_client: Any) -> Non
         screen = ANSI.sub("", child.before or "")
     finally:
         child.close()
-    assert "You predicted it" in screen, screen
+    assert "✓ You predicted “9”: measured 9 processes" in screen, screen
     assert child.exitstatus == 0
     from learnbackend.context import Environment
 

@@ -43,6 +43,17 @@ def test_exercise_starter_right_and_wrong(exercise_id: str, tmp_path: Path, dock
     assert any(not c.passed and c.hint for c in result.conditions)
 
 
+def test_read_only_is_checked_as_root_too(tmp_path: Path, docker_client: Any) -> None:
+    """`read_only: false` with `user: nobody` hides a writable root from nobody only: it must fail."""
+    entry, exercise = load_catalog().exercise("containers-limits/read-only-root")
+    [spec_file] = HANDLER.materialize(entry, exercise, tmp_path)
+    spec_file.write_text(spec_file.read_text().replace("read_only: TODO", "read_only: false\nuser: nobody"))
+    result = HANDLER.check(entry, exercise, tmp_path, timeout=60)
+    assert result.status == "failed", result.message
+    failed = [c for c in result.conditions if not c.passed]
+    assert failed and all("even to root" in c.description for c in failed)
+
+
 def test_a_spec_asking_for_privileges_is_an_error_not_a_run(tmp_path: Path) -> None:
     entry, exercise = load_catalog().exercise("containers-limits/fork-fence")
     (tmp_path / "spec.yaml").write_text("image: learnbackend/busybox\ncommand: id\npids_limit: 10\nprivileged: true\n")

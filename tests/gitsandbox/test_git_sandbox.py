@@ -115,6 +115,11 @@ def test_replay_leftovers_of_a_killed_run_are_reaped(tmp_path: Path, monkeypatch
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     old = tmp_path / f"{REPLAY_PREFIX}old"
     create(old / "sandbox", "x/y")
+    home = old / "git-home-1"  # the read-only git home of the killed replay
+    (home / "hooks").mkdir(parents=True)
+    (home / "gitconfig").write_text("[user]\n")
+    for path in (home / "hooks", home):
+        path.chmod(0o555)
     foreign = tmp_path / f"{REPLAY_PREFIX}foreign"
     (foreign / "sandbox").mkdir(parents=True)  # no marker: not ours
     fresh = tmp_path / f"{REPLAY_PREFIX}fresh"

@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
-from learnbackend.sandbox import isolation
 from learnbackend.sandbox.cgroup import PidsCgroup
-from learnbackend.sandbox.runner import SandboxResult, _run, run_sandboxed
+from learnbackend.sandbox.runner import (
+    SandboxResult,
+    _run,
+    isolation_status,
+    run_sandboxed,
+)
 
 PY = sys.executable
 
@@ -93,8 +98,8 @@ def test_a_memory_hog_hits_the_memory_limit(tmp_path: Path) -> None:
 
 
 def test_the_network_is_unreachable_but_loopback_works(tmp_path: Path) -> None:
-    if not isolation.network_isolation_available():
-        pytest.skip("network namespaces are not available here")
+    if not isolation_status().available:
+        pytest.skip(f"the sandbox cannot isolate here: {isolation_status().reason}")
     code = ("import socket\nsrv = socket.socket(); srv.bind(('127.0.0.1', 0)); srv.listen()\n"
             "socket.create_connection(srv.getsockname(), timeout=2); print('loopback ok')\n"
             "socket.create_connection(('192.0.2.1', 80), timeout=2)")
@@ -136,25 +141,28 @@ def test_ctrl_c_in_the_checker_kills_the_learner_code_and_cleans_up(tmp_path: Pa
     import subprocess
     import time
 
-    pidfile = tmp_path / "pid"
+    started, survivor = tmp_path / "started", tmp_path / "survivor"
+    learner = ("import os, time\nopen('started', 'w').write('x')\n"
+               "if os.fork() == 0:\n    os.setsid()\n    time.sleep(1.5)\n    open('survivor', 'w').write('x')\n"
+               "time.sleep(60)")
     script = (
         "import sys\nfrom pathlib import Path\nfrom learnbackend.sandbox import run_sandboxed\n"
         "print('started', flush=True)\n"
-        f"run_sandboxed([sys.executable, '-c', \"import os, time; open('pid', 'w').write(str(os.getpid())); time.sleep(60)\"], cwd=Path({str(tmp_path)!r}))\n"
+        f"run_sandboxed([sys.executable, '-c', {learner!r}], cwd=Path({str(tmp_path)!r}))\n"
     )
     checker = subprocess.Popen([PY, "-c", script], stdout=subprocess.PIPE, text=True)
     assert checker.stdout is not None and checker.stdout.readline() == "started\n"
     deadline = time.monotonic() + 10
-    while not (pidfile.exists() and pidfile.read_text()) and time.monotonic() < deadline:
+    while not started.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
-    learner_pid = int(pidfile.read_text())
+    assert started.exists()
     checker.send_signal(signal.SIGINT)
     checker.wait(timeout=10)
-    time.sleep(0.2)
-    with pytest.raises(ProcessLookupError):
-        os.kill(learner_pid, 0)
+    time.sleep(2)
+    assert not survivor.exists(), "a process of the learner outlived the checker's Ctrl-C"
     mine = f"learnbackend-sandbox-{checker.pid}-"
     assert not any(p.name.startswith(mine) for p in Path("/sys/fs/cgroup/pids").glob("*"))
+    assert not any(p.name.startswith(mine) for p in Path(tempfile.gettempdir()).glob("*"))
 
 
 def test_network_true_keeps_the_host_network_and_says_so(tmp_path: Path) -> None:
@@ -174,12 +182,12 @@ def test_a_missing_program_or_directory_raises_and_leaves_nothing_behind(tmp_pat
 def test_temporary_directories_of_killed_checkers_are_reaped(tmp_path: Path) -> None:
     import tempfile
 
-    from learnbackend.sandbox import runner
+    from learnbackend.sandbox import launch, runner
 
     stale = Path(tempfile.gettempdir()) / f"{runner.TMP_PREFIX}999999999-abc"
     stale.mkdir(exist_ok=True)
     (stale / "leftover").write_text("x")
-    runner._reaped = False
+    launch._reaped = False
     result = _py("import os; print(os.environ['TMPDIR'])", tmp_path)
     assert not stale.exists()
     assert f"{runner.TMP_PREFIX}{os.getpid()}-" in result.stdout and not Path(result.stdout.strip()).exists()
@@ -200,7 +208,88 @@ def test_the_uid_fallback_says_clearly_when_it_cannot_run_the_program(tmp_path: 
     program = private / "run.sh"
     program.write_text("#!/bin/sh\necho hi\n")
     program.chmod(0o700)
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
     with pytest.raises(EnvironmentMissing) as caught:
-        _run([str(program)], cwd=tmp_path, timeout=5, memory_mb=128, max_procs=8, max_file_mb=5, env=None,
+        _run([str(program)], cwd=run_dir, timeout=5, memory_mb=128, max_procs=8, max_file_mb=5, env=None,
              network=False, process_strategy="uid")
     assert "unprivileged user" in caught.value.message and caught.value.fix
+
+
+def test_an_interactive_program_answers_line_by_line_and_finish_reports_the_rest(tmp_path: Path) -> None:
+    from learnbackend.sandbox import start_sandboxed
+
+    code = ("import sys\nfor line in sys.stdin:\n    print(int(line) * 2, flush=True)\n"
+            "print('bye'); print('oops', file=sys.stderr)")
+    with start_sandboxed([PY, "-c", code], cwd=tmp_path, timeout=10) as running:
+        for n in (1, 21):
+            running.stdin.write(f"{n}\n".encode())
+            assert running.stdout.readline() == f"{n * 2}\n".encode()
+        result = running.finish()
+    assert result.ok and result.stdout == "bye\n" and result.stderr == "oops\n"
+
+
+def test_the_deadline_ends_a_read_that_would_block_forever(tmp_path: Path) -> None:
+    from learnbackend.sandbox import start_sandboxed
+
+    with start_sandboxed([PY, "-c", "import time; time.sleep(60)"], cwd=tmp_path, timeout=1) as running:
+        assert running.stdout.readline() == b""  # EOF once the watchdog killed the program
+        result = running.finish()
+    assert result.timed_out and result.exit_code is None and result.killed_reason.startswith("timeout")
+
+
+def test_finish_with_its_own_timeout_and_the_context_manager_kill(tmp_path: Path) -> None:
+    from learnbackend.sandbox import start_sandboxed
+
+    pidfile = tmp_path / "pid"
+    code = "import os, time; open('pid', 'w').write(str(os.getpid())); print('up', flush=True); time.sleep(60)"
+    with start_sandboxed([PY, "-c", code], cwd=tmp_path, timeout=30) as running:
+        assert running.stdout.readline() == b"up\n"
+        result = running.finish(timeout=0.2)
+    assert result.timed_out and "0.2 s" in (result.killed_reason or "")
+    with start_sandboxed([PY, "-c", code], cwd=tmp_path, timeout=30) as running:
+        assert running.stdout.readline() == b"up\n"
+        os.kill(running.pid, 0)
+    # left without finish(): __exit__ killed it and removed its private temporary directory
+    with pytest.raises(ProcessLookupError):
+        os.kill(running.pid, 0)
+    assert pidfile.read_text() and not running._run.base.exists()
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the run directory is lent to a dedicated uid only when the checker is root")
+def test_the_run_directory_is_lent_for_the_run_and_given_back(tmp_path: Path) -> None:
+    (tmp_path / "mine.txt").write_text("learner's")
+    locked = tmp_path / "expected.txt"
+    locked.write_text("the instructor's")
+    locked.chmod(0o444)
+    code = ("import os\nopen('mine.txt', 'a').write('+more')\nopen('new.txt', 'w').write('new')\n"
+            "for attempt in (lambda: open('expected.txt', 'a'), lambda: os.chmod('expected.txt', 0o666)):\n"
+            "    try:\n        attempt()\n        print('changed')\n    except PermissionError:\n        print('refused')\n"
+            "print(os.getuid())")
+    result = _py(code, tmp_path)
+    assert result.ok, result
+    refused_write, refused_chmod, uid = result.stdout.split()
+    assert (refused_write, refused_chmod) == ("refused", "refused") and int(uid) != 0
+    assert (tmp_path / "mine.txt").read_text() == "learner's+more" and (tmp_path / "new.txt").read_text() == "new"
+    assert locked.read_text() == "the instructor's"
+    assert {p.stat().st_uid for p in [tmp_path, *tmp_path.iterdir()]} == {0}  # nothing left owned by the run's uid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="without isolation only root runs learner code as a dedicated uid")
+def test_the_opted_out_mode_runs_unisolated_as_a_dedicated_uid_and_says_when_it_cannot(tmp_path: Path) -> None:
+    from learnbackend.errors import EnvironmentMissing
+
+    with pytest.raises(EnvironmentMissing) as caught:  # pytest's tmp_path lies under a directory closed to others
+        _run(["/bin/sh", "-c", "id -u"], cwd=tmp_path, timeout=5, memory_mb=64, max_procs=8, max_file_mb=5, env=None,
+             network=False, mode="none")
+    assert "cannot reach" in caught.value.message and "chmod o+x" in (caught.value.fix or "")
+    open_dir = Path(tempfile.mkdtemp())
+    try:
+        open_dir.chmod(0o755)
+        result = _run(["/bin/sh", "-c", "id -u; ls /root"], cwd=open_dir, timeout=5, memory_mb=64, max_procs=8,
+                      max_file_mb=5, env=None, network=False, mode="none")
+    finally:
+        import shutil
+
+        shutil.rmtree(open_dir)
+    assert not result.isolated and int(result.stdout.split()[0]) >= 610_000

@@ -1,6 +1,6 @@
 """The CI templates in docs/ci/ run for real: their shell commands, in a learner's git repository.
 
-Only the step that installs learnbackend from PyPI is left out (the package under test is
+Only the step that installs learnbackend (from the wheel a published repository carries) is left out (the package under test is
 already installed); the test asserts that it is there. Everything else runs as written.
 """
 
@@ -18,7 +18,7 @@ from conftest import REPO, run_cli  # type: ignore[import-not-found]
 from wsolving import Solver  # type: ignore[import-not-found]
 
 CI = REPO / "docs" / "ci"
-INSTALL = re.compile(r"^\s*python -m pip install --upgrade learnbackend\s*$")
+INSTALL = re.compile(r"^\s*python -m pip install \.learnbackend/learnbackend-\*\.whl\s*$")
 
 
 def github_commands() -> tuple[list[str], dict[str, str]]:

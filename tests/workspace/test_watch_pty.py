@@ -26,7 +26,10 @@ def test_watch_rechecks_on_save_and_answers_keys(tmp_path: Path) -> None:
     child = _spawn(root)
     try:
         child.expect("Exercise 1/")
-        child.expect("Not answered yet")
+        child.expect("not started")
+        # The question itself is on screen before any check, reflowed once (not cut at its source lines).
+        child.expect("already refuses a negative quantity before submitting")
+        child.expect("Not started yet")
         child.expect("q quit")
         Solver(root).solve("1")  # the learner saves the right answer
         child.expect("Solved!", timeout=15)
@@ -38,6 +41,8 @@ def test_watch_rechecks_on_save_and_answers_keys(tmp_path: Path) -> None:
         child.send("h")
         child.expect("Hint 1 of")
         child.expect("q quit")
+        # The hint is revealed once, not again under the result.
+        assert "hint:" not in child.before
         child.send("l")
         child.expect("server-side-validation")
         child.expect("✓ passed")

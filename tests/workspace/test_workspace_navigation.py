@@ -28,7 +28,10 @@ def test_list_next_and_status_filters(tmp_path: Path) -> None:
     Solver(root).botch("2")
     assert run_cli("check", str(root)).exit_code == 1
     listed = run_cli("list", "-w", str(root), "--json").json
-    assert [item["status"] for item in listed[:3]] == ["passed", "failed", "failed"]
+    # One vocabulary: an exercise whose files are as `init` wrote them is "not started", not "failed".
+    assert [item["status"] for item in listed[:3]] == ["passed", "failed", "not started"]
+    untouched = run_cli("list", "-w", str(root), "--status", "not-started", "--json").json
+    assert untouched and untouched[0]["number"] == 3
     only_passed = run_cli("list", "-w", str(root), "--status", "passed", "--json").json
     assert [item["number"] for item in only_passed] == [1]
     table = run_cli("list", "-w", str(root), "--status", "failed")
@@ -66,7 +69,7 @@ def test_reset_restores_the_starting_files_and_the_status(tmp_path: Path) -> Non
     assert refused.exit_code == 2 and "--yes" in refused.stderr and answer.read_text() != "TODO\n"
     done = run_cli("reset", "1", "-w", str(root), "--yes")
     assert done.exit_code == 0 and answer.read_text() == "TODO\n"
-    assert run_cli("list", "-w", str(root), "--json").json[0]["status"] == "pending"
+    assert run_cli("list", "-w", str(root), "--json").json[0]["status"] == "not started"
 
 
 def test_progress_is_kept_per_workspace(tmp_path: Path) -> None:
@@ -74,7 +77,7 @@ def test_progress_is_kept_per_workspace(tmp_path: Path) -> None:
     Solver(one).solve("1")
     assert run_cli("check", str(one), "--only", "1").exit_code == 0
     assert run_cli("list", "-w", str(one), "--json").json[0]["status"] == "passed"
-    assert run_cli("list", "-w", str(two), "--json").json[0]["status"] == "pending"
+    assert run_cli("list", "-w", str(two), "--json").json[0]["status"] == "not started"
 
 
 class _EngineMissing:
@@ -116,3 +119,13 @@ def test_a_crashing_checker_is_an_error_for_its_exercise_only(tmp_path: Path, mo
     assert statuses["text"] == "error" and statuses["single"] == "passed"
     crashed = next(r for r in result.json["results"] if r["kind"] == "text")
     assert "checker crashed" in crashed["message"] and "ZeroDivisionError" in crashed["message"]
+
+
+def test_check_names_its_workspace_like_every_workspace_command(tmp_path: Path) -> None:
+    root = _init(tmp_path)
+    Solver(root).solve("1")
+    by_option = run_cli("check", "-w", str(root), "--only", "1")
+    by_argument = run_cli("check", str(root), "--only", "1")
+    assert by_option.exit_code == by_argument.exit_code == 0
+    both = run_cli("check", str(root), "-w", str(tmp_path), "--only", "1")
+    assert both.exit_code == 2 and "Two workspaces" in both.stderr

@@ -42,7 +42,7 @@ class Solver:
     def __init__(self, root: Path, extra: list[Path] | None = None) -> None:
         self.root = root
         self.manifest = load_manifest(root)
-        self.catalog = workspace_catalog(self.manifest, extra or [])
+        self.catalog = workspace_catalog(self.manifest, extra or [], root=root)
 
     def _write(self, exercise_id: str, right: bool) -> None:
         spec = self.manifest.exercise(exercise_id)

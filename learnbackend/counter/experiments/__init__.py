@@ -1,4 +1,4 @@
-"""The experiments E1-E9 of lessons/counter/DESIGN.md: each runs with a fixed seed and returns an ExperimentResult."""
+"""The experiments E1-E9 of the lab's reference design (lessons/counter/counter-design.md): each runs with a fixed seed and returns an ExperimentResult."""
 
 from __future__ import annotations
 

@@ -44,9 +44,11 @@ def run_e3(*, scale: float, seed: int, progress: Progress, redis_url: str | None
         f"The in-memory aggregator acknowledges an increment as soon as it is in its buffer and flushes every 0.5 s; the "
         f"kill -9 took the buffer with it: {lost_mem} acknowledged increments are gone for good, and nothing records "
         "that they ever existed. The event-log service acknowledges only after the event is committed, so its kill lost "
-        "nothing. Killing the rollup worker loses nothing either: its triggers are durable rows and the events are all in "
-        "the log; the count just stops moving (it lags). The next GetCount writes a new trigger, a worker picks it up, "
-        "and the count catches up exactly.")
+        "nothing. Killing the rollup worker loses only the triggers it held, and a trigger is a hint, not data: the "
+        "events are all in the log; the count just stops moving (it lags). The next read or write of the counter sends "
+        "a new trigger, a worker picks it up, and the count catches up exactly. (Netflix keeps its rollup queues in "
+        "memory for this reason; the lab hands triggers to its separate worker through a table, and nothing depends on "
+        "that.)")
     return ExperimentResult(["what was killed", "acked", "counted", "lost", "count while worker dead"], rows,
                             explanation, figures={"in_memory_lost": lost_mem, "event_log_lost": rows[1][3],
                                                   "rollup_worker_lost": rows[2][3]}, params={"increments": n})

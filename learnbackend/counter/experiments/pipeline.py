@@ -136,7 +136,8 @@ def run_e9(*, scale: float, seed: int, progress: Progress, redis_url: str | None
         "Without back-pressure the queue absorbs the difference: it grows without bound, and the time from a trigger to "
         f"its rollup grows with it (p99 {rows[0][6]} ms after {duration:g} s, and still rising). With a bounded queue "
         f"that refuses what it cannot hold, depth and latency stay flat (p99 {rows[1][6]} ms); the dropped triggers cost "
-        "nothing durable, because the events are in the log and the next GetCount triggers a rollup again.")
+        "nothing durable, because the events are in the log and the next read or write of the counter triggers a "
+        "rollup again (Netflix's rollup queues are in memory for this reason).")
     return ExperimentResult(["back-pressure", "triggers", "rollups", "dropped", "queue at end", "lag p50 ms",
                              "lag p99 ms"], rows, explanation,
                             Plot("rollup queue depth over time", "seconds", "queued", series),

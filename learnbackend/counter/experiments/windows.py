@@ -89,8 +89,8 @@ def run_e4(*, scale: float, seed: int, progress: Progress, redis_url: str | None
         "checkpoint passed its timestamp is never counted: it is silently lost, even without skew (a write in flight) "
         "and far more with it. An accept limit makes each node refuse events older than its own now - accept_limit "
         "(the 'rejected' column: loud, retryable), but a node whose clock is behind still accepts events that the "
-        "worker already considers final. A skew margin at least as large as the skew closes the gap: lost = 0. The "
-        "price is lag: the count trails real time by accept_limit + margin.")
+        "worker already considers final. A skew margin (the lab's addition, not Netflix's) at least as large as the "
+        "skew closes the gap: lost = 0. The price is lag: the count trails real time by accept_limit + margin.")
     return ExperimentResult(["skew", "window", "acked", "rejected", "counted", "silently lost", "lost %"], rows,
                             explanation,
                             Plot("silently lost % vs clock skew", "skew ms", "lost %",
@@ -115,7 +115,8 @@ def run_e8(*, scale: float, seed: int, progress: Progress, redis_url: str | None
         "Over a mutable window each worker sums the events it can see up to 'now' and moves the checkpoint to 'now', "
         "but events stamped just before 'now' are still being committed: they land behind the checkpoint and no "
         "rollup will ever read them. Both workers 'succeed', and the total is wrong for good. Over an immutable "
-        "window (ending accept_limit + margin in the past, with late events rejected) every worker sees exactly the "
+        "window (ending accept_limit in the past, with late events rejected, minus the lab's skew margin) every worker "
+        "sees exactly the "
         "same events, whichever wins the race: the result converges to the exact count, with no locks.")
     return ExperimentResult(["window", "acked", "events in log", "rolled-up count", "missing"], rows, explanation,
                             figures={"missing_mutable": rows[0][4], "missing_immutable": rows[1][4]},

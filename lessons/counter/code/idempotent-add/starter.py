@@ -19,9 +19,9 @@ class IdempotentCounter:
 
         Returns True when the add was counted now, False for a replay.
         """
-        # TODO: make a replay of the same token a no-op
-        self.counts[counter] = self.counts.get(counter, 0) + delta
-        return True
+        # TODO: add delta to the counter (self.counts) the first time this (counter, token) pair
+        #       arrives; a replay of the same pair changes nothing and returns False.
+        raise NotImplementedError("IdempotentCounter.add")
 
     def get(self, counter: str) -> int:
         """The current value (0 for a counter never added to)."""

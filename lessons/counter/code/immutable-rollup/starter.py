@@ -21,4 +21,4 @@ def rollup(checkpoint: Checkpoint, events: list[Event], now: int, lag: int) -> C
     """
     count, last = checkpoint
     # TODO: sum the deltas inside the window and move the checkpoint to its end
-    return count + sum(delta for _, delta in events), now
+    raise NotImplementedError("rollup")

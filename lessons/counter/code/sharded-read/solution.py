@@ -6,11 +6,11 @@ import random
 
 
 class ShardedCounter:
-    def __init__(self, shards: int, rng: random.Random) -> None:
+    def __init__(self, shards: int, seed: int) -> None:
         if shards < 1:
             raise ValueError("shards must be >= 1")
         self.shards = shards
-        self.rng = rng
+        self.rng = random.Random(seed)
         self.rows: dict[tuple[str, int], int] = {}
         self.rows_read = 0
 

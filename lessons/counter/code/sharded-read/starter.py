@@ -1,7 +1,7 @@
 """Exercise: a sharded counter.
 
 One hot row serialises every writer. Spread a counter over ``shards`` rows: an
-add goes to one shard (chosen by the random generator you are given), a read
+add goes to one shard (chosen by ``self.rng``, seeded with ``seed``), a read
 sums them all. ``rows`` simulates the table: ``rows[(counter, shard)]``.
 """
 
@@ -11,11 +11,10 @@ import random
 
 
 class ShardedCounter:
-    def __init__(self, shards: int, rng: random.Random) -> None:
-        if shards < 1:
-            raise ValueError("shards must be >= 1")
+    def __init__(self, shards: int, seed: int) -> None:
+        # TODO: refuse fewer than one shard with a ValueError
         self.shards = shards
-        self.rng = rng
+        self.rng = random.Random(seed)
         self.rows: dict[tuple[str, int], int] = {}
         self.rows_read = 0  # how many rows reads have touched: the price of sharding
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -47,8 +47,8 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port on 127.0.0.1.")] = 8700,
     workers: Annotated[int, typer.Option(min=1, max=16, help="API worker processes.")] = 1,
     rollup_process: Annotated[bool, typer.Option("--rollup-process", help="Roll up in a separate process.")] = False,
-    redis: Annotated[Optional[str], typer.Option(help="Redis URL for best-effort counters and the rollup cache.")] = None,
-    db: Annotated[Optional[Path], typer.Option(help="SQLite file (default: in the learnbackend data dir).")] = None,
+    redis: Annotated[str | None, typer.Option(help="Redis URL for best-effort counters and the rollup cache.")] = None,
+    db: Annotated[Path | None, typer.Option(help="SQLite file (default: in the learnbackend data dir).")] = None,
 ) -> None:
     """Serve the counter API over HTTP on 127.0.0.1 (OpenAPI docs at /docs). Ctrl-C stops."""
     from learnbackend.counter.server import ServeConfig, run_server
@@ -64,7 +64,7 @@ def serve(
 @app.command()
 def load(
     ctx: typer.Context,
-    url: Annotated[Optional[str], typer.Option(help="Target (http://... or redis://...); default: the service `counter serve` "
+    url: Annotated[str | None, typer.Option(help="Target (http://... or redis://...); default: the service `counter serve` "
                                                     "runs on 127.0.0.1:8700, else one started for this run.")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", "-c", help="Concurrent clients.")] = 16,
     rate: Annotated[float, typer.Option(help="Requests/s over all clients; 0 = as fast as possible.")] = 0.0,
@@ -155,7 +155,7 @@ def chaos(
     kill: Annotated[bool, typer.Option("--kill/--no-kill", help="kill -9 each design's process mid-run.")] = True,
     skew: Annotated[float, typer.Option(help="Client clock skew, seconds (up to).")] = 0.5,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
-    redis: Annotated[Optional[str], typer.Option(help="Redis URL (default: start a throw-away redis-server).")] = None,
+    redis: Annotated[str | None, typer.Option(help="Redis URL (default: start a throw-away redis-server).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Every design under lost acks + retries, duplicates, kill -9 and skew: acknowledged vs reported."""

@@ -21,7 +21,7 @@ _FIGURE = re.compile(r"^[+\-−±~≈]?[\d.,]+\s*(%|ms|s|x|×|MiB|KiB)?$")
 
 
 def _is_figure(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) or bool(_FIGURE.match(str(value).strip()))
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) or bool(_FIGURE.match(str(value).strip()))
 
 
 def table(columns: list[str], rows: list[list[Any]], title: str | None = None) -> Table:

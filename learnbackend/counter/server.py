@@ -125,7 +125,8 @@ class ServiceProcess:
             argv += ["--redis", self.config.redis_url]
         self.config.db.parent.mkdir(parents=True, exist_ok=True)
         self.log = self.config.db.with_suffix(".log")
-        self.proc = spawn(argv, stdout=open(self.log, "ab"), stderr=subprocess_stdout())
+        with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = spawn(argv, stdout=log, stderr=subprocess_stdout())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -154,7 +155,7 @@ class ServiceProcess:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
                 self.proc.wait(timeout=10)
-            except Exception:
+            except Exception:  # noqa: BLE001 - a group that will not stop politely is killed
                 self.kill9()
         if self.proc is not None:
             stop(self.proc)

@@ -6,7 +6,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ class Series:
     """One curve of a plot."""
 
     name: str
-    points: list[tuple[float, float]]
+    points: Sequence[tuple[float, float]]
 
 
 @dataclass
@@ -69,7 +69,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, int(round(q / 100 * (len(ordered) - 1)))))
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
 
 
@@ -102,7 +102,7 @@ def hammer(design: Design, writers: int, duration: float, counter: Callable[[int
                 design.add(counter(index * 1_000_003 + n), 1, new_token())
                 acked += 1
                 local.append(time.perf_counter() - t0)
-            except Exception:
+            except Exception:  # noqa: BLE001 - any failed request is an error in the experiment's tally
                 errors += 1
             n += 1
         with lock:

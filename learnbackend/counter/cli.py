@@ -415,3 +415,12 @@ def status(ctx: typer.Context,
 
 def _mib(n: Any) -> str:
     return f"{float(n) / (1024 * 1024):.1f} MiB"
+
+
+def _register_cluster() -> None:
+    from learnbackend.counter.cluster_cli import register
+
+    register(app)
+
+
+_register_cluster()  # `counter cluster`, `counter cluster-chaos` (cluster_cli.py)

@@ -73,7 +73,7 @@ class Gateway:
         now = time.monotonic()
         while node.idle:
             reader, writer, since = node.idle.pop()
-            if now - since < IDLE_S and not writer.is_closing():
+            if now - since < IDLE_S and not writer.is_closing() and not reader.at_eof():  # not closed by the node
                 return reader, writer
             writer.close()
         return await asyncio.open_connection(node.host, node.port)

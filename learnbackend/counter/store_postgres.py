@@ -249,7 +249,7 @@ class PostgresStore:
                 limits = {cid: oldest(cid) for cid in {row[0] for row in events}}
                 for i in order:
                     row = events[i]
-                    if row[3] < limits[row[0]] and not self.event_exists(row[:5]):  # type: ignore[arg-type]
+                    if row[3] < limits[row[0]] and not self.event_exists(row[:5]):
                         refused.append(i)
                     else:
                         keep.append(row)

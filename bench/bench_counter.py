@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from learnbackend.counter.counters import CounterEngine, EngineOptions  # noqa: E402
-from learnbackend.counter.namespaces import NamespaceConfig  # noqa: E402
-from learnbackend.counter.tokens import new_token  # noqa: E402
+from learnbackend.counter.counters import CounterEngine, EngineOptions
+from learnbackend.counter.namespaces import NamespaceConfig
+from learnbackend.counter.tokens import new_token
 
 
 def bench_inprocess(events: int, batch: int) -> dict[str, float]:
@@ -205,7 +205,7 @@ def bench_wrk(duration: float, connections: int = 64, soak: float = 0.0) -> dict
             res = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(server.port), "-c", str(connections),
                                   "-n", "200000", "-t", "incr", "--csv"], capture_output=True, text=True, timeout=120,
                                  check=True).stdout
-            row = [line for line in res.splitlines() if line.startswith('"INCR"')][0]
+            row = next(line for line in res.splitlines() if line.startswith('"INCR"'))
             fields = [float(x.strip('"')) for x in row.split(",")[1:]]
             out["redis_incr"] = {"req_s": fields[0], "p50_ms": fields[3], "p99_ms": fields[5]}
             out["counter_vs_redis"] = out["counter"]["req_s"] / fields[0]  # type: ignore[index]

@@ -60,7 +60,7 @@ class ThreadCommitter:
         except StoreBusy:
             self._to_thread(batch)
             return
-        except Exception as exc:  # a bug in the writer: every waiting request gets the error
+        except Exception as exc:  # noqa: BLE001 - a bug in the writer: every waiting request gets the error
             outcome = WriteOutcome(errors={i: exc for i in range(len(batch))})
         self.batches += 1
         self.rows += len(batch)
@@ -90,7 +90,7 @@ class ThreadCommitter:
                 continue
             try:
                 outcome = self.engine.write_rows_each([row for row, _ in batch])
-            except Exception as exc:  # a bug in the writer: every waiting request gets the error
+            except Exception as exc:  # noqa: BLE001 - a bug in the writer: every waiting request gets the error
                 outcome = WriteOutcome(errors={i: exc for i in range(len(batch))})
             self.batches += 1
             with self._lock:

@@ -210,7 +210,7 @@ class CounterEngine:
         if self.store.wal_bytes() > WAL_CHECKPOINT_BYTES:
             try:
                 self.store.checkpoint("RESTART")  # waits at most the writer's busy timeout for readers
-            except Exception:
+            except Exception:  # noqa: BLE001, S110 - deliberate: any failure here is retried or reported per row
                 pass  # busy: the next check tries again
 
     @staticmethod
@@ -218,8 +218,8 @@ class CounterEngine:
         newest: dict[tuple[str, str] | int, int] = {}
         for row in rows:
             key = row[0]
-            if row[3] > newest.get(key, -1):  # type: ignore[arg-type]
-                newest[key] = row[3]  # type: ignore[index]
+            if row[3] > newest.get(key, -1):
+                newest[key] = row[3]
         return newest
 
     def _durable_triggers(self, rows: Iterable[EventRow]) -> list[Trigger]:
@@ -391,7 +391,7 @@ class CounterEngine:
         while not self._stop_retention.wait(self.options.sweep_s):
             try:
                 self.sweep_behind()
-            except Exception:
+            except Exception:  # noqa: BLE001, S110 - deliberate: any failure here is retried or reported per row
                 pass  # busy or closing: the next round will do it
 
     def purge_expired(self, now: int | None = None) -> int:
@@ -404,7 +404,7 @@ class CounterEngine:
         while not self._stop_retention.wait(self.options.retention_check_s):
             try:
                 self.purge_expired()
-            except Exception:
+            except Exception:  # noqa: BLE001, S110 - deliberate: any failure here is retried or reported per row
                 pass  # busy or closing: the next round will do it
 
     def _rollup_by_name(self, namespace: str, counter: str) -> None:

@@ -81,7 +81,7 @@ class EventLog:
         cid = self.store.lookup_cid(config.name, counter)
         row = event_row(config, (config.name, counter) if cid is None else cid, kind, delta, token)
         if is_late(config, token, now):
-            if cid is not None and self.store.event_exists(row[:5]):  # type: ignore[arg-type]
+            if cid is not None and self.store.event_exists(row[:5]):
                 return None  # a late *retry* of a stored event: acknowledge it again, count it once
             age = (self.clock() - token.generation_time) / US
             raise LateEvent(f"Event rejected: its generation time is {age:.3f} s old, beyond the accept limit "
@@ -142,14 +142,14 @@ class GroupCommitWriter:
                     stop = True
                     break
                 batch.append(nxt)
-            self._write(batch)  # type: ignore[arg-type]
+            self._write(batch)
             if stop:
                 return
 
     def _write(self, batch: list[tuple[EventRow, Future[None]]]) -> None:
         try:
             outcome = self.write([row for row, _ in batch])
-        except Exception as exc:  # a bug in the writer itself: every waiting request gets the error
+        except Exception as exc:  # noqa: BLE001 - a bug in the writer itself: every waiting request gets the error
             for _, fut in batch:
                 fut.set_exception(exc)
             return
@@ -157,7 +157,7 @@ class GroupCommitWriter:
         self.events += len(batch) - len(outcome.refused) - len(outcome.errors)
         for i, (_, fut) in enumerate(batch):
             if i in outcome.errors:
-                fut.set_exception(outcome.errors[i])  # type: ignore[arg-type]
+                fut.set_exception(outcome.errors[i])
             elif i in outcome.refused and self.late_error is not None:
                 fut.set_exception(self.late_error())
             else:

@@ -63,7 +63,7 @@ def _well_formed(body: Any) -> bool:
 class _Route:
     """What one ``/v1/counters/{ns}/{c}/add`` path needs per request, validated once."""
 
-    __slots__ = ("namespace", "counter", "key", "bucket_us", "buckets", "accept_us", "ahead_us", "store")
+    __slots__ = ("accept_us", "ahead_us", "bucket_us", "buckets", "counter", "key", "namespace", "store")
 
     def __init__(self, engine: Any, namespace: str, counter: str) -> None:
         config = engine.namespace(namespace)

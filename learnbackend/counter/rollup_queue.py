@@ -155,7 +155,7 @@ class RollupQueues:
             for (namespace, counter), queued_at in batch:
                 try:
                     self.run(namespace, counter)
-                except Exception:
+                except Exception:  # noqa: BLE001 - deliberate: any failure here is retried or reported per row
                     with self._stats_lock:
                         self.stats.errors += 1
                     continue

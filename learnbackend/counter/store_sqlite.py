@@ -316,7 +316,7 @@ class SqliteStore:
             if raise_busy:
                 raise
             return WriteOutcome(errors={i: busy for i in range(len(events))})
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - deliberate: any failure here is retried or reported per row
             if len(events) == 1:
                 return WriteOutcome(errors={0: exc})
         outcome = WriteOutcome()

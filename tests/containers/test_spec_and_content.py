@@ -103,3 +103,22 @@ def test_runc_guest_carries_runc_and_its_libraries() -> None:
     plan = initramfs.container_guest(runc)
     assert plan.kind == "runc" and "bin/runc" in plan.files
     assert all(os.path.exists(p) for p in plan.files.values())
+
+
+def test_the_four_models_exercises_are_graded_in_a_workspace(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from conftest import run_cli
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "workspace"))
+    from wsolving import Solver  # type: ignore[import-not-found]
+
+    root = tmp_path / "ws"
+    assert run_cli("init", str(root), "--lesson", "containers-hypervisor").exit_code == 0
+    Solver(root).botch("containers-hypervisor/kernel-bug-boundary")
+    wrong = run_cli("check", "-w", str(root), "--format", "json")
+    assert wrong.exit_code == 1
+    Solver(root).solve()
+    right = run_cli("check", "-w", str(root), "--format", "json")
+    assert right.exit_code == 0, right.stdout
+    assert [r["status"] for r in right.json["results"]] == ["passed"] * 3

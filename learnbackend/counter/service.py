@@ -169,9 +169,12 @@ def create_app(db_path: str, *, redis_url: str | None = None, rollup: str = "thr
     async def healthz() -> dict[str, Any]:
         """Liveness (answered by the event loop itself) and the size of the database's WAL."""
         db = engine.store.path
+        if not isinstance(db, Path):  # a cluster node: PostgreSQL manages its own WAL
+            return {"ok": True, "pid": os.getpid(), "store": "postgresql", "store_at": str(db),
+                    "commits": {"batches": committer.batches, "rows": committer.rows}}
         return {"ok": True, "pid": os.getpid(), "wal_bytes": engine.store.wal_bytes(),
                 "wal_limit_bytes": WAL_LIMIT_BYTES,
-                "db_bytes": db.stat().st_size if isinstance(db, Path) and db.exists() else 0,
+                "db_bytes": db.stat().st_size if db.exists() else 0,
                 "commits": {"batches": committer.batches, "rows": committer.rows, "busy": committer.busy_batches}}
 
     @app.post("/v1/namespaces", status_code=201)

@@ -32,6 +32,24 @@ from learnbackend.counter.server import HOST, port_free
 from learnbackend.errors import EnvironmentMissing, UsageError
 
 MAX_NODES = 16
+WORKDIR_PREFIX = "learnbackend-counter-cluster-"
+
+
+def reap_workdirs() -> int:
+    """Remove the log dirs of clusters whose lab process died without cleaning up (its nodes and gateway exit
+    by themselves when orphaned; its PostgreSQL is reaped by postgres_server.reap_orphans)."""
+    from learnbackend.liveness import process_alive
+
+    removed = 0
+    for directory in Path(tempfile.gettempdir()).glob(WORKDIR_PREFIX + "*"):
+        try:
+            owner = int((directory / "owner.pid").read_text())
+        except (OSError, ValueError):
+            continue
+        if not process_alive(owner):
+            shutil.rmtree(directory, ignore_errors=True)
+            removed += 1
+    return removed
 
 
 @dataclass
@@ -109,7 +127,9 @@ class Cluster:
     def _start(self, timeout: float) -> None:
         from learnbackend.counter.store_postgres import PostgresStore
 
-        self.workdir = Path(tempfile.mkdtemp(prefix="learnbackend-counter-cluster-"))
+        reap_workdirs()
+        self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+        (self.workdir / "owner.pid").write_text(str(os.getpid()))
         if self.config.store is None:
             from learnbackend.counter.postgres_server import start_postgres
 

@@ -42,6 +42,7 @@ def cluster(
     env = env_of(ctx)
     config = check_cluster_config(ClusterConfig(nodes=nodes, port=port, store=store, cache=_cache(cache)))
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous_hup = signal.signal(signal.SIGHUP, _raise_interrupt)  # a closed terminal stops it all too
     cluster_ = Cluster(config)
     try:
         env.err.print("[dim]starting " + ("a throw-away PostgreSQL, " if store is None else "")
@@ -74,6 +75,7 @@ def cluster(
     finally:
         cluster_.stop()
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGHUP, previous_hup)
 
 
 def _raise_interrupt(signum: int, frame: Any) -> None:

@@ -82,23 +82,36 @@ def _alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def test_cluster_command_stops_everything_on_sigterm():
-    need_postgres()
-    before = set(Path(tempfile.gettempdir()).glob("learnbackend-counter-pg-*"))
-    port = free_port()
+def _start_cluster_command(port: int) -> tuple[subprocess.Popen[str], dict]:
     proc = subprocess.Popen([sys.executable, "-m", "learnbackend", "counter", "cluster", "--nodes", "2",
                              "--port", str(port), "--cache", "auto" if redis_available() else "none"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 45
+    health = None
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            health = httpx.get(f"http://127.0.0.1:{port}/gateway/health", timeout=1).json()
+            break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    if health is None:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError(proc.communicate(timeout=10)[1])
+    return proc, health
+
+
+def _tmp(prefix: str) -> set[Path]:
+    return set(Path(tempfile.gettempdir()).glob(prefix + "*"))
+
+
+def test_cluster_command_stops_everything_on_sigterm():
+    need_postgres()
+    before = _tmp("learnbackend-counter-pg-")
+    before_work = _tmp("learnbackend-counter-cluster-")
+    port = free_port()
+    proc, health = _start_cluster_command(port)
     try:
-        deadline = time.monotonic() + 45
-        health = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/gateway/health", timeout=1).json()
-                break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        assert health is not None, proc.stderr.read() if proc.poll() is not None else "no gateway"
         assert httpx.post(f"http://127.0.0.1:{port}/v1/counters/default/s/add", json={"delta": 1}).status_code == 200
         new_dirs = set(Path(tempfile.gettempdir()).glob("learnbackend-counter-pg-*")) - before
         assert len(new_dirs) == 1
@@ -117,6 +130,7 @@ def test_cluster_command_stops_everything_on_sigterm():
     for pid in [postgres_pid, *children]:
         assert not _alive(pid), pid
     assert not pg_dir.exists()
+    assert not _tmp("learnbackend-counter-cluster-") - before_work
     for node in health["nodes"]:
         try:
             httpx.get(node["url"] + "/healthz", timeout=0.5)
@@ -140,3 +154,38 @@ def test_cluster_bad_options_and_missing_postgres(monkeypatch):
     r = run_cli("counter", "cluster", "--cache", "none", "--port", str(free_port()))
     assert r.exit_code == 3 and "PostgreSQL" in r.stderr and "apt-get install" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_a_killed_lab_leaves_nothing_after_the_next_start():
+    """kill -9 of the lab itself: nodes and gateway exit by themselves; the next start reaps its PostgreSQL."""
+    need_postgres()
+    from learnbackend.counter import postgres_server, redis_server
+    from learnbackend.counter.cluster import reap_workdirs
+
+    before = _tmp("learnbackend-counter-pg-")
+    proc, _ = _start_cluster_command(free_port())
+    children = [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    pg_dir = (_tmp("learnbackend-counter-pg-") - before).pop()
+    postgres_pid = int((pg_dir / "server.pid").read_text())
+    ours = [pid for pid in children if b"learnbackend.counter." in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    assert len(ours) == 3  # two nodes and the gateway
+    os.kill(proc.pid, signal.SIGKILL)  # the lab only: no chance to clean up
+    proc.communicate(timeout=10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in ours):
+        time.sleep(0.2)
+    try:
+        assert not [pid for pid in ours if _alive(pid)]  # nodes and gateway exit by themselves when orphaned
+        assert _alive(postgres_pid)  # PostgreSQL has no parent watch: the next start reaps it
+        assert postgres_server.reap_orphans() >= 1
+        redis_server.reap_orphans()
+        reap_workdirs()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(postgres_pid):
+            time.sleep(0.1)
+        assert not _alive(postgres_pid) and not pg_dir.exists()
+        assert not [pid for pid in children if _alive(pid)]
+    finally:
+        for pid in [*children, postgres_pid]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)

@@ -84,8 +84,10 @@ def _raise_interrupt(signum: int, frame: Any) -> None:
 
 def cluster_chaos(
     ctx: typer.Context,
-    experiment: Annotated[str, typer.Option(help="node-loss (kill -9 a node under load) or trigger-loss (a rollup "
-                                                 "trigger lost with a node, found again by the last-write sweep).")]
+    experiment: Annotated[str, typer.Option(help="node-loss (kill -9 a node under load), trigger-loss (a rollup "
+                                                 "trigger lost with a node, found again by the last-write sweep) or "
+                                                 "wide-partitions (a hot counter's rollup read with and without "
+                                                 "time/event buckets).")]
     = "node-loss",
     nodes: Annotated[int, typer.Option(min=1, max=16, help="Nodes (node-loss).")] = 3,
     duration: Annotated[float, typer.Option(min=1, max=600, help="Seconds of load (node-loss).")] = 6.0,
@@ -102,8 +104,8 @@ def cluster_chaos(
     from learnbackend.errors import UsageError
 
     env = env_of(ctx)
-    if experiment not in ("node-loss", "trigger-loss"):
-        raise UsageError(f"Unknown experiment {experiment!r}.", fix="Use node-loss or trigger-loss.")
+    if experiment not in ("node-loss", "trigger-loss", "wide-partitions"):
+        raise UsageError(f"Unknown experiment {experiment!r}.", fix="Use node-loss, trigger-loss or wide-partitions.")
     check_cluster_config(ClusterConfig(nodes=nodes, store=store, cache=_cache(cache)))
 
     def progress(fraction: float, stage: str) -> None:
@@ -127,6 +129,17 @@ def cluster_chaos(
             env.out.print(("[green]exact[/green]: every acknowledged increment counted once" if ok else
                            "[red]NOT exact[/red]: the count differs from the acknowledged increments")
                           + f" (store {report.store}, cache {report.cache or 'none'}).")
+    elif experiment == "wide-partitions":
+        wide = _wide_partitions(store, progress)
+        ok = True
+        if as_json:
+            env.out.print_json(json.dumps(wide.to_dict()))
+        else:
+            env.out.print(table(["key layout", "events", "rollup read ms (p50)", "pages touched"],
+                                [[r.layout, f"{r.events:,}", r.rollup_ms_p50, r.buffers] for r in wide.rows],
+                                title=f"one hot counter, the newest {wide.rows[0].window_s:g} s rolled up"))
+            for note in wide.notes:
+                env.out.print(f"[dim]{note}[/dim]")
     else:
         loss = run_trigger_loss(store=store, progress=progress)
         ok = bool(loss.rows) and loss.rows[-1].checkpoint_after_wait == loss.rows[-1].written
@@ -142,6 +155,22 @@ def cluster_chaos(
                 env.out.print(f"[dim]{note}[/dim]")
     if not ok:
         raise typer.Exit(1)
+
+
+def _wide_partitions(store: str | None, progress: Any) -> Any:
+    from learnbackend.counter.wide_partitions import run_wide_partitions
+
+    if store is not None:
+        return run_wide_partitions(store)
+    from learnbackend.counter.postgres_server import start_postgres
+
+    progress(0.0, "starting PostgreSQL")
+    server = start_postgres()
+    try:
+        progress(0.2, "loading the same events under three key layouts")
+        return run_wide_partitions(server.url)
+    finally:
+        server.stop()
 
 
 def register(app: typer.Typer) -> None:

@@ -153,3 +153,14 @@ def test_lab_postgres_runs_unprivileged_and_leaves_nothing():
         server.stop()
     assert not server.directory.exists()
     assert not Path(f"/proc/{server.pid}").exists()
+
+
+def test_time_buckets_keep_a_hot_counters_rollup_read_small(pg_url):  # noqa: F811
+    """Same events, three key layouts, one partition: the rollup's read touches far fewer pages with time buckets."""
+    from learnbackend.counter.wide_partitions import run_wide_partitions
+
+    report = run_wide_partitions(pg_url, events=30_000, span_s=3000, reads=3)
+    bucketed, one_bucket, no_buckets = report.rows
+    assert all(r.partitions_scanned == 1 for r in report.rows)
+    assert bucketed.buffers * 2 < one_bucket.buffers, report.to_dict()
+    assert bucketed.buffers * 2 < no_buckets.buffers, report.to_dict()

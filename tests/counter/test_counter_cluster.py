@@ -189,3 +189,11 @@ def test_a_killed_lab_leaves_nothing_after_the_next_start():
         for pid in [*children, postgres_pid]:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def test_cluster_chaos_command_wide_partitions_json(pg_url):  # noqa: F811
+    r = run_cli("counter", "cluster-chaos", "--experiment", "wide-partitions", "--store", pg_url, "--json")
+    assert r.exit_code == 0, r.stderr
+    rows = r.json["rows"]
+    assert [row["layout"].split(",")[0] for row in rows] == ["time buckets 600 s", "no time buckets", "no time buckets"]
+    assert rows[0]["buffers"] < rows[1]["buffers"]

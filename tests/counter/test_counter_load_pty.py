@@ -21,8 +21,9 @@ def _spawn(*args: str) -> pexpect.spawn:
     env.pop("NO_COLOR", None)
     env.pop("LEARNBACKEND_WIDTH", None)
     env.update({"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"})
+    # The terminal echoes ^C wherever the output is, even inside a multi-byte character: decode leniently.
     return pexpect.spawn(sys.executable, ["-m", "learnbackend", *args], env=env, encoding="utf-8",
-                         dimensions=(24, 80), timeout=60)
+                         codec_errors="replace", dimensions=(24, 80), timeout=60)
 
 
 def _port_free(port: int) -> bool:

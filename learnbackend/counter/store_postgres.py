@@ -132,6 +132,20 @@ class PostgresStore:
             except (psycopg.errors.UniqueViolation, psycopg.errors.DuplicateTable, psycopg.errors.DuplicateObject):
                 time.sleep(0.05)
 
+    def _q(self, sql: Any, args: Any = None) -> Any:
+        """Execute one statement; a connection broken under it (PostgreSQL restarted, a failover, the backend
+        terminated) is reopened and the statement sent once more. Every statement sent here is idempotent."""
+        import psycopg
+
+        with self.lock:
+            try:
+                return self.conn.execute(sql, args)
+            except psycopg.OperationalError:
+                if not (self.conn.broken or self.conn.closed):
+                    raise
+                self.conn = connect(self.url)
+                return self.conn.execute(sql, args)
+
     @property
     def path(self) -> str:
         """Where the store is, for messages (the URL without its password)."""
@@ -163,7 +177,7 @@ class PostgresStore:
     def partitions(self) -> list[str]:
         """The event log's partitions (time slices), oldest first."""
         with self.lock:
-            rows = self.conn.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            rows = self._q("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
                                      "WHERE i.inhparent = 'events'::regclass ORDER BY c.relname").fetchall()
         return [r[0] for r in rows]
 
@@ -171,11 +185,11 @@ class PostgresStore:
     def put_namespace(self, config: NamespaceConfig) -> bool:
         """Create a namespace; True if created, False if an identical one exists; ConfigMismatch otherwise."""
         with self.lock:
-            cur = self.conn.execute("INSERT INTO namespaces VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            cur = self._q("INSERT INTO namespaces VALUES (%s, %s) ON CONFLICT DO NOTHING",
                                     (config.name, json.dumps(config.to_dict())))
             if cur.rowcount:
                 return True
-            row = self.conn.execute("SELECT config FROM namespaces WHERE name=%s", (config.name,)).fetchone()
+            row = self._q("SELECT config FROM namespaces WHERE name=%s", (config.name,)).fetchone()
         existing = NamespaceConfig(**json.loads(row[0]))
         if existing != config:
             raise ConfigMismatch(existing)
@@ -183,7 +197,7 @@ class PostgresStore:
 
     def namespaces(self) -> dict[str, NamespaceConfig]:
         with self.lock:
-            rows = self.conn.execute("SELECT config FROM namespaces").fetchall()
+            rows = self._q("SELECT config FROM namespaces").fetchall()
         configs = [NamespaceConfig(**json.loads(r[0])) for r in rows]
         return {c.name: c for c in configs}
 
@@ -193,7 +207,7 @@ class PostgresStore:
         if found is not None:
             return found
         with self.lock:
-            self.conn.execute("INSERT INTO counter_ids (namespace, counter) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+            self._q("INSERT INTO counter_ids (namespace, counter) VALUES (%s, %s) ON CONFLICT DO NOTHING",
                               (namespace, counter))
         found = self.lookup_cid(namespace, counter)
         assert found is not None
@@ -205,7 +219,7 @@ class PostgresStore:
         if found is not None:
             return found
         with self.lock:
-            row = self.conn.execute("SELECT id FROM counter_ids WHERE namespace=%s AND counter=%s",
+            row = self._q("SELECT id FROM counter_ids WHERE namespace=%s AND counter=%s",
                                     (namespace, counter)).fetchone()
         if row is None:
             return None
@@ -217,13 +231,13 @@ class PostgresStore:
         found = _NAMES.get((self.url, cid))
         if found is None:
             with self.lock:
-                row = self.conn.execute("SELECT namespace, counter FROM counter_ids WHERE id=%s", (cid,)).fetchone()
+                row = self._q("SELECT namespace, counter FROM counter_ids WHERE id=%s", (cid,)).fetchone()
             found = _NAMES[(self.url, cid)] = (row[0], row[1])
         return found
 
     def counters(self, namespace: str) -> list[str]:
         with self.lock:
-            return [r[0] for r in self.conn.execute("SELECT counter FROM counter_ids WHERE namespace=%s", (namespace,))]
+            return [r[0] for r in self._q("SELECT counter FROM counter_ids WHERE namespace=%s", (namespace,))]
 
     # --- events -----------------------------------------------------------------------
     def write_batch(self, events: Sequence[EventRow], triggers: Iterable[Trigger] = (), *,
@@ -313,7 +327,7 @@ class PostgresStore:
 
     def event_exists(self, key: tuple[int, int, int, int, bytes]) -> bool:
         with self.lock:
-            row = self.conn.execute("SELECT 1 FROM events WHERE cid=%s AND time_bucket=%s AND event_bucket=%s "
+            row = self._q("SELECT 1 FROM events WHERE cid=%s AND time_bucket=%s AND event_bucket=%s "
                                     "AND event_time=%s AND event_id=%s", key).fetchone()
         return row is not None
 
@@ -325,17 +339,17 @@ class PostgresStore:
         where = "cid=%s AND time_bucket BETWEEN %s AND %s AND event_time>%s AND event_time<=%s"
         args: tuple[int, ...] = (cid, lo_us // bucket_us, hi_us // bucket_us, lo_us, hi_us)
         with self.lock:
-            clear = self.conn.execute(f"SELECT MAX(event_time) FROM events WHERE {where} AND kind=1", args).fetchone()[0]
+            clear = self._q(f"SELECT MAX(event_time) FROM events WHERE {where} AND kind=1", args).fetchone()[0]
             if clear is not None:
                 args = (cid, clear // bucket_us, hi_us // bucket_us, clear, hi_us)
-            total, n = self.conn.execute(f"SELECT COALESCE(SUM(delta),0), COUNT(*) FROM events WHERE {where} "
+            total, n = self._q(f"SELECT COALESCE(SUM(delta),0), COUNT(*) FROM events WHERE {where} "
                                          "AND kind=0", args).fetchone()
         return int(total), clear is not None, int(n)
 
     def purge_events(self, namespace: str, before_us: int) -> int:
         """Delete events older than ``before_us`` that every rollup of the namespace has covered."""
         with self.lock:
-            cur = self.conn.execute(
+            cur = self._q(
                 "DELETE FROM events e USING counter_ids c, rollups r WHERE c.id = e.cid AND c.namespace = %s "
                 "AND r.namespace = c.namespace AND r.counter = c.counter AND e.event_time < %s "
                 "AND e.event_time <= r.last_rollup_ts", (namespace, before_us))
@@ -344,8 +358,8 @@ class PostgresStore:
     def count_events(self, namespace: str | None = None) -> int:
         with self.lock:
             if namespace is None:
-                return int(self.conn.execute("SELECT COUNT(*) FROM events").fetchone()[0])
-            return int(self.conn.execute("SELECT COUNT(*) FROM events WHERE cid IN "
+                return int(self._q("SELECT COUNT(*) FROM events").fetchone()[0])
+            return int(self._q("SELECT COUNT(*) FROM events WHERE cid IN "
                                          "(SELECT id FROM counter_ids WHERE namespace=%s)", (namespace,)).fetchone()[0])
 
     # --- rollups ---------------------------------------------------------------------------
@@ -356,7 +370,7 @@ class PostgresStore:
     def rollup_state(self, namespace: str, counter: str) -> tuple[int, int, int]:
         """(count, last_rollup_ts, last_write_ts); zeros before the first write."""
         with self.lock:
-            row = self.conn.execute("SELECT count, last_rollup_ts, last_write_ts FROM rollups WHERE namespace=%s "
+            row = self._q("SELECT count, last_rollup_ts, last_write_ts FROM rollups WHERE namespace=%s "
                                     "AND counter=%s", (namespace, counter)).fetchone()
         return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
 
@@ -364,7 +378,7 @@ class PostgresStore:
         """Store (count, checkpoint) as one row; with forward_only a rollup never moves it backwards."""
         guard = " WHERE excluded.last_rollup_ts > rollups.last_rollup_ts" if forward_only else ""
         with self.lock:
-            cur = self.conn.execute(
+            cur = self._q(
                 "INSERT INTO rollups (namespace, counter, count, last_rollup_ts) VALUES (%s,%s,%s,%s) "
                 "ON CONFLICT (namespace, counter) DO UPDATE SET "
                 "count=excluded.count, last_rollup_ts=excluded.last_rollup_ts" + guard,
@@ -374,27 +388,27 @@ class PostgresStore:
     def behind(self, limit: int = 1000) -> list[tuple[str, str, int]]:
         """Counters whose checkpoint is behind their last write: (namespace, counter, last_write_ts)."""
         with self.lock:
-            rows = self.conn.execute("SELECT namespace, counter, last_write_ts FROM rollups "
+            rows = self._q("SELECT namespace, counter, last_write_ts FROM rollups "
                                      "WHERE last_write_ts > last_rollup_ts LIMIT %s", (limit,)).fetchall()
         return [(r[0], r[1], int(r[2])) for r in rows]
 
     # --- durable rollup triggers ---------------------------------------------------------------
     def pending_triggers(self, limit: int = 1000) -> list[Trigger]:
         with self.lock:
-            rows = self.conn.execute("SELECT namespace, counter, due FROM rollup_triggers ORDER BY due LIMIT %s",
+            rows = self._q("SELECT namespace, counter, due FROM rollup_triggers ORDER BY due LIMIT %s",
                                      (limit,)).fetchall()
         return [(r[0], r[1], int(r[2])) for r in rows]
 
     def done_trigger(self, namespace: str, counter: str, started_us: int) -> None:
         with self.lock:
-            self.conn.execute("DELETE FROM rollup_triggers WHERE namespace=%s AND counter=%s AND due<=%s",
+            self._q("DELETE FROM rollup_triggers WHERE namespace=%s AND counter=%s AND due<=%s",
                               (namespace, counter, started_us))
 
     def add_triggers(self, triggers: Iterable[Trigger]) -> None:
         rows = sorted(triggers)
         if rows:
             with self.lock:
-                self.conn.execute(INSERT_TRIGGERS, [list(col) for col in zip(*rows, strict=True)])
+                self._q(INSERT_TRIGGERS, [list(col) for col in zip(*rows, strict=True)])
 
     # --- what the SQLite store reports about its WAL -------------------------------------------
     def wal_bytes(self) -> int:

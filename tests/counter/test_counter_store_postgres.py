@@ -164,3 +164,22 @@ def test_time_buckets_keep_a_hot_counters_rollup_read_small(pg_url):  # noqa: F8
     assert all(r.partitions_scanned == 1 for r in report.rows)
     assert bucketed.buffers * 2 < one_bucket.buffers, report.to_dict()
     assert bucketed.buffers * 2 < no_buckets.buffers, report.to_dict()
+
+
+def test_connections_cut_under_the_engine_are_reopened(pg_url):  # noqa: F811
+    """PostgreSQL drops every session (a restart, a failover): the node's next reads and writes reconnect."""
+    ns = fresh("cut")
+    eng = make_engine(pg_url, ns)
+    try:
+        eng.add_count(ns, "k", 1, new_token())
+        assert settle(eng, ns, "k", 1) == 1
+        admin = PostgresStore(pg_url)
+        with admin.lock:
+            killed = admin.conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                        "WHERE datname = current_database() AND pid <> pg_backend_pid()").fetchone()[0]
+        admin.close()
+        assert killed >= 3  # the engine's writer, reader and rollup connections (at least)
+        eng.add_count(ns, "k", 2, new_token())
+        assert settle(eng, ns, "k", 3) == 3
+    finally:
+        eng.close()

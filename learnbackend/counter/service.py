@@ -41,7 +41,7 @@ from learnbackend.counter.tokens import (
     now_us,
     parse_token,
 )
-from learnbackend.errors import LearnBackendError
+from learnbackend.errors import EnvironmentMissing, LearnBackendError
 
 MAX_BODY = 4096
 #: Namespaces every service has (created when missing), scaled for a laptop demo.
@@ -117,7 +117,7 @@ def _status(exc: LearnBackendError) -> int:
         return 409
     if isinstance(exc, (InvalidTime, InvalidToken)):
         return 400
-    if isinstance(exc, StoreUnavailable):
+    if isinstance(exc, (StoreUnavailable, EnvironmentMissing)):  # locked, or a shared store out of reach
         return 503
     return 422
 

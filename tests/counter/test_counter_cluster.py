@@ -197,3 +197,24 @@ def test_cluster_chaos_command_wide_partitions_json(pg_url):  # noqa: F811
     rows = r.json["rows"]
     assert [row["layout"].split(",")[0] for row in rows] == ["time buckets 600 s", "no time buckets", "no time buckets"]
     assert rows[0]["buffers"] < rows[1]["buffers"]
+
+
+def test_nodes_answer_503_while_their_store_is_gone():
+    """The shared PostgreSQL stops: nodes answer 503 (retry later with the same token), not 500 or 422."""
+    need_postgres()
+    from learnbackend.counter.postgres_server import start_postgres
+
+    server = start_postgres()
+    try:
+        with Cluster(ClusterConfig(nodes=1, store=server.url, cache=None)) as cluster, \
+                httpx.Client(base_url=cluster.url, timeout=10) as client:
+            assert client.post("/v1/counters/default/d/add", json={"delta": 1}).status_code == 200
+            server.process.send_signal(signal.SIGINT)  # fast shutdown: every session is cut
+            server.process.wait(timeout=20)
+            token = {"token": uuid.uuid4().hex, "generation_time": time.time()}
+            r = client.post("/v1/counters/default/d/add", json={"delta": 1, "token": token})
+            assert r.status_code == 503 and r.json()["error"], r.text
+            r = client.get("/v1/counters/accurate/d")
+            assert r.status_code == 503 and r.json()["error"], r.text
+    finally:
+        server.stop()

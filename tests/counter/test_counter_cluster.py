@@ -82,9 +82,9 @@ def _alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def _start_cluster_command(port: int) -> tuple[subprocess.Popen[str], dict]:
+def _start_cluster_command(port: int, *extra: str) -> tuple[subprocess.Popen[str], dict]:
     proc = subprocess.Popen([sys.executable, "-m", "learnbackend", "counter", "cluster", "--nodes", "2",
-                             "--port", str(port), "--cache", "auto" if redis_available() else "none"],
+                             "--port", str(port), "--cache", "auto" if redis_available() else "none", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 45
     health = None
@@ -110,8 +110,20 @@ def test_cluster_command_stops_everything_on_sigterm():
     before = _tmp("learnbackend-counter-pg-")
     before_work = _tmp("learnbackend-counter-cluster-")
     port = free_port()
-    proc, health = _start_cluster_command(port)
+    proc, health = _start_cluster_command(port, "--kill-every", "1")  # chaos while it serves
     try:
+        urls = [n["url"] for n in health["nodes"]]
+        first = [httpx.get(u + "/healthz", timeout=2).json()["pid"] for u in urls]
+        deadline = time.monotonic() + 30
+        restarted = False
+        while time.monotonic() < deadline and not restarted:  # a node answers again, as a new process
+            time.sleep(0.3)
+            for url, pid in zip(urls, first, strict=True):
+                try:
+                    restarted = restarted or httpx.get(url + "/healthz", timeout=1).json()["pid"] != pid
+                except httpx.HTTPError:
+                    pass
+        assert restarted
         assert httpx.post(f"http://127.0.0.1:{port}/v1/counters/default/s/add", json={"delta": 1}).status_code == 200
         new_dirs = set(Path(tempfile.gettempdir()).glob("learnbackend-counter-pg-*")) - before
         assert len(new_dirs) == 1
@@ -126,7 +138,7 @@ def test_cluster_command_stops_everything_on_sigterm():
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert proc.returncode == 0, err
-    assert "pid" in out
+    assert "pid" in out and "chaos: kill -9 node" in out, out  # restarted: the new pid seen above
     for pid in [postgres_pid, *children]:
         assert not _alive(pid), pid
     assert not pg_dir.exists()

@@ -230,3 +230,9 @@ def test_nodes_answer_503_while_their_store_is_gone():
             assert r.status_code == 503 and r.json()["error"], r.text
     finally:
         server.stop()
+
+
+def test_doctor_reports_postgresql():
+    need_postgres()
+    probe = next(p for p in run_cli("doctor", "--json").json if p["name"] == "postgresql")
+    assert probe["ok"] and "initdb" not in probe["detail"] and "/bin" in probe["detail"]

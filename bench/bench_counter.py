@@ -248,11 +248,12 @@ def print_cluster(c: dict) -> None:
     if "skipped" in c:
         print(f"cluster row skipped: {c['skipped']}")
         return
-    print(f"cluster: {c['nodes']} nodes over PostgreSQL (lab-started, fsync on), cache {c['cache']}, wrk "
+    print(f"cluster: {c['nodes']} node(s) over PostgreSQL (lab-started, fsync on), cache {c['cache']}, wrk "
           f"{c['connections']} connections, {c['duration_s']:g} s (load average {c['loadavg']:.2f} before, "
           f"{c['loadavg_after']:.2f} after; every process shares this machine's CPUs):")
     print(f"  {'':30} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
-    for name, r in ((f"{c['nodes']} nodes via the gateway", c["gateway"]), ("one node, direct", c["one_node_direct"])):
+    nodes = f"{c['nodes']} node{'s' if c['nodes'] != 1 else ''}"
+    for name, r in ((f"{nodes} via the gateway", c["gateway"]), ("one node, direct", c["one_node_direct"])):
         print(f"  {name:30} {r['req_s']:>10,.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f}   non-2xx {r['non_2xx']:.0f}")
 
 

@@ -31,7 +31,6 @@ class ThreadCommitter:
         self.busy_batches = 0  # batches that met a held lock and went to the writer thread
         self._items: list[tuple[EventRow, asyncio.Future[None]]] = []  # for the writer thread
         self._pending: list[tuple[EventRow, asyncio.Future[None]]] = []  # this loop turn's rows
-        self._waiting = False  # the writer thread holds batches that met a busy lock
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -52,10 +51,7 @@ class ThreadCommitter:
     def _flush(self) -> None:
         """End of a loop turn: commit the turn's rows now, or hand them to the writer thread if locked."""
         batch, self._pending = self._pending, []
-        if self._waiting:  # the writer thread is waiting for the lock: keep the order, queue behind it
-            self._to_thread(batch)
-            return
-        try:
+        try:  # even while the writer thread waits for a lock: order does not matter (each event has its own key)
             outcome = self.engine.write_rows_each([row for row, _ in batch], wait=False)
         except StoreBusy:
             self._to_thread(batch)
@@ -70,7 +66,6 @@ class ThreadCommitter:
         self.busy_batches += 1
         with self._lock:
             self._items.extend(batch)
-            self._waiting = True
         self._wake.set()
 
     def close(self) -> None:
@@ -93,9 +88,6 @@ class ThreadCommitter:
             except Exception as exc:  # noqa: BLE001 - a bug in the writer: every waiting request gets the error
                 outcome = WriteOutcome(errors={i: exc for i in range(len(batch))})
             self.batches += 1
-            with self._lock:
-                if not self._items:
-                    self._waiting = False  # the loop may commit by itself again
             loop = self._loop
             if loop is not None and not loop.is_closed():
                 loop.call_soon_threadsafe(self._resolve, batch, outcome)

@@ -5,8 +5,8 @@ namespace (:mod:`learnbackend.sandbox.isolation`). Every path keeps its host nam
 paths in messages and arguments mean the same inside and out. The view holds:
 
 * read-only: the system (``/usr``, ``/bin``, ``/sbin``, ``/lib*``, ``/etc``), the checker's
-  Python (its prefixes: standard library, venv), the program itself and the caller's
-  ``readable`` paths;
+  Python (its prefixes: standard library, venv), the program itself and the interpreter of its
+  ``#!`` line, and the caller's ``readable`` paths;
 * read-write: the run directory and the run's private temporary directory (``$TMPDIR``);
 * fresh: ``/tmp`` (a small tmpfs), ``/proc`` (of the run's own PID namespace) and a ``/dev``
   with only ``null``, ``zero``, ``full``, ``random``, ``urandom``.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
@@ -55,28 +56,31 @@ class View:
         return any(path == b.path or path.startswith(b.path.rstrip("/") + "/") for b in self.binds)
 
 
-def python_prefixes() -> list[str]:
+@lru_cache(maxsize=1)
+def python_prefixes() -> tuple[str, ...]:
     """The checker's interpreter: its prefixes hold the standard library and the venv's packages."""
-    return sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)})
+    return tuple(sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                                       sys.base_exec_prefix)}))
+
+
+@lru_cache(maxsize=1)
+def _system() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """(symlinks, directories) of the system paths on this machine (``/bin`` is a link on merged-/usr systems)."""
+    links = tuple((path, os.readlink(path)) for path in SYSTEM_PATHS if os.path.islink(path))
+    dirs = tuple(path for path in SYSTEM_PATHS if not os.path.islink(path) and os.path.isdir(path))
+    return links, dirs
 
 
 def _under(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip("/") + "/")
 
 
-def plan(*, root: Path, cwd: Path, private_tmp: Path, tmp_mb: int, program: str | None,
-         readable: list[Path] | None) -> View:
-    """The view of a run in ``cwd``; ``program`` is the resolved path of the program to run, when known."""
-    symlinks: list[tuple[str, str]] = list(DEVICE_LINKS)
-    read_only: list[tuple[str, bool]] = []
-    for path in SYSTEM_PATHS:
-        if os.path.islink(path):
-            symlinks.append((path, os.readlink(path)))
-        elif os.path.isdir(path):
-            read_only.append((path, True))
+def plan(*, root: Path, cwd: Path, private_tmp: Path, tmp_mb: int, readable: list[Path] | None) -> View:
+    """The view of a run in ``cwd``; ``readable``: the program, its interpreter, what the caller adds."""
+    links, dirs = _system()
+    symlinks = [*DEVICE_LINKS, *links]
+    read_only = [(path, True) for path in dirs]
     extra = [*python_prefixes(), *(str(p) for p in readable or [])]
-    if program is not None:
-        extra.append(program)
     for raw in extra:
         real = os.path.realpath(raw)
         if real == "/" or any(_under(real, refused) for refused in _REFUSED) or not os.path.exists(real):

@@ -21,11 +21,15 @@ import gc
 import os
 import platform
 import resource
+import select
 import signal
 import socket
 import struct
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
+from learnbackend.sandbox import ownership
 from learnbackend.sandbox.fsview import View
 
 CLONE_NEWNS = 0x00020000
@@ -52,9 +56,13 @@ _SIOCGIFFLAGS, _SIOCSIFFLAGS, _IFF_UP, _IFF_RUNNING = 0x8913, 0x8914, 0x1, 0x40
 SETUP_FAILED = 125
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+try:
+    _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
+    _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    _libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    LINUX = sys.platform.startswith("linux")
+except AttributeError:  # not Linux: no namespaces, every run is refused unless the instructor opts out
+    LINUX = False
 
 
 def _check(result: int, what: str) -> None:
@@ -71,6 +79,16 @@ def _unshare(flags: int) -> None:
                28: "the limit of user namespaces is reached (user.max_user_namespaces)",
                22: "not supported by this kernel"}.get(err, os.strerror(err))
         raise OSError(err, f"cannot create {what}: {why}")
+
+
+def _fork() -> int:
+    """fork(2) without Python's at-fork handlers: the setup process is single-threaded (subprocess already ran
+    them when it forked it), and skipping them keeps each of the run's forks cheap."""
+    pid = int(_libc.fork())
+    if pid < 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"fork: {os.strerror(err)}")
+    return pid
 
 
 def _enc(text: str | None) -> bytes | None:
@@ -166,8 +184,13 @@ class ChildSetup:
     view: View | None
     #: Write end of the status pipe to the checker.
     status_fd: int
+    #: Read end of a pipe whose write end only the checker holds: EOF means the checker is gone.
+    lifeline_fd: int
     host_uid: int
     host_gid: int
+    #: The run directory and who owned what in it, when it was lent to ``run_as``: the relay gives it back
+    #: if the checker dies before it can.
+    lent: tuple[str, ownership.Owners] | None = None
 
     def __call__(self) -> None:
         # A collection here would touch (and so copy) every page of the checker's heap in each fork.
@@ -181,7 +204,7 @@ class ChildSetup:
             self._enter_namespaces()
         except BaseException as exc:  # noqa: BLE001 - reported to the checker, never raised past here
             self._fail(exc)
-        init = os.fork()
+        init = _fork()
         if init != 0:
             self._relay(init)
         try:
@@ -194,7 +217,7 @@ class ChildSetup:
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
             signal.signal(sig, signal.SIG_IGN)
         os.write(self.status_fd, b"R")
-        program = os.fork()
+        program = _fork()
         if program != 0:
             self._init(program)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
@@ -236,7 +259,7 @@ class ChildSetup:
         uid = self.run_as
         ready_r, ready_w = os.pipe()
         me = os.getpid()
-        helper = os.fork()
+        helper = _fork()
         if helper == 0:
             try:
                 os.close(ready_w)
@@ -257,10 +280,27 @@ class ChildSetup:
             raise OSError("could not map the sandbox's user into its user namespace")
 
     def _relay(self, init: int) -> None:
-        """Popen's child: holds nothing and waits for init (the namespace) to end."""
-        os.closerange(0, 1 << 16)
+        """Popen's child: holds nothing but the lifeline, waits for init (the namespace) to end, and kills it
+        when the checker dies (even by SIGKILL), so no run outlives its checker."""
+        os.closerange(0, self.lifeline_fd)
+        os.closerange(self.lifeline_fd + 1, 1 << 16)
         try:
-            _, status = os.waitpid(init, 0)
+            try:
+                watched = [self.lifeline_fd, os.pidfd_open(init)]
+                tick = None
+            except (AttributeError, OSError):  # no pidfd: look at init every tenth of a second
+                watched, tick = [self.lifeline_fd], 0.1
+            while True:
+                pid, status = os.waitpid(init, os.WNOHANG)
+                if pid == init:
+                    break
+                ready, _, _ = select.select(watched, [], [], tick)
+                if self.lifeline_fd in ready:
+                    os.kill(init, signal.SIGKILL)
+                    _, status = os.waitpid(init, 0)
+                    if self.lent is not None:  # the run directory is at its own path in the run's root too
+                        ownership.give_back(Path(self.lent[0]), self.lent[1])
+                    break
             os._exit(os.waitstatus_to_exitcode(status) & 0xFF if os.WIFEXITED(status) else SETUP_FAILED)
         except BaseException:  # noqa: BLE001
             os._exit(SETUP_FAILED)
@@ -353,7 +393,7 @@ class ChildSetup:
 
     def _unisolated(self) -> None:
         isolated_network = False
-        if self.private_network:
+        if self.private_network and LINUX:
             try:
                 _unshare(CLONE_NEWNET)
                 _loopback_up()
@@ -362,10 +402,11 @@ class ChildSetup:
                 pass
         os.write(self.status_fd, b"R" if isolated_network else b"r")
         if self.run_as is not None:
-            _prctl(PR_SET_NO_NEW_PRIVS, 1)
+            if LINUX:
+                _prctl(PR_SET_NO_NEW_PRIVS, 1)
             os.setgroups([])
-            os.setresgid(self.run_as, self.run_as, self.run_as)
-            os.setresuid(self.run_as, self.run_as, self.run_as)
+            os.setgid(self.run_as)  # as root, setgid and setuid set the real, effective and saved ids
+            os.setuid(self.run_as)
         self.limits.apply()
 
 
@@ -404,6 +445,8 @@ def candidate_modes(dedicated_uids: tuple[int, int]) -> list[str]:
     learner code may not create user namespaces either, so the kernel's user-namespace code is out of its
     reach. Creating namespaces directly (``root``) is the fallback where user namespaces are disabled.
     """
+    if not LINUX:
+        return []
     caps = capabilities()
     if os.geteuid() != 0 or not uids_mapped(*dedicated_uids):
         return ["userns-self"]

@@ -116,11 +116,23 @@ def _kill_uid(uid: int) -> None:
             return
 
 
-def _program_path(program: str, cwd: Path, env: dict[str, str]) -> str | None:
-    """Where ``argv[0]`` is on the host, so the view shows it (None: inside the run directory, or unknown)."""
-    if "/" not in program:
-        return shutil.which(program, path=env.get("PATH"))
-    return program if os.path.isabs(program) else None
+def _program_paths(program: str, env: dict[str, str]) -> list[Path]:
+    """Where ``argv[0]`` is on the host, and the interpreter its ``#!`` line names, so the view shows them
+    (nothing for a program inside the run directory)."""
+    found = shutil.which(program, path=env.get("PATH")) if "/" not in program else program
+    if found is None or not os.path.isabs(found):
+        return []
+    paths = [Path(found)]
+    try:
+        with open(found, "rb") as script:
+            first = script.readline(256)
+    except OSError:
+        return paths
+    if first.startswith(b"#!"):
+        interpreter = first[2:].split()[:1]
+        if interpreter and interpreter[0].startswith(b"/"):
+            paths.append(Path(os.fsdecode(interpreter[0])))
+    return paths
 
 
 def _unreachable_parent(cwd: Path) -> Path | None:
@@ -161,6 +173,8 @@ class Run:
         self.proc: subprocess.Popen[bytes] | None = None
         self.owners: ownership.Owners | None = None
         self.status_fd: int | None = None
+        self.lifeline_r: int | None = None
+        self.lifeline_w: int | None = None
         self.network_isolated = False
         self.max_procs = 1 << 30
         self._procs_seen = 0
@@ -218,8 +232,9 @@ class Run:
         if self._removed:
             return
         self._removed = True
-        if self.status_fd is not None:
-            os.close(self.status_fd)
+        for fd in (self.status_fd, self.lifeline_r, self.lifeline_w):
+            if fd is not None:
+                os.close(fd)
         if self.group is not None:
             self.group.remove()
         if self.owners is not None:
@@ -257,19 +272,21 @@ def launch(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_pr
                               cpu_seconds=max(1, math.ceil(timeout) + 1), nproc=nproc)
     status_r, status_w = os.pipe()
     run.status_fd = status_r
+    run.lifeline_r, run.lifeline_w = os.pipe()
     try:
         full_env = _base_env(tmp, env)
         view = None
         if mode != "none":
             view = fsview.plan(root=root, cwd=cwd, private_tmp=tmp, tmp_mb=max_file_mb,
-                               program=_program_path(argv[0], cwd, full_env), readable=readable)
+                               readable=[*_program_paths(argv[0], full_env), *(readable or [])])
         if uid is not None:
             os.chown(tmp, uid, uid)
             run.owners = ownership.lend(cwd, uid)
         setup = isolation.ChildSetup(
             mode=mode, limits=limits, cgroup_procs=group.join_path() if group else None,
             private_network=not network, run_as=uid, view=view, status_fd=status_w,
-            host_uid=os.geteuid(), host_gid=os.getegid(),
+            lifeline_fd=run.lifeline_r, host_uid=os.geteuid(), host_gid=os.getegid(),
+            lent=(str(cwd), run.owners) if run.owners is not None else None,
         )
         try:
             # preexec_fn is the only way to enter namespaces, a cgroup and limits between fork and exec;
@@ -281,6 +298,8 @@ def launch(argv: list[str], *, cwd: Path, timeout: float, memory_mb: int, max_pr
             )
         finally:
             os.close(status_w)
+            os.close(run.lifeline_r)  # the relay holds it; the checker keeps only the write end, until the end
+            run.lifeline_r = None
         first = _read_status(status_r, 30.0, first_only=True)
         if first[:1] not in (b"R", b"r"):
             why = first[1:].decode(errors="replace").strip() if first[:1] == b"E" else "its setup process ended"
@@ -324,8 +343,11 @@ def resolve_mode() -> str:
 def isolation_status() -> Isolation:
     """Whether namespaces, a private root and dropped privileges can be made here, and how (probed once per
     process: the first mode of :func:`isolation.candidate_modes` that runs a program)."""
+    modes = isolation.candidate_modes((SANDBOX_UID_BASE, SANDBOX_UID_COUNT))
+    if not modes:
+        return Isolation(False, "none", f"its namespaces are a Linux feature, and this is {sys.platform}")
     failures: list[Isolation] = []
-    for mode in isolation.candidate_modes((SANDBOX_UID_BASE, SANDBOX_UID_COUNT)):
+    for mode in modes:
         status = probe(mode)
         if status.available:
             return status

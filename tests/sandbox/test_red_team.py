@@ -172,7 +172,7 @@ def test_floods_are_contained(mode: str, lib: Path) -> None:
         assert report[name]["reason"] and reason in report[name]["reason"], (mode, name, report[name])
     assert report["disk"]["left_bytes"] <= 8 * 1024 * 1024
     assert report["output"]["stdout_len"] < 300 * 1024 and report["output"]["reason"].startswith("timeout")
-    assert all(entry["seconds"] < 15 for entry in report.values()), report
+    assert all(entry["seconds"] < 15 for entry in report.values()), report  # each stopped by its limit, in time
 
 
 def test_without_namespaces_learner_code_is_refused_unless_the_instructor_opts_out(lib: Path) -> None:

@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from conftest import need  # type: ignore[import-not-found]
 
 from learnbackend.sandbox.cgroup import PidsCgroup
 from learnbackend.sandbox.runner import (
@@ -18,6 +19,15 @@ from learnbackend.sandbox.runner import (
 )
 
 PY = sys.executable
+
+
+@pytest.fixture(autouse=True)
+def _isolation(request: pytest.FixtureRequest) -> None:
+    """Learner code runs only isolated (or when the instructor opts out): without isolation, a missing engine."""
+    if request.node.name.startswith("test_the_opted_out_mode"):
+        return
+    status = isolation_status()
+    need(status.available, f"the sandbox cannot isolate learner code here ({status.reason})")
 
 
 def _py(code: str, cwd: Path, **kwargs: object) -> SandboxResult:
@@ -293,3 +303,51 @@ def test_the_opted_out_mode_runs_unisolated_as_a_dedicated_uid_and_says_when_it_
 
         shutil.rmtree(open_dir)
     assert not result.isolated and int(result.stdout.split()[0]) >= 610_000
+
+
+def test_a_checker_killed_by_sigkill_takes_its_runs_with_it(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import time
+
+    if not isolation_status().available:
+        pytest.skip(f"the sandbox cannot isolate here: {isolation_status().reason}")
+    started, survivor = tmp_path / "started", tmp_path / "survivor"
+    learner = ("import os, time\nopen('started', 'w').write('x')\n"
+               "if os.fork() == 0:\n    os.setsid()\n    time.sleep(3)\n    open('survivor', 'w').write('x')\n"
+               "time.sleep(3)\nopen('survivor', 'w').write('x')")
+    script = ("import sys\nfrom pathlib import Path\nfrom learnbackend.sandbox import run_sandboxed\n"
+              f"run_sandboxed([sys.executable, '-c', {learner!r}], cwd=Path({str(tmp_path)!r}), timeout=60)\n")
+    checker = subprocess.Popen([PY, "-c", script])
+    deadline = time.monotonic() + 10
+    while not started.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert started.exists()
+    checker.send_signal(signal.SIGKILL)  # no cleanup code of the checker runs
+    checker.wait(timeout=10)
+    time.sleep(4)  # the survivors would write at 3 s
+    assert not survivor.exists(), "learner code outlived a checker killed with SIGKILL"
+    # and the run directory lent to the run's uid is back with its owner
+    assert {p.stat().st_uid for p in [tmp_path, *tmp_path.iterdir()]} == {os.geteuid()}
+
+
+def test_a_program_outside_the_view_and_its_interpreter_are_shown_read_only(tmp_path: Path) -> None:
+    import shutil
+
+    tools, interpreters = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
+    try:
+        for directory in (tools, interpreters):
+            directory.chmod(0o755)
+        shutil.copy("/bin/sh", interpreters / "mysh")
+        script = tools / "greet"
+        script.write_text(f"#!{interpreters / 'mysh'}\necho hello from $0\nls {tools.parent} | grep -c . \n")
+        script.chmod(0o755)
+        result = run_sandboxed([str(script)], cwd=tmp_path, timeout=10)
+    finally:
+        shutil.rmtree(tools)
+        shutil.rmtree(interpreters)
+    assert result.ok, result
+    greeting, visible = result.stdout.split("\n")[:2]
+    assert greeting == f"hello from {script}"
+    # of its parent directory (the host's temporary directory) the program sees only what it was given
+    assert int(visible) <= 4, result.stdout

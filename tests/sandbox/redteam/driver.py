@@ -52,7 +52,9 @@ def limits() -> None:
     for name, code in LIMITS.items():
         run_dir = Path(tempfile.mkdtemp(prefix="lb-redteam-limits-"))
         started = time.monotonic()
-        result = run_sandboxed([sys.executable, "-c", code], cwd=run_dir, timeout=2.5, memory_mb=128, max_procs=16,
+        # Floods that only a deadline stops get a short one; the others must be stopped by their limit first.
+        timeout = 2.5 if name in ("fork", "loop", "output") else 15
+        result = run_sandboxed([sys.executable, "-c", code], cwd=run_dir, timeout=timeout, memory_mb=128, max_procs=16,
                                max_file_mb=8)
         report[name] = {"reason": result.killed_reason, "seconds": round(time.monotonic() - started, 1),
                         "stdout_len": len(result.stdout), "left_bytes": sum(f.stat().st_size for f in run_dir.iterdir())}

@@ -14,7 +14,8 @@ from learnbackend.apps import env_of
 
 CACHE_HELP = "redis://HOST:PORT (shared cache, EVCache's role), auto (start a throw-away redis-server if installed) or none."
 STORE_HELP = ("postgresql://USER:PASSWORD@HOST:PORT/DB shared by nodes on several machines "
-              "(default: a throw-away PostgreSQL started in a temp dir).")
+              "(default: a throw-away PostgreSQL started in a temp dir). Also read from the environment, which "
+              "keeps a password out of the process list.")
 
 
 def _cache(value: str) -> str | None:
@@ -25,7 +26,7 @@ def cluster(
     ctx: typer.Context,
     nodes: Annotated[int, typer.Option(min=1, max=16, help="Service nodes (processes) behind the gateway.")] = 3,
     port: Annotated[int, typer.Option(min=1, max=65535, help="The gateway's port on 127.0.0.1.")] = 8700,
-    store: Annotated[str | None, typer.Option(help=STORE_HELP)] = None,
+    store: Annotated[str | None, typer.Option(help=STORE_HELP, envvar="LEARNBACKEND_COUNTER_STORE")] = None,
     cache: Annotated[str, typer.Option(help=CACHE_HELP)] = "auto",
     kill_every: Annotated[float, typer.Option(min=0, help="Chaos: kill -9 a random node every S seconds and restart "
                                                           "it (0 = never).")] = 0.0,
@@ -93,7 +94,7 @@ def cluster_chaos(
     duration: Annotated[float, typer.Option(min=1, max=600, help="Seconds of load (node-loss).")] = 6.0,
     concurrency: Annotated[int, typer.Option(min=1, max=256, help="Concurrent clients (node-loss).")] = 16,
     kill_node: Annotated[int, typer.Option(min=0, help="Which node to kill -9 (node-loss).")] = 0,
-    store: Annotated[str | None, typer.Option(help=STORE_HELP)] = None,
+    store: Annotated[str | None, typer.Option(help=STORE_HELP, envvar="LEARNBACKEND_COUNTER_STORE")] = None,
     cache: Annotated[str, typer.Option(help=CACHE_HELP)] = "auto",
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:

@@ -59,6 +59,7 @@ class ClusterConfig:
     store: str | None = None  # postgresql://...; None = start a lab PostgreSQL
     cache: str | None = "auto"  # redis://... | "auto" (start one if redis-server exists) | None (no cache)
     sweep_s: float = 2.0  # how often each node re-queues counters behind their last write (0 = never)
+    gateway_timeout_s: float = 10.0  # a node that does not answer in time: 504 (a GET goes to the next node)
 
 
 def check_cluster_config(config: ClusterConfig) -> ClusterConfig:
@@ -155,7 +156,8 @@ class Cluster:
         for node in self.nodes:
             self._wait(node, timeout)
         self.gateway_port = self.config.port or free_port()
-        argv = [sys.executable, "-m", "learnbackend.counter.gateway", "--port", str(self.gateway_port)]
+        argv = [sys.executable, "-m", "learnbackend.counter.gateway", "--port", str(self.gateway_port),
+                "--timeout", str(self.config.gateway_timeout_s)]
         for node in self.nodes:
             argv += ["--node", node.url]
         with open(self.workdir / "gateway.log", "ab") as log:  # the child keeps its own copy of the descriptor

@@ -45,14 +45,15 @@ class Node:
 def _answer(status: int, payload: dict[str, Any]) -> bytes:
     body = json.dumps(payload).encode()
     reason = {200: "OK", 400: "Bad Request", 411: "Length Required", 413: "Payload Too Large",
-              502: "Bad Gateway", 503: "Service Unavailable"}.get(status, "Error")
+              502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}.get(status, "Error")
     return (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
             .encode() + body)
 
 
 class Gateway:
-    def __init__(self, nodes: list[str]) -> None:
+    def __init__(self, nodes: list[str], timeout_s: float = 10.0) -> None:
         self.nodes = [Node(urlsplit(u).hostname or HOST, urlsplit(u).port or 80) for u in nodes]
+        self.timeout_s = timeout_s
         self._rr = 0
         self.requests = 0
         self.failovers = 0
@@ -95,23 +96,8 @@ class Gateway:
             node.requests += 1
             try:
                 writer.write(head + body)
-                status_line = await reader.readline()
-                if not status_line:
-                    raise ConnectionResetError("closed")
-                lines = [status_line]
-                length = 0
-                while True:
-                    line = await reader.readline()
-                    if not line:
-                        raise ConnectionResetError("closed")
-                    if line == b"\r\n":
-                        break
-                    lines.append(line)
-                    name, _, value = line.partition(b":")
-                    if name.strip().lower() == b"content-length":
-                        length = int(value)
-                data = await reader.readexactly(length) if length else b""
-            except (OSError, asyncio.IncompleteReadError, ValueError):
+                lines, data = await asyncio.wait_for(self._response(reader, method), self.timeout_s)
+            except (OSError, asyncio.IncompleteReadError, ValueError, asyncio.TimeoutError) as exc:
                 writer.close()
                 node.down_until = time.monotonic() + DOWN_S
                 node.failures += 1
@@ -119,13 +105,37 @@ class Gateway:
                 if method == "GET":  # a read is always safe to send again
                     self.failovers += 1
                     continue
-                return _answer(502, {"error": "node_failed", "message": f"Node {index} failed with the request in "
-                                     "flight; it may or may not have been applied.",
-                                     "fix": "Retry with the same idempotency token: it is counted once."})
+                late = isinstance(exc, asyncio.TimeoutError)
+                return _answer(504 if late else 502, {
+                    "error": "node_timeout" if late else "node_failed",
+                    "message": f"Node {index} " + (f"did not answer in {self.timeout_s:g} s" if late else "failed")
+                               + " with the request in flight; it may or may not have been applied.",
+                    "fix": "Retry with the same idempotency token: it is counted once."})
             node.idle.append((reader, writer, time.monotonic()))
             return b"".join(lines) + b"x-counter-node: %d\r\n\r\n" % index + data
         return _answer(503, {"error": "no_node", "message": "No counter node answers.",
                              "fix": "Wait for the nodes to restart, then retry with the same token."})
+
+    @staticmethod
+    async def _response(reader: Any, method: str) -> tuple[list[bytes], bytes]:
+        """A node's answer: (status line + headers without the blank line, body)."""
+        status_line = await reader.readline()
+        if not status_line:
+            raise ConnectionResetError("closed")
+        lines = [status_line]
+        length = 0
+        while True:
+            line = await reader.readline()
+            if not line:
+                raise ConnectionResetError("closed")
+            if line == b"\r\n":
+                break
+            lines.append(line)
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        data = await reader.readexactly(length) if length and method != "HEAD" else b""
+        return lines, data
 
     def _drop(self, node: Node) -> None:
         for _, writer, _ in node.idle:
@@ -183,8 +193,8 @@ class Gateway:
             writer.close()
 
 
-async def serve(port: int, nodes: list[str]) -> None:
-    gateway = Gateway(nodes)
+async def serve(port: int, nodes: list[str], timeout_s: float = 10.0) -> None:
+    gateway = Gateway(nodes, timeout_s)
     server = await asyncio.start_server(gateway.handle, HOST, port, limit=MAX_HEAD, backlog=1024)
     async with server:
         await server.serve_forever()
@@ -197,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="learnbackend-counter-gateway")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--node", action="append", required=True, help="http://127.0.0.1:PORT of a node (repeat).")
+    parser.add_argument("--timeout", type=float, default=10.0, help="Seconds to wait for a node's answer (then 504).")
     args = parser.parse_args(argv)
     if os.environ.get("LEARNBACKEND_COUNTER_CHILD"):
         from learnbackend.counter.server import _exit_with_parent
@@ -210,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         pass
     try:
-        asyncio.run(serve(args.port, args.node))
+        asyncio.run(serve(args.port, args.node, args.timeout))
     except KeyboardInterrupt:
         pass
     return 0

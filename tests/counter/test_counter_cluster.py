@@ -236,3 +236,30 @@ def test_doctor_reports_postgresql():
     need_postgres()
     probe = next(p for p in run_cli("doctor", "--json").json if p["name"] == "postgresql")
     assert probe["ok"] and "initdb" not in probe["detail"] and "/bin" in probe["detail"]
+
+
+def test_a_frozen_node_costs_a_timeout_not_a_hang(pg_url):  # noqa: F811
+    """SIGSTOP a node: a write routed to it gets 504 after the gateway's timeout; the retry (same token, inside
+    the accept limit) goes to another node; the frozen node's late copy of the write, once thawed, counts nothing."""
+    with Cluster(ClusterConfig(nodes=2, store=pg_url, cache=None, gateway_timeout_s=1.0)) as cluster, \
+            httpx.Client(base_url=cluster.url, timeout=10) as client:
+        ns = f"frozen{uuid.uuid4().hex[:6]}"
+        client.post("/v1/namespaces", json={"name": ns, "type": "accurate", "accept_limit_s": 5.0,
+                                            "skew_margin_s": 0.5}).raise_for_status()
+        frozen = next(f"f{i}" for i in range(50)
+                      if client.post(f"/v1/counters/{ns}/f{i}/add", json={"delta": 1}).headers["x-counter-node"] == "0")
+        node0 = cluster.nodes[0]
+        os.kill(node0.proc.pid, signal.SIGSTOP)
+        try:
+            token = {"token": uuid.uuid4().hex, "generation_time": time.time()}
+            t0 = time.monotonic()
+            r = client.post(f"/v1/counters/{ns}/{frozen}/add", json={"delta": 1, "token": token})
+            assert r.status_code == 504 and r.json()["error"] == "node_timeout"
+            assert time.monotonic() - t0 < 8
+            r = client.post(f"/v1/counters/{ns}/{frozen}/add", json={"delta": 1, "token": token})  # the retry
+            assert (r.status_code, r.headers["x-counter-node"]) == (200, "1")  # node 0 is marked down meanwhile
+        finally:
+            os.kill(node0.proc.pid, signal.SIGCONT)
+        httpx.get(node0.url + "/healthz", timeout=10)  # thawed: it has read the stale copy meanwhile
+        time.sleep(0.5)
+        assert httpx.get(f"{node0.url}/v1/counters/{ns}/{frozen}", timeout=10).json()["count"] == 2  # once, not twice

@@ -44,6 +44,8 @@ class NodeLossConfig:
     kill_at: float = 2.0  # seconds into the load
     down_s: float = 1.0  # how long the node stays dead before its restart
     kill_node: int = 0
+    #: Several nodes, one after the other (each restarted before the next is killed); overrides kill_node.
+    kill_nodes: tuple[int, ...] = ()
     settle_s: float = 20.0
     store: str | None = None
     cache: str | None = "auto"
@@ -65,6 +67,9 @@ class NodeLossReport:
     p50_ms: float = 0.0
     p99_ms: float = 0.0
     restart_s: float = 0.0
+    #: (node, seconds into the load) of every kill -9; all inside the load unless the machine was too slow
+    kills: list[tuple[int, float]] = field(default_factory=list)
+    load_s: float = 0.0
     error_kinds: dict[str, int] = field(default_factory=dict)
     gateway: dict[str, Any] = field(default_factory=dict)
 
@@ -82,25 +87,32 @@ def run_node_loss(config: NodeLossConfig, progress: Progress = _quiet) -> NodeLo
     from learnbackend.counter.load import LoadConfig, run_load
     from learnbackend.counter.store_postgres import redact
 
-    if not 0 <= config.kill_node < config.nodes:
-        raise UsageError(f"--kill-node must be 0..{config.nodes - 1} (got {config.kill_node}).")
+    victims = config.kill_nodes or (config.kill_node,)
+    for victim in victims:
+        if not 0 <= victim < config.nodes:
+            raise UsageError(f"--kill-node must be 0..{config.nodes - 1} (got {victim}).")
     if not 0 < config.kill_at < config.duration:
         raise UsageError("The kill must fall inside the run (0 < kill_at < duration).")
     progress(0.0, "starting PostgreSQL, nodes and gateway")
     with Cluster(ClusterConfig(nodes=config.nodes, store=config.store, cache=config.cache)) as cluster:
-        report = NodeLossReport(config.nodes, config.kill_node, redact(cluster.store_url), cluster.cache_url)
+        report = NodeLossReport(config.nodes, victims[0], redact(cluster.store_url), cluster.cache_url)
         failures: list[BaseException] = []
+
+        started = time.monotonic()
 
         def chaos() -> None:
             try:
                 time.sleep(config.kill_at)
-                progress(0.3, f"kill -9 node {config.kill_node}")
-                cluster.kill9(config.kill_node)
-                time.sleep(config.down_s)
-                t0 = time.monotonic()
-                cluster.restart(config.kill_node)
-                report.restart_s = time.monotonic() - t0
-                progress(0.5, f"node {config.kill_node} restarted")
+                for victim in victims:
+                    progress(0.3, f"kill -9 node {victim}")
+                    report.kills.append((victim, round(time.monotonic() - started, 2)))
+                    cluster.kill9(victim)
+                    time.sleep(config.down_s)
+                    t0 = time.monotonic()
+                    cluster.restart(victim)
+                    report.restart_s = max(report.restart_s, time.monotonic() - t0)
+                    progress(0.5, f"node {victim} restarted")
+                    time.sleep(0.3)
             except BaseException as exc:  # noqa: BLE001 (reported by the caller's thread below)
                 failures.append(exc)
 
@@ -114,6 +126,7 @@ def run_node_loss(config: NodeLossConfig, progress: Progress = _quiet) -> NodeLo
         if failures:
             raise failures[0]
         progress(0.9, "counting")
+        report.load_s = load.elapsed
         report.sent, report.acked, report.errors, report.retries = load.sent, load.acked, load.errors, load.retries
         report.counted, report.throughput = load.counted, load.throughput
         report.p50_ms, report.p99_ms, report.error_kinds = load.p50_ms, load.p99_ms, load.error_kinds

@@ -319,3 +319,20 @@ def test_f8_durable_triggers_survive_a_killed_rollup_process(proc_service, tmp_p
     finally:
         fresh.terminate()
         fresh.wait(10)
+
+
+def test_f8_a_killed_rollup_process_is_replaced_and_finds_its_triggers(proc_service):
+    """The service starts a new rollup process when its rollup process dies; nothing needs a read to heal."""
+    svc = proc_service
+    with httpx.Client(base_url=svc.url) as c:
+        assert c.post("/v1/namespaces", json={"name": "sup", "accept_limit_s": 2, "skew_margin_s": 0}).status_code == 201
+        [worker] = _rollup_children(svc.proc.pid)
+        for _ in range(4):
+            assert c.post("/v1/counters/sup/x/add", json={"delta": 1, "token": token()}).status_code == 200
+    time.sleep(0.3)
+    os.kill(worker, 9)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not [p for p in _rollup_children(svc.proc.pid) if p != worker]:
+        time.sleep(0.2)
+    assert [p for p in _rollup_children(svc.proc.pid) if p != worker], "a new rollup process was started"
+    assert wait_rolled_up(svc.config.db, "sup", "x", 4, timeout=20) == 4

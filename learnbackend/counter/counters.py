@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from learnbackend.counter.cache import MemoryCache, RollupCache
 from learnbackend.counter.eventlog import EventLog, GroupCommitWriter, LateEvent
@@ -28,6 +28,7 @@ from learnbackend.counter.namespaces import (
 )
 from learnbackend.counter.rollup import RollupResult, accurate_count, rollup_counter
 from learnbackend.counter.rollup_queue import RollupQueues
+from learnbackend.counter.store_postgres import is_postgres_url
 from learnbackend.counter.store_sqlite import (
     ADD,
     CLEAR,
@@ -95,15 +96,22 @@ class CounterEngine:
                  clock: Callable[[], int] = now_us) -> None:
         self.options = options or EngineOptions()
         self.clock = clock
-        #: The writer's connection: event batches, namespaces, triggers. Short busy timeout, retried.
-        self.store = SqliteStore(db_path, store_delay_s=self.options.store_delay_s,
-                                 timeout=self.options.writer_busy_timeout_s)
-        self.store.conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen off the write path
-        self.checkpointer = Checkpointer(Path(db_path), interval_s=0.1)
-        #: Reads only (admission, GetCount): never waits for the write lock.
-        self.read_store = SqliteStore(db_path)
-        #: The rollup threads' connection (reads events, writes checkpoints).
-        self.rollup_store = SqliteStore(db_path)
+        self.checkpointer: Checkpointer | None = None
+        if is_postgres_url(db_path):  # the cluster's shared store: same contract, several nodes
+            from learnbackend.counter.store_postgres import open_stores
+
+            self.store, self.read_store, self.rollup_store = cast(
+                "tuple[SqliteStore, SqliteStore, SqliteStore]", open_stores(str(db_path), self.options.store_delay_s))
+        else:
+            #: The writer's connection: event batches, namespaces, triggers. Short busy timeout, retried.
+            self.store = SqliteStore(db_path, store_delay_s=self.options.store_delay_s,
+                                     timeout=self.options.writer_busy_timeout_s)
+            self.store.conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen off the write path
+            self.checkpointer = Checkpointer(Path(db_path), interval_s=0.1)
+            #: Reads only (admission, GetCount): never waits for the write lock.
+            self.read_store = SqliteStore(db_path)
+            #: The rollup threads' connection (reads events, writes checkpoints).
+            self.rollup_store = SqliteStore(db_path)
         self.log = EventLog(self.read_store, clock)
         self.cache: RollupCache = MemoryCache()
         self.redis_counters = None
@@ -427,7 +435,8 @@ class CounterEngine:
             self.queues.stop()
         if self.writer is not None:
             self.writer.close()
-        self.checkpointer.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.store.close()
         self.read_store.close()
         self.rollup_store.close()

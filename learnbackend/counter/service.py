@@ -12,6 +12,7 @@ increment survives a kill -9 of this process.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -30,6 +31,8 @@ from learnbackend.counter.counters import (
 from learnbackend.counter.eventlog import LateEvent
 from learnbackend.counter.fastpath import replay_body, send_too_large
 from learnbackend.counter.namespaces import COUNTER_TYPES, MAX_DELTA, NamespaceConfig
+from learnbackend.counter.remote_committer import RemoteCommitter
+from learnbackend.counter.store_postgres import is_postgres_url
 from learnbackend.counter.store_sqlite import WAL_LIMIT_BYTES
 from learnbackend.counter.tokens import (
     InvalidTime,
@@ -38,7 +41,7 @@ from learnbackend.counter.tokens import (
     now_us,
     parse_token,
 )
-from learnbackend.errors import LearnBackendError
+from learnbackend.errors import EnvironmentMissing, LearnBackendError
 
 MAX_BODY = 4096
 #: Namespaces every service has (created when missing), scaled for a laptop demo.
@@ -114,16 +117,17 @@ def _status(exc: LearnBackendError) -> int:
         return 409
     if isinstance(exc, (InvalidTime, InvalidToken)):
         return 400
-    if isinstance(exc, StoreUnavailable):
+    if isinstance(exc, (StoreUnavailable, EnvironmentMissing)):  # locked, or a shared store out of reach
         return 503
     return 422
 
 
-def create_app(db_path: str, *, redis_url: str | None = None, rollup: str = "thread") -> FastAPI:
-    """The ASGI app over one engine (one per worker process)."""
+def create_app(db_path: str, *, redis_url: str | None = None, rollup: str = "thread", sweep_s: float = 2.0) -> FastAPI:
+    """The ASGI app over one engine (one per worker process); ``db_path`` may be a postgresql:// URL (a cluster node)."""
     engine = CounterEngine(db_path, redis_url=redis_url, options=EngineOptions(rollup=rollup, group_commit=False,
-                                                                                writer_busy_timeout_s=0.0))
-    committer = ThreadCommitter(engine)
+                                                                                writer_busy_timeout_s=0.0,
+                                                                                sweep_s=sweep_s))
+    committer: Any = RemoteCommitter(engine) if is_postgres_url(db_path) else ThreadCommitter(engine)
     known = engine.store.namespaces()
     for config in DEFAULT_NAMESPACES:
         if config.name not in known:
@@ -165,8 +169,12 @@ def create_app(db_path: str, *, redis_url: str | None = None, rollup: str = "thr
     async def healthz() -> dict[str, Any]:
         """Liveness (answered by the event loop itself) and the size of the database's WAL."""
         db = engine.store.path
+        if not isinstance(db, Path):  # a cluster node: PostgreSQL manages its own WAL
+            return {"ok": True, "pid": os.getpid(), "store": "postgresql", "store_at": str(db),
+                    "commits": {"batches": committer.batches, "rows": committer.rows}}
         return {"ok": True, "pid": os.getpid(), "wal_bytes": engine.store.wal_bytes(),
-                "wal_limit_bytes": WAL_LIMIT_BYTES, "db_bytes": db.stat().st_size if db.exists() else 0,
+                "wal_limit_bytes": WAL_LIMIT_BYTES,
+                "db_bytes": db.stat().st_size if db.exists() else 0,
                 "commits": {"batches": committer.batches, "rows": committer.rows, "busy": committer.busy_batches}}
 
     @app.post("/v1/namespaces", status_code=201)
@@ -208,11 +216,11 @@ def create_app(db_path: str, *, redis_url: str | None = None, rollup: str = "thr
     return app
 
 
-def create_asgi(db_path: str, *, redis_url: str | None = None, rollup: str = "thread") -> Any:
+def create_asgi(db_path: str, *, redis_url: str | None = None, rollup: str = "thread", sweep_s: float = 2.0) -> Any:
     """The served ASGI app: the FastAPI app behind the lean AddCount path."""
     from learnbackend.counter.fastpath import FastAdd
 
-    app = create_app(db_path, redis_url=redis_url, rollup=rollup)
+    app = create_app(db_path, redis_url=redis_url, rollup=rollup, sweep_s=sweep_s)
     return FastAdd(app, app.state.engine, app.state.committer, MAX_BODY, render_error)
 
 

@@ -110,6 +110,19 @@ def probe_redis(host: str = "127.0.0.1", port: int = 6379) -> Probe:
                  "sudo apt-get install redis-server (the lab works without it, on SQLite only)")
 
 
+def probe_postgres() -> Probe:
+    needed = "counter lab: `counter cluster` (the nodes' shared event log and rollup store)"
+    from learnbackend.counter.postgres_server import find_bindir
+
+    bindir = find_bindir()
+    if bindir is not None:
+        return Probe("postgresql", True, f"PostgreSQL server installed ({bindir}); the lab runs its own on 127.0.0.1",
+                     needed)
+    return Probe("postgresql", False, "PostgreSQL's server (initdb, postgres) is not installed", needed,
+                 "sudo apt-get install postgresql (or point `counter cluster --store` at one; "
+                 "the single-node lab works without it, on SQLite)")
+
+
 def run_doctor() -> list[Probe]:
     """Every probe, in a fixed order."""
-    return [probe_python(), probe_git(), probe_docker(), probe_qemu(), probe_redis()]
+    return [probe_python(), probe_git(), probe_docker(), probe_qemu(), probe_redis(), probe_postgres()]

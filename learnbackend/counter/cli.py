@@ -410,6 +410,24 @@ def status(ctx: typer.Context,
     from learnbackend.counter.render import table
 
     env.out.print(f"counter service at {url}: up (pid {health.get('pid')})")
+    if health.get("store") == "postgresql":
+        env.out.print(f"store: PostgreSQL at {health.get('store_at')} (a cluster node; `counter cluster`)")
+    if "wal_bytes" in health:
+        env.out.print(f"database: {_mib(health.get('db_bytes', 0))}, WAL {_mib(health['wal_bytes'])} "
+                      f"(truncated back to {_mib(health.get('wal_limit_bytes', 0))} at each checkpoint)")
     env.out.print(table(["namespace", "type", "accept_limit s", "skew margin s", "buckets"],
                         [[n["name"], n["type"], n["accept_limit_s"], n["skew_margin_s"], n["event_buckets"]]
                          for n in namespaces]))
+
+
+def _mib(n: Any) -> str:
+    return f"{float(n) / (1024 * 1024):.1f} MiB"
+
+
+def _register_cluster() -> None:
+    from learnbackend.counter.cluster_cli import register
+
+    register(app)
+
+
+_register_cluster()  # `counter cluster`, `counter cluster-chaos` (cluster_cli.py)

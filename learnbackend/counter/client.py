@@ -77,7 +77,7 @@ class CounterClient:
 
     async def add(self, counter: str, delta: int, token: dict[str, Any] | None, timeout: float) -> None:
         try:
-            status, body = await asyncio.wait_for(
+            status, _body = await asyncio.wait_for(
                 self.conn.request("POST", f"/v1/counters/{self.namespace}/{counter}/add",
                                   {"delta": delta, **({"token": token} if token else {})}), timeout)
         except asyncio.TimeoutError:

@@ -15,19 +15,48 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar, cast
 
 from learnbackend.counter.cache import MemoryCache, RollupCache
 from learnbackend.counter.eventlog import EventLog, GroupCommitWriter, LateEvent
-from learnbackend.counter.namespaces import MAX_DELTA, NamespaceConfig, check_config, check_delta, check_name
+from learnbackend.counter.namespaces import (
+    MAX_DELTA,
+    NamespaceConfig,
+    check_config,
+    check_delta,
+    check_name,
+)
 from learnbackend.counter.rollup import RollupResult, accurate_count, rollup_counter
 from learnbackend.counter.rollup_queue import RollupQueues
-from learnbackend.counter.store_sqlite import ADD, CLEAR, Checkpointer, EventRow, SqliteStore
+from learnbackend.counter.store_postgres import is_postgres_url
+from learnbackend.counter.store_sqlite import (
+    ADD,
+    CLEAR,
+    WAL_CHECKPOINT_BYTES,
+    Checkpointer,
+    ConfigMismatch,
+    EventRow,
+    SqliteStore,
+    StoreBusy,
+    Trigger,
+    WriteOutcome,
+)
 from learnbackend.counter.tokens import US, Token, new_token, now_us
-from learnbackend.errors import NotFoundError
+from learnbackend.errors import EnvironmentMissing, NotFoundError, UsageError
+
+T = TypeVar("T")
 
 
 class UnknownNamespace(NotFoundError):
     """No namespace of that name."""
+
+
+class NamespaceConflict(UsageError):
+    """A namespace of that name exists with another configuration (HTTP 409)."""
+
+
+class StoreUnavailable(EnvironmentMissing):
+    """The database stayed locked by another connection (HTTP 503)."""
 
 
 @dataclass
@@ -54,6 +83,10 @@ class EngineOptions:
     group_commit: bool = True
     store_delay_s: float = 0.0
     retention_check_s: float = 60.0  # how often events past their namespace's retention are purged
+    sweep_s: float = 2.0  # how often counters whose checkpoint is behind their last write are re-queued
+    #: The writer connection's SQLite busy timeout. The HTTP service uses 0: its event loop never waits
+    #: inside SQLite (a busy batch goes to a writer thread that retries in short steps).
+    writer_busy_timeout_s: float = 5.0
 
 
 class CounterEngine:
@@ -63,25 +96,40 @@ class CounterEngine:
                  clock: Callable[[], int] = now_us) -> None:
         self.options = options or EngineOptions()
         self.clock = clock
-        self.store = SqliteStore(db_path, store_delay_s=self.options.store_delay_s)
-        self.store.conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen off the write path
-        self.checkpointer = Checkpointer(Path(db_path))
-        self.read_store = SqliteStore(db_path)
+        self.checkpointer: Checkpointer | None = None
+        if is_postgres_url(db_path):  # the cluster's shared store: same contract, several nodes
+            from learnbackend.counter.store_postgres import open_stores
+
+            self.store, self.read_store, self.rollup_store = cast(
+                "tuple[SqliteStore, SqliteStore, SqliteStore]", open_stores(str(db_path), self.options.store_delay_s))
+        else:
+            #: The writer's connection: event batches, namespaces, triggers. Short busy timeout, retried.
+            self.store = SqliteStore(db_path, store_delay_s=self.options.store_delay_s,
+                                     timeout=self.options.writer_busy_timeout_s)
+            self.store.conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen off the write path
+            self.checkpointer = Checkpointer(Path(db_path), interval_s=0.1)
+            #: Reads only (admission, GetCount): never waits for the write lock.
+            self.read_store = SqliteStore(db_path)
+            #: The rollup threads' connection (reads events, writes checkpoints).
+            self.rollup_store = SqliteStore(db_path)
         self.log = EventLog(self.read_store, clock)
         self.cache: RollupCache = MemoryCache()
         self.redis_counters = None
         self._memory_best_effort: dict[tuple[str, str], int] = {}
         self._be_lock = threading.Lock()
         if redis_url:
-            from learnbackend.counter.store_redis import RedisCache, RedisCounters, connect
+            from learnbackend.counter.store_redis import (
+                RedisCache,
+                RedisCounters,
+                connect,
+            )
 
             client = connect(redis_url)
             self.redis_counters = RedisCounters(client)
             self.cache = RedisCache(client)
         self._namespaces = self.store.namespaces()
-        durable = self.options.rollup == "process"
-        self.writer = (GroupCommitWriter(self.store, durable_triggers=durable, on_commit=self._after_commit,
-                                         oldest=self.oldest_accepted, late_error=self.late_error)
+        self._next_wal_check = 0.0
+        self.writer = (GroupCommitWriter(self.write_rows_each, late_error=self.late_error)
                        if self.options.group_commit else None)
         self._stop_retention = threading.Event()
         if self.options.rollup != "off" and self.options.retention_check_s > 0:
@@ -89,17 +137,31 @@ class CounterEngine:
         self.queues = (RollupQueues(self._rollup_by_name, queues=self.options.queues, batch=self.options.batch,
                                     coalesce_s=self.options.coalesce_s, capacity=self.options.capacity)
                        if self.options.rollup == "thread" else None)
+        if self.queues is not None and self.options.sweep_s > 0:
+            threading.Thread(target=self._sweep_loop, name="counter-sweep", daemon=True).start()
 
     # --- namespaces ---------------------------------------------------------------------
     def create_namespace(self, config: NamespaceConfig) -> NamespaceConfig:
-        self.store.put_namespace(check_config(config))
+        return self.ensure_namespace(config)[0]
+
+    def ensure_namespace(self, config: NamespaceConfig) -> tuple[NamespaceConfig, bool]:
+        """Create a namespace: (config, True if new). The same config again is a no-op;
+        another config under the same name raises NamespaceConflict (never a silent replace)."""
+        check_config(config)
+        try:
+            created = retry_busy(lambda: self.store.put_namespace(config))
+        except ConfigMismatch as exc:
+            raise NamespaceConflict(f"Namespace {config.name!r} exists with another configuration.",
+                                  fix="Use another name, or the existing configuration: "
+                                      + ", ".join(f"{k}={v}" for k, v in exc.existing.to_dict().items()
+                                                  if k not in ("name", "extra"))) from None
         self._namespaces[config.name] = config
-        return config
+        return config, created
 
     def namespace(self, name: str) -> NamespaceConfig:
         config = self._namespaces.get(name)
         if config is None:
-            self._namespaces = self.store.namespaces()  # another process may have created it
+            self._namespaces = self.read_store.namespaces()  # another process may have created it
             config = self._namespaces.get(name)
         if config is None:
             raise UnknownNamespace(f"Unknown namespace {name!r}.", fix="Create it first (POST /v1/namespaces).")
@@ -117,13 +179,58 @@ class CounterEngine:
             return self._best_effort(config.name, counter, delta, kind)
         return self.log.admit(config, counter, kind, delta, token or new_token(self.clock()))
 
-    def write_rows(self, rows: list[EventRow]) -> list[int]:
-        """Write prepared rows in one transaction, then trigger their rollups; returns refused (late) indexes."""
-        pairs = [self.store.names(cid) for cid in {r[0] for r in rows}]
-        refused = self.store.write_batch(rows, pairs if self.options.rollup == "process" else (),
-                                         oldest=self.oldest_accepted())
-        self._after_commit(pairs)
-        return refused
+    def write_rows_each(self, rows: list[EventRow], *, wait: bool = True) -> WriteOutcome:
+        """Write prepared rows in one transaction (a failing batch is retried row by row), then trigger
+        the rollups of what was written. ``wait=False`` (on an event loop): never wait for a lock held
+        by another connection, raise StoreBusy at once instead; ``wait=True`` (a writer thread): wait
+        it out in short steps, up to 30 s."""
+        outcome = self.store.write_isolated(rows, self._durable_triggers, oldest=self.oldest_accepted,
+                                            busy_deadline_s=30.0 if wait else 0.0, raise_busy=not wait)
+        if wait:
+            self._bound_wal()
+        for i, exc in list(outcome.errors.items()):
+            if isinstance(exc, StoreBusy):
+                outcome.errors[i] = StoreUnavailable(str(exc), fix="Another program holds the database's write "
+                                                     "lock; stop it and retry with the same token.")
+        self._after_commit(self._newest([r for i, r in enumerate(rows)
+                                         if i not in outcome.refused and i not in outcome.errors]))
+        return outcome
+
+    def _bound_wal(self) -> None:
+        """Keep the WAL small: from the writer (no write of ours can be in flight), now and then, a RESTART
+        checkpoint once it has grown past WAL_CHECKPOINT_BYTES (the next commit starts the WAL from its
+        beginning; journal_size_limit truncates a larger file). A PASSIVE checkpointer alone never resets a WAL
+        that is written to all the time: it grew to gigabytes under load."""
+        import time
+
+        now = time.monotonic()
+        if now < self._next_wal_check:
+            return
+        self._next_wal_check = now + 0.25
+        if self.store.wal_bytes() > WAL_CHECKPOINT_BYTES:
+            try:
+                self.store.checkpoint("RESTART")  # waits at most the writer's busy timeout for readers
+            except Exception:  # noqa: BLE001, S110 - deliberate: any failure here is retried or reported per row
+                pass  # busy: the next check tries again
+
+    @staticmethod
+    def _newest(rows: Iterable[EventRow]) -> dict[tuple[str, str] | int, int]:
+        newest: dict[tuple[str, str] | int, int] = {}
+        for row in rows:
+            key = row[0]
+            if row[3] > newest.get(key, -1):
+                newest[key] = row[3]
+        return newest
+
+    def _durable_triggers(self, rows: Iterable[EventRow]) -> list[Trigger]:
+        """With a rollup process: one durable trigger per counter, due when its newest event leaves the mutable window."""
+        if self.options.rollup != "process":
+            return []
+        triggers = []
+        for key, ts in self._newest(rows).items():
+            namespace, counter = key if isinstance(key, tuple) else self.store.names(key)
+            triggers.append((namespace, counter, ts + self._namespaces[namespace].lag_us))
+        return triggers
 
     def oldest_accepted(self) -> Callable[[int], int]:
         """For write_batch: counter id -> oldest event time its namespace still accepts, read at commit time."""
@@ -148,8 +255,12 @@ class CounterEngine:
             return row
         if row is not None and self.writer is not None:
             return self.writer.submit(row)
-        if row is not None and self.write_rows([row]):
-            raise self.late_error()
+        if row is not None:
+            outcome = self.write_rows_each([row])
+            if outcome.errors:
+                raise outcome.errors[0]
+            if outcome.refused:
+                raise self.late_error()
         done: Future[None] = Future()
         done.set_result(None)
         return done
@@ -194,11 +305,10 @@ class CounterEngine:
             if row is not None:
                 rows.append(row)
                 ids[(config.name, counter)] = row[0]
-        pairs = set(ids)
         rows.sort()  # key order: each B-tree page is touched once per batch, not once per row
-        refused = self.store.write_batch(rows, pairs if self.options.rollup == "process" else (),  # type: ignore[arg-type]
-                                         oldest=self.oldest_accepted())
-        self._after_commit(list(pairs))
+        refused = self.store.write_batch(rows, self._durable_triggers(rows), oldest=self.oldest_accepted())
+        self._bound_wal()
+        self._after_commit(self._newest(rows))
         return len(rows) - len(refused)
 
     @staticmethod
@@ -244,17 +354,45 @@ class CounterEngine:
 
     # --- rollups -----------------------------------------------------------------------
     def trigger(self, namespace: str, counter: str) -> None:
+        """A read's rollup trigger: due now (it rolls up what is already immutable)."""
         if self.queues is not None:
             self.queues.trigger(namespace, counter)
         elif self.options.rollup == "process":
-            self.store.write_batch([], [(namespace, counter)])
+            retry_busy(lambda: self.store.add_triggers([(namespace, counter, self.clock())]))
 
     def rollup(self, namespace: str, counter: str, *, now: int | None = None) -> RollupResult:
-        """Roll one counter up now and refresh the cache with (count, checkpoint) as one value."""
+        """Roll one counter up now and refresh the cache with (count, checkpoint) as one value.
+
+        When the counter's last write is still ahead of the new checkpoint, the
+        counter is queued again for when that write leaves the mutable window: a
+        burst of writes followed by silence is rolled up completely, read or not.
+        """
         config = self.namespace(namespace)
-        result = rollup_counter(self.read_store, config, counter, self.clock() if now is None else now)
+        now = self.clock() if now is None else now
+        result = rollup_counter(self.rollup_store, config, counter, now)
         self.cache.put(namespace, counter, result.count, result.last_rollup_ts)
+        if self.queues is not None and result.last_write_ts > result.last_rollup_ts:
+            self.queues.trigger(namespace, counter, max(0.0, (result.last_write_ts + config.lag_us - now) / US))
         return result
+
+    def sweep_behind(self) -> int:
+        """Queue every counter whose checkpoint is behind its last write (triggers lost with a
+        killed process or a full queue are found again here). Returns how many were queued."""
+        if self.queues is None:
+            return 0
+        now = self.clock()
+        behind = self.rollup_store.behind()
+        for namespace, counter, last_write in behind:
+            config = self._namespaces.get(namespace) or self.namespace(namespace)
+            self.queues.trigger(namespace, counter, max(0.0, (last_write + config.lag_us - now) / US))
+        return len(behind)
+
+    def _sweep_loop(self) -> None:
+        while not self._stop_retention.wait(self.options.sweep_s):
+            try:
+                self.sweep_behind()
+            except Exception:  # noqa: BLE001, S110 - deliberate: any failure here is retried or reported per row
+                pass  # busy or closing: the next round will do it
 
     def purge_expired(self, now: int | None = None) -> int:
         """Delete events older than their namespace's retention (only those already rolled up)."""
@@ -266,16 +404,18 @@ class CounterEngine:
         while not self._stop_retention.wait(self.options.retention_check_s):
             try:
                 self.purge_expired()
-            except Exception:
+            except Exception:  # noqa: BLE001, S110 - deliberate: any failure here is retried or reported per row
                 pass  # busy or closing: the next round will do it
 
     def _rollup_by_name(self, namespace: str, counter: str) -> None:
         self.rollup(namespace, counter)
 
-    def _after_commit(self, pairs: list[tuple[str, str]]) -> None:
-        if self.queues is not None:
-            for namespace, counter in pairs:  # due once the new events are out of the mutable window
-                self.queues.trigger(namespace, counter, self._namespaces[namespace].lag_us / 1e6)
+    def _after_commit(self, newest: dict[tuple[str, str] | int, int]) -> None:
+        if self.queues is not None and newest:
+            now = self.clock()
+            for key, ts in newest.items():  # due once the newest event is out of the mutable window
+                namespace, counter = key if isinstance(key, tuple) else self.store.names(key)
+                self.queues.trigger(namespace, counter, max(0.0, (ts + self._namespaces[namespace].lag_us - now) / US))
 
     def _best_effort(self, namespace: str, counter: str, delta: int, kind: int) -> int:
         if self.redis_counters is not None:
@@ -295,6 +435,24 @@ class CounterEngine:
             self.queues.stop()
         if self.writer is not None:
             self.writer.close()
-        self.checkpointer.close()
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.store.close()
         self.read_store.close()
+        self.rollup_store.close()
+
+
+def retry_busy(action: Callable[[], T], deadline_s: float = 30.0) -> T:
+    """Run a small write, waiting out a lock held by another connection (never call it on an event loop)."""
+    import time
+
+    from learnbackend.counter.store_sqlite import is_busy
+
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            return action()
+        except Exception as exc:
+            if not is_busy(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(0.01)

@@ -16,8 +16,14 @@ from collections.abc import Callable
 from concurrent.futures import Future
 
 from learnbackend.counter.namespaces import NamespaceConfig
-from learnbackend.counter.store_sqlite import ADD, CLEAR, EventRow, SqliteStore
-from learnbackend.counter.tokens import US, Token
+from learnbackend.counter.store_sqlite import (
+    ADD,
+    CLEAR,
+    EventRow,
+    SqliteStore,
+    WriteOutcome,
+)
+from learnbackend.counter.tokens import MAX_TIME_US, US, InvalidTime, Token
 from learnbackend.errors import UsageError
 
 
@@ -25,11 +31,15 @@ class LateEvent(UsageError):
     """The token's generation time is behind the immutable window."""
 
 
-def event_row(config: NamespaceConfig, cid: int, kind: int, delta: int, token: Token) -> EventRow:
-    """The stored row of one event of counter ``cid``; equal tokens give equal keys."""
+def event_row(config: NamespaceConfig, cid: int | tuple[str, str], kind: int, delta: int, token: Token) -> EventRow:
+    """The stored row of one event of counter ``cid``; equal tokens give equal keys.
+
+    ``cid`` may be ``(namespace, counter)`` for a counter without an id yet: the
+    writer gives it one (a write) so that admitting an event never writes.
+    """
     t = token.generation_time
-    return (cid, t // (config.bucket_seconds * US), token.bucket(config.event_buckets), t, event_id(token.token),
-            kind, delta)
+    return (cid, t // (config.bucket_seconds * US), token.bucket(config.event_buckets), t,  # type: ignore[return-value]
+            event_id(token.token), kind, delta)
 
 
 def event_id(token: str) -> bytes:
@@ -56,10 +66,22 @@ class EventLog:
 
     def admit(self, config: NamespaceConfig, counter: str, kind: int, delta: int, token: Token,
               now_us: int | None = None) -> EventRow | None:
-        """The row to write, ``None`` for a late replay already stored; raises LateEvent for a new late event."""
-        row = event_row(config, self.store.cid(config.name, counter), kind, delta, token)
-        if is_late(config, token, self.clock() if now_us is None else now_us):
-            if self.store.event_exists(row[:5]):
+        """The row to write, ``None`` for a late replay already stored; raises LateEvent for a new late event.
+
+        Reads only (no write, so never waits for the write lock): a new counter's id
+        is assigned by the writer. Raises InvalidTime for an event stamped further
+        ahead than the namespace allows.
+        """
+        now = self.clock() if now_us is None else now_us
+        if not 0 < token.generation_time < MAX_TIME_US or token.generation_time > now + config.ahead_us:
+            ahead = (token.generation_time - now) / US
+            raise InvalidTime(f"Event rejected: its generation time is {ahead:.3f} s ahead of the server's clock, more "
+                              f"than the {config.ahead_us / US:g} s this namespace allows.",
+                              fix="Fix the client's clock (NTP) and send a fresh token.")
+        cid = self.store.lookup_cid(config.name, counter)
+        row = event_row(config, (config.name, counter) if cid is None else cid, kind, delta, token)
+        if is_late(config, token, now):
+            if cid is not None and self.store.event_exists(row[:5]):
                 return None  # a late *retry* of a stored event: acknowledge it again, count it once
             age = (self.clock() - token.generation_time) / US
             raise LateEvent(f"Event rejected: its generation time is {age:.3f} s old, beyond the accept limit "
@@ -70,7 +92,7 @@ class EventLog:
                trigger: bool = False) -> None:
         row = self.admit(config, counter, kind, delta, token)
         if row is not None:
-            self.store.write_batch([row], [(config.name, counter)] if trigger else ())
+            self.store.write_batch([row], [(config.name, counter, row[3] + config.lag_us)] if trigger else ())
 
     def clear(self, config: NamespaceConfig, counter: str, token: Token) -> None:
         self.append(config, counter, 0, token, kind=CLEAR)
@@ -80,19 +102,15 @@ class GroupCommitWriter:
     """Many concurrent writers, one transaction per batch: the acknowledgement waits for the commit.
 
     ``submit`` returns a Future resolved after the batch holding the event has
-    committed, so nothing is acknowledged before it is durable.
+    committed, so nothing is acknowledged before it is durable. ``write(rows)``
+    writes a batch and says what became of each row (a bad row fails alone).
     """
 
-    def __init__(self, store: SqliteStore, *, max_batch: int = 2048, durable_triggers: bool = False,
-                 on_commit: Callable[[list[tuple[str, str]]], None] | None = None,
-                 oldest: Callable[[], Callable[[int], int]] | None = None,
+    def __init__(self, write: Callable[[list[EventRow]], WriteOutcome], *, max_batch: int = 2048,
                  late_error: Callable[[], Exception] | None = None) -> None:
-        self.store = store
-        self.oldest = oldest
+        self.write = write
         self.late_error = late_error
         self.max_batch = max_batch
-        self.durable_triggers = durable_triggers
-        self.on_commit = on_commit
         self.batches = 0
         self.events = 0
         self._queue: queue.SimpleQueue[tuple[EventRow, Future[None]] | None] = queue.SimpleQueue()
@@ -124,26 +142,23 @@ class GroupCommitWriter:
                     stop = True
                     break
                 batch.append(nxt)
-            self._write(batch)  # type: ignore[arg-type]
+            self._write(batch)
             if stop:
                 return
 
     def _write(self, batch: list[tuple[EventRow, Future[None]]]) -> None:
-        rows = [row for row, _ in batch]
-        pairs = [self.store.names(cid) for cid in {r[0] for r in rows}]
         try:
-            refused = set(self.store.write_batch(rows, pairs if self.durable_triggers else (),
-                                                 oldest=self.oldest() if self.oldest else None))
-        except Exception as exc:  # the store failed: every waiting request gets the error
+            outcome = self.write([row for row, _ in batch])
+        except Exception as exc:  # noqa: BLE001 - a bug in the writer itself: every waiting request gets the error
             for _, fut in batch:
                 fut.set_exception(exc)
             return
         self.batches += 1
-        self.events += len(rows) - len(refused)
+        self.events += len(batch) - len(outcome.refused) - len(outcome.errors)
         for i, (_, fut) in enumerate(batch):
-            if i in refused and self.late_error is not None:
+            if i in outcome.errors:
+                fut.set_exception(outcome.errors[i])
+            elif i in outcome.refused and self.late_error is not None:
                 fut.set_exception(self.late_error())
             else:
                 fut.set_result(None)
-        if self.on_commit is not None:
-            self.on_commit(pairs)

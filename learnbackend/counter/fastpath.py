@@ -11,15 +11,39 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from typing import Any
 
-from learnbackend.counter.namespaces import MAX_DELTA
-from learnbackend.counter.tokens import now_us, parse_token
+from learnbackend.counter.namespaces import MAX_DELTA, check_name
+from learnbackend.counter.tokens import US, now_us, parse_token
 from learnbackend.errors import LearnBackendError
 
 ADD_PATH = re.compile(r"^/v1/counters/([^/]+)/([^/]+)/add$")
 OK_BODY = b'{"acknowledged":true}'
 OK_HEADERS = [(b"content-type", b"application/json"), (b"content-length", str(len(OK_BODY)).encode())]
+
+
+def replay_body(raw: bytes, receive: Any) -> Any:
+    """An ASGI ``receive`` that yields an already read body once, then defers to the real one."""
+    replayed = False
+
+    async def replay() -> Any:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": raw, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def send_too_large(send: Any, max_body: int) -> None:
+    """The documented 413 (JSON like every error)."""
+    body = (b'{"error":"body_too_large","message":"Request body over %d bytes.",'
+            b'"fix":"Send one counter update per request."}' % max_body)
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _well_formed(body: Any) -> bool:
@@ -36,57 +60,155 @@ def _well_formed(body: Any) -> bool:
             and type(token["generation_time"]) in (int, float) and token["generation_time"] > 0)
 
 
-class FastAdd:
-    """Serve AddCount without the framework; delegate everything else to ``app``."""
+class _Route:
+    """What one ``/v1/counters/{ns}/{c}/add`` path needs per request, validated once."""
 
-    def __init__(self, app: Any, engine: Any, committer: Any, max_body: int) -> None:
+    __slots__ = ("accept_us", "ahead_us", "bucket_us", "buckets", "counter", "key", "namespace", "store")
+
+    def __init__(self, engine: Any, namespace: str, counter: str) -> None:
+        config = engine.namespace(namespace)
+        check_name(counter, "counter")
+        self.namespace, self.counter = namespace, counter
+        self.store = engine.read_store
+        self.key: Any = engine.read_store.lookup_cid(namespace, counter) or (namespace, counter)
+        self.bucket_us = config.bucket_seconds * US
+        self.buckets = config.event_buckets
+        self.accept_us = config.accept_us
+        self.ahead_us = config.ahead_us
+
+
+class FastAdd:
+    """Serve AddCount without the framework; delegate everything else to ``app``.
+
+    The common request (an eventual/accurate namespace, a 32-hex-digit token, a
+    time inside the window) is admitted inline with the same checks as
+    ``CounterEngine.prepare_add``; anything else takes the engine's own path
+    (through FastAPI, which shapes every error).
+    """
+
+    MAX_ROUTES = 10_000
+
+    def __init__(self, app: Any, engine: Any, committer: Any, max_body: int,
+                 render_error: Any = None) -> None:
         self.app = app
         self.engine = engine
         self.committer = committer
         self.max_body = max_body
+        #: exception -> (status, JSON body): the app's own error shape, for errors met after the write began
+        self.render_error = render_error
+        self._routes: dict[str, _Route | None] = {}  # path -> route (None: not served here)
+
+    def _route(self, path: str) -> _Route | None:
+        route = self._routes.get(path, False)
+        if route is not False:
+            return route  # type: ignore[return-value]
+        match = ADD_PATH.match(path)
+        found = None
+        if match is not None:
+            try:
+                if self.engine.namespace(match.group(1)).type != "best_effort":
+                    found = _Route(self.engine, match.group(1), match.group(2))
+            except LearnBackendError:
+                found = None
+        if found is not None or match is None:  # an unknown namespace may be created later: not cached
+            if len(self._routes) >= self.MAX_ROUTES:
+                self._routes.clear()
+            self._routes[path] = found
+        return found
+
+    def _admit(self, route: _Route, body: Any) -> Any:
+        """The event row for a common request, or None when the engine's full path must decide."""
+        if type(body) is not dict or len(body) != 2 or type(body.get("delta")) is not int:
+            return None
+        delta = body["delta"]
+        token = body.get("token")
+        if (not -MAX_DELTA <= delta <= MAX_DELTA or type(token) is not dict or len(token) != 2
+                or type(token.get("token")) is not str or len(token["token"]) != 32):
+            return None
+        gen = token.get("generation_time")
+        if type(gen) is not float and type(gen) is not int:
+            return None
+        if not 0 < gen < 1e11:  # seconds (µs, absurd and non-finite values: the careful path)
+            return None
+        text = token["token"]
+        try:
+            eid = bytes.fromhex(text)
+        except ValueError:
+            return None
+        if len(eid) != 16:
+            return None
+        t = int(gen * US)
+        now = now_us()
+        if t < now - route.accept_us or t > now + route.ahead_us:
+            return None  # late (maybe a stored replay) or too far ahead: the engine decides and explains
+        key = route.key
+        if type(key) is not int:
+            cid = route.store.lookup_cid(route.namespace, route.counter)
+            if cid is not None:
+                key = route.key = cid
+        return (key, t // route.bucket_us, zlib.crc32(text.encode()) % route.buckets, t, eid, 0, delta)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
             return await self.app(scope, receive, send)
-        match = ADD_PATH.match(scope["path"])
-        if match is None:
+        route = self._route(scope["path"])
+        if route is None:
             return await self.app(scope, receive, send)
-        chunks, size = [], 0
-        while True:
-            message = await receive()
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            chunks.append(chunk)
-            if size > self.max_body or not message.get("more_body"):
-                break
-        raw = b"".join(chunks)
-        replayed = False
-
-        async def replay() -> Any:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": raw, "more_body": False}
-            return await receive()
-
-        if size > self.max_body:
-            return await self.app(scope, replay, send)  # the body limit answers 413
+        message = await receive()
+        if message["type"] != "http.request":
+            return  # the client went away
+        raw = message.get("body", b"")
+        if message.get("more_body"):
+            chunks, size = [raw], len(raw)
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                chunks.append(message.get("body", b""))
+                size += len(chunks[-1])
+                if size > self.max_body:
+                    return await send_too_large(send, self.max_body)  # chunked: counted as it comes
+                if not message.get("more_body"):
+                    break
+            raw = b"".join(chunks)
+        if len(raw) > self.max_body:
+            return await send_too_large(send, self.max_body)
         try:
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
+        row = self._admit(route, body)
+        if row is None:  # not the common case: the engine's full path (stored replays, errors, odd tokens)
+            return await self._careful(scope, receive, send, raw, body, route)
+        try:
+            await self.committer.submit(row)
+        except LearnBackendError as exc:  # late while queued (409), database locked (503)
+            return await self._error(send, exc)
+        await send({"type": "http.response.start", "status": 200, "headers": OK_HEADERS})
+        await send({"type": "http.response.body", "body": OK_BODY})
+
+    async def _careful(self, scope: Any, receive: Any, send: Any, raw: bytes, body: Any, route: _Route) -> None:
+        replay = replay_body(raw, receive)
         if not _well_formed(body):
             return await self.app(scope, replay, send)
         token = body.get("token")
         try:
-            row = self.engine.prepare_add(match.group(1), match.group(2), body.get("delta", 1),
+            row = self.engine.prepare_add(route.namespace, route.counter, body.get("delta", 1),
                                           parse_token(token, default_time=now_us()) if token else None)
         except LearnBackendError:
             return await self.app(scope, replay, send)  # FastAPI shapes the error the documented way
         if row is not None and not isinstance(row, int):
             try:
                 await self.committer.submit(row)
-            except LearnBackendError:  # became late while queued: FastAPI answers with the documented 409
-                return await self.app(scope, replay, send)
+            except LearnBackendError as exc:
+                return await self._error(send, exc)
         await send({"type": "http.response.start", "status": 200, "headers": OK_HEADERS})
         await send({"type": "http.response.body", "body": OK_BODY})
+
+    async def _error(self, send: Any, exc: LearnBackendError) -> None:
+        if self.render_error is None:
+            raise exc
+        status, payload = self.render_error(exc)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})

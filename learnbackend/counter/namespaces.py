@@ -10,7 +10,7 @@ from learnbackend.errors import UsageError
 
 CounterType = Literal["best_effort", "eventual", "accurate"]
 COUNTER_TYPES: tuple[str, ...] = ("best_effort", "eventual", "accurate")
-NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+NAME_RE = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}\Z")  # \Z: "abc\n" is not a name
 #: Larger deltas are refused as absurd (a bug or an attack, not a count).
 MAX_DELTA = 1_000_000_000
 
@@ -41,13 +41,23 @@ class NamespaceConfig:
     def accept_us(self) -> int:
         return int(self.accept_limit_s * 1_000_000)
 
+    @property
+    def ahead_us(self) -> int:
+        """How far ahead of this node's clock an event may be stamped: the same lag as the immutable window.
+
+        Further ahead is a broken client clock (or an attack): accepted, such an event
+        would be left out of eventual counts until its time comes, and a clear stamped
+        ahead would erase adds acknowledged after it.
+        """
+        return self.lag_us
+
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
 def check_name(value: str, what: str) -> str:
     """A valid namespace or counter name, or a UsageError saying what is allowed."""
-    if not NAME_RE.match(value or ""):
+    if not isinstance(value, str) or not NAME_RE.match(value):
         raise UsageError(f"Invalid {what} name {value!r}.",
                          fix="Use 1-128 characters: letters, digits, '_', '.', ':' or '-', starting with a letter or digit.")
     return value

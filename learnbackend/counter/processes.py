@@ -76,7 +76,7 @@ class DesignProcess:
         line = self.proc.stdout.readline()
         if not line:
             raise ConnectionError("the design process is gone")
-        return json.loads(line)  # type: ignore[no-any-return]
+        return json.loads(line)
 
     def add(self, counter: str, delta: int, token: Token) -> None:
         """Raises ConnectionError when the process died, Refused when the design said no."""

@@ -58,21 +58,49 @@ def run_server(config: ServeConfig) -> None:
     from learnbackend.counter.store_sqlite import SqliteStore
 
     SqliteStore(config.db).close()  # create the schema once, before workers race to
-    worker = None
-    if config.rollup_process:
-        import subprocess
-
-        argv = [sys.executable, "-m", "learnbackend.counter.rollup_worker", str(config.db)]
-        # Same process group as the server (a kill -9 of the group takes it too); it also exits
-        # by itself when orphaned.
-        worker = subprocess.Popen(argv + (["--redis", config.redis_url] if config.redis_url else []),
-                                  env={**os.environ, "LEARNBACKEND_COUNTER_CHILD": "1"})
+    supervisor = RollupSupervisor(config) if config.rollup_process else None
     try:
         uvicorn.run("learnbackend.counter.service:app_from_env", factory=True, host=HOST, port=config.port,
                     workers=config.workers, log_level="warning", access_log=False)
     finally:
-        if worker is not None:
-            stop(worker)  # type: ignore[arg-type]
+        if supervisor is not None:
+            supervisor.close()
+
+
+class RollupSupervisor:
+    """Runs the rollup process and starts a new one if it dies (its durable triggers wait for it)."""
+
+    def __init__(self, config: ServeConfig, check_s: float = 0.5) -> None:
+        import threading
+
+        self.argv = [sys.executable, "-m", "learnbackend.counter.rollup_worker", str(config.db)]
+        if config.redis_url:
+            self.argv += ["--redis", config.redis_url]
+        self.check_s = check_s
+        self.restarts = 0
+        self._stop = threading.Event()
+        self.proc = self._start()
+        self._thread = threading.Thread(target=self._watch, name="counter-rollup-supervisor", daemon=True)
+        self._thread.start()
+
+    def _start(self) -> Any:
+        import subprocess
+
+        # Same process group as the server (a kill -9 of the group takes it too); it also exits
+        # by itself when orphaned.
+        return subprocess.Popen(self.argv, env={**os.environ, "LEARNBACKEND_COUNTER_CHILD": "1"})
+
+    def _watch(self) -> None:
+        while not self._stop.wait(self.check_s):
+            code = self.proc.poll()
+            if code not in (None, 0) and not self._stop.is_set():  # 0: stopped on purpose (SIGTERM to the group)
+                self.restarts += 1
+                self.proc = self._start()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        stop(self.proc)
 
 
 @dataclass
@@ -97,7 +125,8 @@ class ServiceProcess:
             argv += ["--redis", self.config.redis_url]
         self.config.db.parent.mkdir(parents=True, exist_ok=True)
         self.log = self.config.db.with_suffix(".log")
-        self.proc = spawn(argv, stdout=open(self.log, "ab"), stderr=subprocess_stdout())
+        with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = spawn(argv, stdout=log, stderr=subprocess_stdout())
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -126,7 +155,7 @@ class ServiceProcess:
             try:
                 os.killpg(self.proc.pid, signal.SIGTERM)
                 self.proc.wait(timeout=10)
-            except Exception:
+            except Exception:  # noqa: BLE001 - a group that will not stop politely is killed
                 self.kill9()
         if self.proc is not None:
             stop(self.proc)

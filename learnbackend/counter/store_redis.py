@@ -36,6 +36,15 @@ def connect(url: str) -> Any:
     return client
 
 
+def key_of(prefix: str, kind: str, namespace: str, counter: str) -> str:
+    """A Redis key no other (namespace, counter) can produce, though names may contain ':'.
+
+    The namespace is length-prefixed: ``b:y``/``z`` is ``...:3:b:y:z`` and ``b``/``y:z``
+    is ``...:1:b:y:z``, two different keys.
+    """
+    return f"{prefix}:{kind}:{len(namespace)}:{namespace}:{counter}"
+
+
 class RedisCounters:
     """Best-effort counters: INCRBY, no idempotency, no durability."""
 
@@ -44,7 +53,7 @@ class RedisCounters:
         self.prefix = prefix
 
     def key(self, namespace: str, counter: str) -> str:
-        return f"{self.prefix}:be:{namespace}:{counter}"
+        return key_of(self.prefix, "be", namespace, counter)
 
     def incr(self, namespace: str, counter: str, delta: int) -> int:
         return int(self.client.incrby(self.key(namespace, counter), delta))
@@ -66,7 +75,10 @@ class RedisCache:
         self._put = client.register_script(_PUT_FORWARD)
 
     def get(self, namespace: str, counter: str) -> tuple[int, int] | None:
-        return decode(self.client.get(f"{self.prefix}:rc:{namespace}:{counter}"))
+        return decode(self.client.get(self.key(namespace, counter)))
+
+    def key(self, namespace: str, counter: str) -> str:
+        return key_of(self.prefix, "rc", namespace, counter)
 
     def put(self, namespace: str, counter: str, count: int, last_ts: int) -> None:
-        self._put(keys=[f"{self.prefix}:rc:{namespace}:{counter}"], args=[encode(count, last_ts), last_ts])
+        self._put(keys=[self.key(namespace, counter)], args=[encode(count, last_ts), last_ts])

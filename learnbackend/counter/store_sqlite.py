@@ -9,10 +9,12 @@ transaction) because a commit, not a row, is what costs.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from learnbackend.counter.namespaces import NamespaceConfig
@@ -32,15 +34,32 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE TABLE IF NOT EXISTS rollups (
     namespace TEXT NOT NULL, counter TEXT NOT NULL,
     count INTEGER NOT NULL, last_rollup_ts INTEGER NOT NULL,
+    last_write_ts INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (namespace, counter)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rollup_triggers (
-    namespace TEXT NOT NULL, counter TEXT NOT NULL, PRIMARY KEY (namespace, counter)
+    namespace TEXT NOT NULL, counter TEXT NOT NULL, due INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (namespace, counter)
 ) WITHOUT ROWID;
 """
+#: Columns added after the first release, added in place to an older database.
+MIGRATIONS = [("rollups", "last_write_ts", "ALTER TABLE rollups ADD COLUMN last_write_ts INTEGER NOT NULL DEFAULT 0"),
+              ("rollup_triggers", "due", "ALTER TABLE rollup_triggers ADD COLUMN due INTEGER NOT NULL DEFAULT 0")]
 ADD, CLEAR = 0, 1
 INSERT_EVENT = "INSERT OR IGNORE INTO events VALUES (?,?,?,?,?,?,?)"
-INSERT_TRIGGER = "INSERT OR IGNORE INTO rollup_triggers VALUES (?,?)"
+#: A trigger is due at ``due`` (µs); a second trigger of the same counter keeps the earlier due time.
+INSERT_TRIGGER = ("INSERT INTO rollup_triggers (namespace, counter, due) VALUES (?,?,?) "
+                  "ON CONFLICT(namespace, counter) DO UPDATE SET due=min(due, excluded.due)")
+#: The last-write timestamp kept beside the checkpoint: a counter whose checkpoint is behind it needs a rollup.
+NOTE_WRITE = ("INSERT INTO rollups (namespace, counter, count, last_rollup_ts, last_write_ts) VALUES (?,?,0,0,?) "
+              "ON CONFLICT(namespace, counter) DO UPDATE SET last_write_ts=max(last_write_ts, excluded.last_write_ts)")
+#: Last-write timestamps are stored rounded up to this step (µs): one upsert per busy counter per step,
+#: not per batch; a rollup re-queues until its checkpoint passes it, so at most one step of extra rollups.
+NOTE_STEP_US = 250_000
+#: The WAL is truncated back to this size whenever it is reset (PRAGMA journal_size_limit).
+WAL_LIMIT_BYTES = 48 * 1024 * 1024
+#: A RESTART checkpoint once the WAL is past this size. Each one holds the write lock for a database fsync
+#: (milliseconds): rare and large beats frequent and small for the p99 of the writes waiting behind it.
+WAL_CHECKPOINT_BYTES = 32 * 1024 * 1024
 #: (counter id, time_bucket, event_bucket, event_time, event_id, kind, delta); the first five are the key.
 EventRow = tuple[int, int, int, int, bytes, int, int]
 # (namespace, counter) <-> small integer id, per database file: ids never change once given, so
@@ -50,11 +69,12 @@ _NAMES: dict[tuple[str, int], tuple[str, str]] = {}
 
 
 def connect(path: Path | str, *, timeout: float = 30.0) -> sqlite3.Connection:
-    """A tuned autocommit connection (WAL, NORMAL sync, big cache), usable from any thread."""
+    """A tuned autocommit connection (WAL, NORMAL sync, big cache, bounded WAL), usable from any thread."""
     conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False,
                            cached_statements=256)
     conn.execute("PRAGMA page_size=16384")  # only takes effect on a new database
     conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA wal_autocheckpoint=4000")  # fewer, larger checkpoints: the fsyncs amortise
     conn.execute("PRAGMA temp_store=MEMORY")
@@ -66,13 +86,18 @@ class Checkpointer:
     """Moves WAL checkpoints (the only fsyncs in WAL + NORMAL) off the write path into a thread.
 
     The writer connection runs with ``wal_autocheckpoint=0``; this thread runs a
-    PASSIVE checkpoint every ``interval_s`` on its own connection, never blocking
-    writers or readers.
+    PASSIVE checkpoint every ``interval_s`` on its own connection (never blocking
+    writers or readers), and a RESTART once the WAL is past ``restart_bytes``: a
+    WAL written to all the time is otherwise never reset and grows without bound
+    (gigabytes under load). RESTART holds the write lock briefly; writers meet a
+    busy lock and retry, off the event loop.
     """
 
-    def __init__(self, path: Path, interval_s: float = 0.5) -> None:
-        self.conn = connect(path)
+    def __init__(self, path: Path, interval_s: float = 0.5, restart_bytes: int | None = None) -> None:
+        self.conn = connect(path, timeout=0.2)
+        self.path = Path(path)
         self.interval_s = interval_s
+        self.restart_bytes = WAL_CHECKPOINT_BYTES if restart_bytes is None else restart_bytes
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="counter-checkpoint", daemon=True)
         self._thread.start()
@@ -81,7 +106,9 @@ class Checkpointer:
         while not self._stop.wait(self.interval_s):
             try:
                 self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            except sqlite3.Error:
+                if os.stat(f"{self.path}-wal").st_size > self.restart_bytes:
+                    self.conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+            except (sqlite3.Error, OSError):
                 pass  # busy or closing: the next round will do it
 
     def close(self) -> None:
@@ -90,20 +117,50 @@ class Checkpointer:
         self.conn.close()
 
 
+class StoreBusy(Exception):
+    """The database stayed locked by another connection for longer than the writer waits."""
+
+
+class ConfigMismatch(Exception):
+    """A namespace of that name exists with another configuration."""
+
+    def __init__(self, existing: NamespaceConfig) -> None:
+        super().__init__(existing.name)
+        self.existing = existing
+
+
+def is_busy(exc: BaseException) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
+
+
+@dataclass
+class WriteOutcome:
+    """What became of each row of a batch: refused (late) or failed (by index); the rest are committed."""
+
+    refused: set[int] = field(default_factory=set)
+    errors: dict[int, BaseException] = field(default_factory=dict)
+
+
+Trigger = tuple[str, str, int]  # (namespace, counter, due µs)
+
+
 class SqliteStore:
     """One connection to the counter database, serialised by a lock.
 
     Open several stores on the same file for parallel readers; SQLite itself
-    serialises writers (busy timeout 30 s).
+    serialises writers (busy timeout ``timeout``; the writer thread uses a short
+    one and retries, see :meth:`write_isolated`).
     """
 
-    def __init__(self, path: Path | str, *, store_delay_s: float = 0.0) -> None:
+    def __init__(self, path: Path | str, *, store_delay_s: float = 0.0, timeout: float = 30.0) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.conn = connect(self.path)
+        self.conn = connect(self.path, timeout=timeout)
         self.lock = threading.RLock()
         #: An injected round trip per write batch, to model a remote or slowed store (E9).
         self.store_delay_s = store_delay_s
+        #: counter id -> the last-write timestamp this connection last stored (it only grows)
+        self._noted: dict[int, int] = {}
         with self.lock:
             columns = [r[1] for r in self.conn.execute("PRAGMA table_info(events)")]
             if columns and "cid" not in columns:
@@ -113,15 +170,36 @@ class SqliteStore:
                 raise UsageError(f"The counter database {self.path} was made by an older version of the lab.",
                                  fix=f"Delete it (rm {self.path}*) and start again; it holds only lab data.")
             self.conn.executescript(SCHEMA)
+            for table, column, ddl in MIGRATIONS:
+                if column not in [r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")]:
+                    try:
+                        self.conn.execute(ddl)
+                    except sqlite3.OperationalError as exc:  # another process migrated it first
+                        if "duplicate column" not in str(exc):
+                            raise
 
     def close(self) -> None:
         with self.lock:
             self.conn.close()
 
     # --- namespaces -------------------------------------------------------------------
-    def put_namespace(self, config: NamespaceConfig) -> None:
+    def put_namespace(self, config: NamespaceConfig) -> bool:
+        """Create a namespace; True if created, False if an identical one exists.
+
+        Raises ConfigMismatch when one of that name exists with another config:
+        silently replacing it would re-key the events of retried tokens (other
+        buckets) and leave other workers on the old config.
+        """
         with self.lock:
-            self.conn.execute("INSERT OR REPLACE INTO namespaces VALUES (?,?)", (config.name, json.dumps(config.to_dict())))
+            cur = self.conn.execute("INSERT OR IGNORE INTO namespaces VALUES (?,?)",
+                                    (config.name, json.dumps(config.to_dict())))
+            if cur.rowcount:
+                return True
+            row = self.conn.execute("SELECT config FROM namespaces WHERE name=?", (config.name,)).fetchone()
+        existing = NamespaceConfig(**json.loads(row[0]))
+        if existing != config:
+            raise ConfigMismatch(existing)
+        return False
 
     def namespaces(self) -> dict[str, NamespaceConfig]:
         with self.lock:
@@ -131,16 +209,28 @@ class SqliteStore:
 
     # --- counter ids ---------------------------------------------------------------------
     def cid(self, namespace: str, counter: str) -> int:
-        """The counter's integer id in this database (created on first use)."""
+        """The counter's integer id in this database (created on first use: a write)."""
+        found = self.lookup_cid(namespace, counter)
+        if found is not None:
+            return found
+        with self.lock:
+            self.conn.execute("INSERT OR IGNORE INTO counter_ids (namespace, counter) VALUES (?, ?)", (namespace, counter))
+        found = self.lookup_cid(namespace, counter)
+        assert found is not None
+        return found
+
+    def lookup_cid(self, namespace: str, counter: str) -> int | None:
+        """The counter's id if it has one (a read only: never waits for the write lock)."""
         key = (str(self.path), namespace, counter)
         found = _IDS.get(key)
         if found is not None:
             return found
         with self.lock:
-            self.conn.execute("INSERT OR IGNORE INTO counter_ids (namespace, counter) VALUES (?, ?)", (namespace, counter))
-            found = int(self.conn.execute("SELECT id FROM counter_ids WHERE namespace=? AND counter=?",
-                                          (namespace, counter)).fetchone()[0])
-        _IDS[key] = found
+            row = self.conn.execute("SELECT id FROM counter_ids WHERE namespace=? AND counter=?",
+                                    (namespace, counter)).fetchone()
+        if row is None:
+            return None
+        found = _IDS[key] = int(row[0])
         _NAMES[(str(self.path), found)] = (namespace, counter)
         return found
 
@@ -158,9 +248,14 @@ class SqliteStore:
             return [r[0] for r in self.conn.execute("SELECT counter FROM counter_ids WHERE namespace=?", (namespace,))]
 
     # --- events -----------------------------------------------------------------------
-    def write_batch(self, events: Sequence[EventRow], triggers: Iterable[tuple[str, str]] = (), *,
+    def write_batch(self, events: Sequence[EventRow], triggers: Iterable[Trigger] = (), *,
                     oldest: Callable[[int], int] | None = None) -> list[int]:
         """Append events (duplicates ignored by the idempotency key) and triggers in ONE transaction.
+
+        A row whose counter has no id yet carries ``(namespace, counter)`` in place of
+        the id; it gets one here. Beside each counter's checkpoint the transaction
+        keeps its last-write timestamp (the newest event time written), so a
+        rollup that has not caught up can be found and re-queued.
 
         ``oldest(cid)`` gives, at commit time, the oldest event time still accepted
         for that counter: a row that became late while waiting to be written (a stall,
@@ -171,6 +266,9 @@ class SqliteStore:
             time.sleep(self.store_delay_s)
         refused: list[int] = []
         with self.lock:
+            if any(type(row[0]) is not int for row in events):
+                events = [row if type(row[0]) is int else (self.cid(*row[0]),) + tuple(row[1:])  # type: ignore[misc]
+                          for row in events]
             conn = self.conn
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -185,13 +283,65 @@ class SqliteStore:
                                 keep.append(row)
                         events = keep
                 conn.executemany(INSERT_EVENT, events)
+                noted = self._noted
+                newest: dict[int, int] = {}
+                for row in events:
+                    if row[3] > noted.get(row[0], -1) and row[3] > newest.get(row[0], -1):
+                        newest[row[0]] = row[3]
+                if newest:  # rounded up to the next NOTE_STEP_US: a busy counter is noted about once per step
+                    newest = {cid: (ts // NOTE_STEP_US + 1) * NOTE_STEP_US for cid, ts in newest.items()}
+                    conn.executemany(NOTE_WRITE, [(*self.names(cid), ts) for cid, ts in newest.items()])
                 if triggers:
                     conn.executemany(INSERT_TRIGGER, triggers)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
+            noted.update(newest)
         return refused
+
+    def write_isolated(self, events: Sequence[EventRow], triggers: Callable[[Sequence[EventRow]], list[Trigger]], *,
+                       oldest: Callable[[], Callable[[int], int]] | None = None,
+                       busy_deadline_s: float = 30.0, raise_busy: bool = False) -> WriteOutcome:
+        """Write a batch; one bad row never fails its neighbours.
+
+        A lock held by another connection is waited out in short steps (this runs on
+        the writer thread, never on an event loop) up to ``busy_deadline_s``, then every
+        row fails with StoreBusy. Any other failure of the batch is retried row by row:
+        only the rows that fail alone are reported as failed.
+        """
+        try:
+            return WriteOutcome(set(self._write_waiting(events, triggers, oldest, busy_deadline_s)))
+        except StoreBusy as busy:
+            if raise_busy:
+                raise
+            return WriteOutcome(errors={i: busy for i in range(len(events))})
+        except Exception as exc:  # noqa: BLE001 - deliberate: any failure here is retried or reported per row
+            if len(events) == 1:
+                return WriteOutcome(errors={0: exc})
+        outcome = WriteOutcome()
+        for i, row in enumerate(events):
+            one = self.write_isolated([row], triggers, oldest=oldest, busy_deadline_s=busy_deadline_s)
+            if one.refused:
+                outcome.refused.add(i)
+            if one.errors:
+                outcome.errors[i] = one.errors[0]
+        return outcome
+
+    def _write_waiting(self, events: Sequence[EventRow], triggers: Callable[[Sequence[EventRow]], list[Trigger]],
+                       oldest: Callable[[], Callable[[int], int]] | None, busy_deadline_s: float) -> list[int]:
+        deadline = time.monotonic() + busy_deadline_s
+        pause = 0.0005
+        while True:
+            try:
+                return self.write_batch(events, triggers(events), oldest=oldest() if oldest else None)
+            except Exception as exc:
+                if not is_busy(exc):
+                    raise
+            if time.monotonic() >= deadline:
+                raise StoreBusy(f"The database stayed locked by another connection for {busy_deadline_s:g} s.")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.01)
 
     def event_exists(self, key: tuple[int, int, int, int, bytes]) -> bool:
         with self.lock:
@@ -202,7 +352,9 @@ class SqliteStore:
 
     def aggregate(self, namespace: str, counter: str, lo_us: int, hi_us: int, bucket_us: int) -> tuple[int, bool, int]:
         """Events in ``(lo_us, hi_us]``: (sum since the last clear, whether a clear was seen, events read)."""
-        cid = self.cid(namespace, counter)
+        cid = self.lookup_cid(namespace, counter)
+        if cid is None:
+            return 0, False, 0
         args = (cid, lo_us // bucket_us, hi_us // bucket_us, lo_us, hi_us)
         where = "cid=? AND time_bucket BETWEEN ? AND ? AND event_time>? AND event_time<=?"
         with self.lock:
@@ -233,30 +385,61 @@ class SqliteStore:
     # --- rollups (count and checkpoint: one row, written together) ----------------------
     def get_rollup(self, namespace: str, counter: str) -> tuple[int, int]:
         """(count, last_rollup_ts); (0, 0) before the first rollup."""
+        count, last, _ = self.rollup_state(namespace, counter)
+        return count, last
+
+    def rollup_state(self, namespace: str, counter: str) -> tuple[int, int, int]:
+        """(count, last_rollup_ts, last_write_ts); zeros before the first write."""
         with self.lock:
-            row = self.conn.execute("SELECT count, last_rollup_ts FROM rollups WHERE namespace=? AND counter=?",
-                                    (namespace, counter)).fetchone()
-        return (int(row[0]), int(row[1])) if row else (0, 0)
+            row = self.conn.execute("SELECT count, last_rollup_ts, last_write_ts FROM rollups WHERE namespace=? "
+                                    "AND counter=?", (namespace, counter)).fetchone()
+        return (int(row[0]), int(row[1]), int(row[2])) if row else (0, 0, 0)
 
     def put_rollup(self, namespace: str, counter: str, count: int, last_ts: int, *, forward_only: bool = True) -> bool:
         """Store (count, checkpoint) as one row; with forward_only a rollup never moves it backwards."""
         guard = " WHERE excluded.last_rollup_ts > rollups.last_rollup_ts" if forward_only else ""
         with self.lock:
             cur = self.conn.execute(
-                "INSERT INTO rollups VALUES (?,?,?,?) ON CONFLICT(namespace, counter) DO UPDATE SET "
+                "INSERT INTO rollups (namespace, counter, count, last_rollup_ts) VALUES (?,?,?,?) "
+                "ON CONFLICT(namespace, counter) DO UPDATE SET "
                 "count=excluded.count, last_rollup_ts=excluded.last_rollup_ts" + guard,
                 (namespace, counter, count, last_ts))
             return cur.rowcount > 0
 
-    # --- durable rollup triggers (used when rollup runs in its own process) -------------
-    def take_triggers(self, limit: int = 1000) -> list[tuple[str, str]]:
+    def behind(self, limit: int = 1000) -> list[tuple[str, str, int]]:
+        """Counters whose checkpoint is behind their last write: (namespace, counter, last_write_ts)."""
         with self.lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows = self.conn.execute("SELECT namespace, counter FROM rollup_triggers LIMIT ?", (limit,)).fetchall()
-                self.conn.executemany("DELETE FROM rollup_triggers WHERE namespace=? AND counter=?", rows)
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-        return [(r[0], r[1]) for r in rows]
+            rows = self.conn.execute("SELECT namespace, counter, last_write_ts FROM rollups "
+                                     "WHERE last_write_ts > last_rollup_ts LIMIT ?", (limit,)).fetchall()
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    # --- durable rollup triggers (used when rollup runs in its own process) -------------
+    def pending_triggers(self, limit: int = 1000) -> list[Trigger]:
+        """Durable triggers, earliest due first. They stay stored until :meth:`done_trigger`."""
+        with self.lock:
+            rows = self.conn.execute("SELECT namespace, counter, due FROM rollup_triggers ORDER BY due LIMIT ?",
+                                     (limit,)).fetchall()
+        return [(r[0], r[1], int(r[2])) for r in rows]
+
+    def done_trigger(self, namespace: str, counter: str, started_us: int) -> None:
+        """A rollup that started at ``started_us`` satisfied every trigger of the counter due by then."""
+        with self.lock:
+            self.conn.execute("DELETE FROM rollup_triggers WHERE namespace=? AND counter=? AND due<=?",
+                              (namespace, counter, started_us))
+
+    def add_triggers(self, triggers: Iterable[Trigger]) -> None:
+        with self.lock:
+            self.conn.executemany(INSERT_TRIGGER, list(triggers))
+
+    # --- the write-ahead log -------------------------------------------------------------
+    def wal_bytes(self) -> int:
+        try:
+            return os.stat(f"{self.path}-wal").st_size
+        except OSError:
+            return 0
+
+    def checkpoint(self, mode: str = "TRUNCATE") -> tuple[int, int, int]:
+        """Run a WAL checkpoint on this connection: (busy, WAL frames, frames checkpointed)."""
+        with self.lock:
+            row = self.conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
+        return int(row[0]), int(row[1]), int(row[2])

@@ -38,17 +38,42 @@ def test_batched_adds_dedupe_against_each_other_and_the_log(engine):
     assert settle(engine, "views", "b") == 101
 
 
-def test_get_count_is_stale_then_catches_up_and_is_one_value(engine):
-    engine.add_count("views", "c", 7)
-    first = engine.get_count("views", "c")
-    assert first.count == 0, "the event is inside the mutable window: not rolled up yet"
-    time.sleep(0.3)
-    engine.get_count("views", "c")  # the read triggers a rollup
-    assert engine.queues.drain(5)
-    result = engine.get_count("views", "c")
-    assert result.count == 7
-    assert engine.cache.get("views", "c") == (7, result.last_rollup_ts)
-    assert engine.store.get_rollup("views", "c") == (7, result.last_rollup_ts)
+class ManualClock:
+    """The engine's clock, moved by the test: the windows depend on it, not on how loaded the machine is."""
+
+    def __init__(self) -> None:
+        self.t = now_us()
+
+    def __call__(self) -> int:
+        return self.t
+
+
+def test_get_count_is_stale_then_catches_up_and_is_one_value(tmp_path):
+    """Was flaky on a loaded machine, for two reasons in the test: (1) with the wall clock, a write that took
+    longer than the window (0.25 s) was already rolled up at the 'stale' read; (2) the last GetCount triggers a
+    rollup that could move the checkpoint between reading the result and comparing it with the cache and the store.
+    Now the engine's clock only moves when the test moves it, so no rollup can advance behind the test's back."""
+    from learnbackend.counter.counters import CounterEngine, EngineOptions
+
+    clock = ManualClock()
+    eng = CounterEngine(tmp_path / "c.db", options=EngineOptions(coalesce_s=0.0), clock=clock)
+    try:
+        eng.create_namespace(NamespaceConfig("views", "eventual", accept_limit_s=0.2, skew_margin_s=0.05))
+        eng.add_count("views", "c", 7)
+        first = eng.get_count("views", "c")
+        assert first.count == 0, "the event is inside the mutable window: not rolled up yet"
+        time.sleep(0.4)  # longer than the window in wall time: the write's own rollup has run meanwhile
+        assert eng.get_count("views", "c").count == 0, "however long the machine took, the window has not moved"
+        clock.t += 600_000  # past accept_limit + skew margin, and past the last write as stored (rounded up)
+        eng.get_count("views", "c")  # the read triggers a rollup
+        assert eng.queues.drain(10)
+        result = eng.get_count("views", "c")
+        assert eng.queues.drain(10)  # the read's own rollup: same clock, so it cannot move the checkpoint
+        assert result.count == 7
+        assert eng.cache.get("views", "c") == (7, result.last_rollup_ts)
+        assert eng.store.get_rollup("views", "c") == (7, result.last_rollup_ts)
+    finally:
+        eng.close()
 
 
 def test_clear_is_an_event_ordered_with_the_adds(engine):

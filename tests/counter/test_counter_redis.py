@@ -33,7 +33,7 @@ def test_cache_holds_count_and_checkpoint_as_one_value_moving_forward(redis_url)
     cache.put("ns", "c", 10, 1000)
     cache.put("ns", "c", 3, 500)  # an older rollup arriving late must not win
     assert cache.get("ns", "c") == (10, 1000)
-    assert client.get("t1:rc:ns:c") == b"10@1000"
+    assert client.get(cache.key("ns", "c")) == b"10@1000"
     cache.put("ns", "c", 12, 2000)
     assert cache.get("ns", "c") == (12, 2000)
 

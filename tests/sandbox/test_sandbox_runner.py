@@ -335,19 +335,22 @@ def test_a_program_outside_the_view_and_its_interpreter_are_shown_read_only(tmp_
     import shutil
 
     tools, interpreters = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
+    unrelated = Path(tempfile.mkdtemp(prefix="not-given-"))  # a sibling the program was not given
     try:
-        for directory in (tools, interpreters):
+        for directory in (tools, interpreters, unrelated):
             directory.chmod(0o755)
         shutil.copy("/bin/sh", interpreters / "mysh")
         script = tools / "greet"
-        script.write_text(f"#!{interpreters / 'mysh'}\necho hello from $0\nls {tools.parent} | grep -c . \n")
+        script.write_text(f"#!{interpreters / 'mysh'}\necho hello from $0\nls -1 {tools.parent}\n")
         script.chmod(0o755)
         result = run_sandboxed([str(script)], cwd=tmp_path, timeout=10)
     finally:
-        shutil.rmtree(tools)
-        shutil.rmtree(interpreters)
+        for directory in (tools, interpreters, unrelated):
+            shutil.rmtree(directory)
     assert result.ok, result
-    greeting, visible = result.stdout.split("\n")[:2]
+    greeting, *visible = result.stdout.splitlines()
     assert greeting == f"hello from {script}"
-    # of its parent directory (the host's temporary directory) the program sees only what it was given
-    assert int(visible) <= 4, result.stdout
+    # Of its parent directory (the host's temporary directory) the program sees only what it was
+    # given (the program, its interpreter, and paths the run itself needs), never a sibling.
+    assert tools.name in visible and interpreters.name in visible, result.stdout
+    assert unrelated.name not in visible, result.stdout

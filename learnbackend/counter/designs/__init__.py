@@ -40,9 +40,9 @@ def make_design(name: str, directory: Path, *, delay_s: float = 0.0, redis_url: 
     if name == "redis-incr":
         if not redis_url:
             raise EnvironmentMissing("The redis-incr design needs a Redis server.", fix="Install redis-server.")
-        from learnbackend.counter.designs.redis_incr import RedisIncrDesign
-
         import zlib
+
+        from learnbackend.counter.designs.redis_incr import RedisIncrDesign
 
         return RedisIncrDesign(redis_url, key_prefix=f"lbdesign:{zlib.crc32(str(directory.resolve()).encode()):08x}")
     if name == "pn-counter":

@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         if op == "add":
             try:
                 design.add(request["c"], int(request["d"]), Token(request["t"], int(request["g"])))
-            except Exception as exc:  # refused (e.g. a late event): the client is told, the process lives on
+            except Exception as exc:  # noqa: BLE001 - refused (e.g. a late event): the client is told, the process lives on
                 out.write(json.dumps({"error": type(exc).__name__, "message": str(exc)}) + "\n")
                 out.flush()
                 continue

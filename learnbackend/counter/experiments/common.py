@@ -6,7 +6,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ class Series:
     """One curve of a plot."""
 
     name: str
-    points: list[tuple[float, float]]
+    points: Sequence[tuple[float, float]]
 
 
 @dataclass
@@ -69,7 +69,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, int(round(q / 100 * (len(ordered) - 1)))))
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
 
 
@@ -102,7 +102,7 @@ def hammer(design: Design, writers: int, duration: float, counter: Callable[[int
                 design.add(counter(index * 1_000_003 + n), 1, new_token())
                 acked += 1
                 local.append(time.perf_counter() - t0)
-            except Exception:
+            except Exception:  # noqa: BLE001 - any failed request is an error in the experiment's tally
                 errors += 1
             n += 1
         with lock:
@@ -119,6 +119,40 @@ def hammer(design: Design, writers: int, duration: float, counter: Callable[[int
     for t in threads:
         t.join()
     return WriteRun(counts[0], time.perf_counter() - start, latencies, counts[1])
+
+
+def hammer_redis(url: str, key: str, writers: int, duration: float) -> WriteRun:
+    """``writers`` asyncio connections send INCRBY in a closed loop (one event loop, no threads:
+    threads would measure the GIL, not Redis)."""
+    import asyncio
+
+    from learnbackend.counter.client import RedisIncrClient, RequestFailed
+
+    async def run() -> WriteRun:
+        latencies: list[float] = []
+        counts = [0, 0]
+        deadline = time.perf_counter() + duration
+
+        async def work() -> None:
+            client = RedisIncrClient(url, namespace="exp")
+            client.prefix = key + ":"
+            try:
+                while time.perf_counter() < deadline:
+                    t0 = time.perf_counter()
+                    try:
+                        await client.add("hot", 1, None, 5.0)
+                        counts[0] += 1
+                        latencies.append(time.perf_counter() - t0)
+                    except RequestFailed:
+                        counts[1] += 1
+            finally:
+                client.close()
+
+        start = time.perf_counter()
+        await asyncio.gather(*(work() for _ in range(writers)))
+        return WriteRun(counts[0], time.perf_counter() - start, latencies, counts[1])
+
+    return asyncio.run(run())
 
 
 def redis_for(redis_url: str | None) -> tuple[str | None, Callable[[], None]]:

@@ -22,8 +22,10 @@ def _skewed_run(db: Path, *, skew_s: float, accept_s: float, margin_s: float, im
     nodes = []
     for i in range(writers):
         offset = -int(skew_s * 1e6 * i / max(1, writers - 1))
-        engine = CounterEngine(db, options=EngineOptions(rollup="off", store_delay_s=delay_s),
-                               clock=(lambda off=offset: now_us() + off))
+        def clock(off: int = offset) -> int:
+            return now_us() + off
+
+        engine = CounterEngine(db, options=EngineOptions(rollup="off", store_delay_s=delay_s), clock=clock)
         engine.create_namespace(config)
         nodes.append(engine)
     roller = CounterEngine(db, options=EngineOptions(rollup="off"))
@@ -69,7 +71,8 @@ def run_e4(*, scale: float, seed: int, progress: Progress, redis_url: str | None
     settings = [("lag 0 (no window)", False, 0.0), ("accept 50ms, margin 0", True, 0.0),
                 ("accept 50ms, margin 100ms", True, 0.1), ("accept 50ms, margin 250ms", True, 0.25)]
     duration = 0.5 * scale
-    rows, series = [], {name: [] for name, _, _ in settings}
+    rows: list[list[object]] = []
+    series: dict[str, list[tuple[float, float]]] = {name: [] for name, _, _ in settings}
     with workdir() as root:
         steps, done = len(skews) * len(settings), 0
         for skew in skews:

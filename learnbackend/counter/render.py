@@ -40,9 +40,11 @@ class _FitTable:
         self.rows = [[f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v) for v in row]
                      for row in rows]
 
-    def widths(self, available: int) -> list[int]:
+    def widths(self, available: int, pad: int = 2) -> list[int] | None:
+        """Column widths for ``available`` columns with ``pad`` spaces of padding per cell; None if even
+        the longest word of each column does not fit."""
         n = len(self.columns)
-        budget = available - 3 * n + 1  # one space each side of a cell, one between columns
+        budget = available - pad * n - (n - 1)  # the padding, and one separator between columns
         natural, least = [], []
         for i, col in enumerate(self.columns):
             cells = [row[i] for row in self.rows if i < len(row)]
@@ -52,6 +54,8 @@ class _FitTable:
             least.append(max([max(map(len, words)), *map(len, figures)]))
         if sum(natural) <= budget:
             return natural
+        if sum(least) > budget:
+            return None
         widths = list(least)
         while sum(widths) < budget:  # the room left goes to the column that is squeezed most
             i = max(range(n), key=lambda k: natural[k] - widths[k])
@@ -64,13 +68,18 @@ class _FitTable:
         from rich import box
 
         # A light frame (a rule under the header, no side walls): at 80 columns the cells get the room.
+        # Many columns: one space between cells instead of three, before a word is ever cut.
+        padding: tuple[int, int] | tuple[int, int, int, int] = (0, 1)
+        widths = self.widths(options.max_width)
+        if widths is None:
+            padding, widths = (0, 1, 0, 0), self.widths(options.max_width, pad=1)
         t = Table(title=self.title, header_style="bold", show_lines=False, box=box.SIMPLE_HEAD, show_edge=False,
-                  title_justify="left")
-        for i, (col, width) in enumerate(zip(self.columns, self.widths(options.max_width), strict=True)):
+                  title_justify="left", padding=padding)
+        for i, col in enumerate(self.columns):
             cells = [row[i] for row in self.rows if i < len(row) and row[i].strip() not in ("", "-", "—")]
             numeric = i > 0 and any(_is_figure(v) for v in cells)
             t.add_column(escape(col), justify="right" if numeric or (i > 0 and not cells) else "left",
-                         width=width, overflow="fold")
+                         width=widths[i] if widths else None, overflow="fold")
         for row in self.rows:
             t.add_row(*map(escape, row))
         yield t

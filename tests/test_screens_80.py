@@ -78,7 +78,9 @@ def test_isolation_demo_reads_at_80_columns(isolated_env: Path) -> None:
     assert all(value.isdigit() for value in caps), caps  # counted privileges, not 16 hex digits cut in two
 
 
-def test_e9_table_reads_at_80_columns() -> None:
+@pytest.mark.parametrize(("experiment", "scale"), [("E9", 0.3), ("E1", 0.2)])
+def test_experiment_tables_read_at_80_columns(experiment: str, scale: float) -> None:
+    """E9's words and E1's nine columns of figures: every header word and every figure whole."""
     from rich.console import Console
 
     from learnbackend.counter.experiments import run_experiment
@@ -86,7 +88,7 @@ def test_e9_table_reads_at_80_columns() -> None:
     from learnbackend.counter.render import table
 
     try:
-        result = run_experiment("E9", scale=0.3)
+        result = run_experiment(experiment, scale=scale)
     finally:
         stop_all()
     out = io.StringIO()

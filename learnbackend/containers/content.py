@@ -117,6 +117,8 @@ class DemoText(_Content):
 
     id: Slug
     title: Text
+    concept: Text | None = Field(default=None, description="The idea the demo shows, in a few lines, read before "
+                                                          "the scenario and the prediction (Markdown).")
     intro: Text
     predict: Prediction
     conclusion: Text

@@ -240,6 +240,10 @@ def ask_prediction(env: Environment, text: DemoText, *, predict: str | None, ski
     question = text.predict
     choices = question.choices
     if not quiet:
+        if text.concept:
+            from rich.markdown import Markdown
+
+            env.out.print(Panel(Markdown(text.concept), title="The idea", title_align="left", border_style="dim"))
         env.out.print(Panel(Text(text.intro), title=text.title, title_align="left", border_style="cyan"))
     value: float | None = None
     if predict is not None:

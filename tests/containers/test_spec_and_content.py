@@ -122,3 +122,11 @@ def test_the_four_models_exercises_are_graded_in_a_workspace(tmp_path) -> None: 
     right = run_cli("check", "-w", str(root), "--format", "json")
     assert right.exit_code == 0, right.stdout
     assert [r["status"] for r in right.json["results"]] == ["passed"] * 3
+
+
+def test_every_demo_opens_with_its_concept() -> None:
+    from learnbackend.containers.demos import load_texts
+
+    texts = load_texts()
+    for demo in texts.demos:
+        assert demo.concept and len(demo.concept.split()) >= 25, demo.id

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,3 +69,23 @@ def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = N
         return CliResult(code, out.getvalue().decode(), err.getvalue().decode())
 
 
+
+
+#: Terminal escape sequences (CSI, OSC, charset selection), to read a pseudo-terminal's text.
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]")
+
+
+def spawn_cli(*args: str, rows: int = 24, cols: int = 80, timeout: float = 60) -> Any:
+    """``learnbackend ARGS`` in a real pseudo-terminal of ``rows`` x ``cols``, colours on, as a learner runs it.
+
+    Output is decoded leniently: the terminal echoes ^C wherever the output is, even inside a
+    multi-byte character.
+    """
+    import pexpect
+
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    env.pop("LEARNBACKEND_WIDTH", None)
+    env.update({"TERM": "xterm-256color", "COLUMNS": str(cols), "LINES": str(rows)})
+    return pexpect.spawn(sys.executable, ["-m", "learnbackend", *args], env=env, encoding="utf-8",
+                         codec_errors="replace", dimensions=(rows, cols), timeout=timeout)

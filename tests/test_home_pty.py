@@ -2,25 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pexpect
-from conftest import need, run_cli
-
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]")
+from conftest import ANSI, need, run_cli, spawn_cli
 
 
 def _spawn(*args: str) -> pexpect.spawn:
-    env = dict(os.environ)
-    env.pop("NO_COLOR", None)
-    env.pop("LEARNBACKEND_WIDTH", None)
-    env.update({"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"})
-    return pexpect.spawn(sys.executable, ["-m", "learnbackend", *args], env=env, encoding="utf-8",
-                         dimensions=(24, 80), timeout=60)
+    return spawn_cli(*args, rows=24, cols=80, timeout=60)
 
 
 def test_the_menu_shows_its_keys_and_q_quits_at_once(isolated_env: Path) -> None:

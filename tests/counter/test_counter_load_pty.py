@@ -2,28 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import re
 import socket
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pexpect
+from conftest import ANSI, spawn_cli
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]")
 SERVE_URL = "http://127.0.0.1:8700"
 
 
 def _spawn(*args: str) -> pexpect.spawn:
-    env = dict(os.environ)
-    env.pop("NO_COLOR", None)
-    env.pop("LEARNBACKEND_WIDTH", None)
-    env.update({"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"})
-    # The terminal echoes ^C wherever the output is, even inside a multi-byte character: decode leniently.
-    return pexpect.spawn(sys.executable, ["-m", "learnbackend", *args], env=env, encoding="utf-8",
-                         codec_errors="replace", dimensions=(24, 80), timeout=60)
+    return spawn_cli(*args, rows=24, cols=80, timeout=60)
 
 
 def _port_free(port: int) -> bool:

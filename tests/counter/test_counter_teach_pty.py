@@ -3,24 +3,15 @@ then the measured run and the verdict on the prediction; the run counts in the c
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 from pathlib import Path
 
 import pexpect
-from conftest import LESSONS, run_cli
-
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[()][A-Z0-9]")
+from conftest import ANSI, LESSONS, run_cli, spawn_cli
 
 
 def _spawn(*args: str) -> pexpect.spawn:
-    env = dict(os.environ)
-    env.pop("NO_COLOR", None)
-    env.pop("LEARNBACKEND_WIDTH", None)
-    env.update({"TERM": "xterm-256color", "COLUMNS": "80", "LINES": "24"})
-    return pexpect.spawn(sys.executable, ["-m", "learnbackend", *args], env=env, encoding="utf-8",
-                         dimensions=(24, 80), timeout=90)
+    return spawn_cli(*args, rows=24, cols=80, timeout=90)
 
 
 def _read_pages(child: pexpect.spawn, end: object) -> str:

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import sys
 from pathlib import Path
 
 import pexpect
-from conftest import need, run_cli
+from conftest import ANSI, need, run_cli, spawn_cli
 from git_fixtures import need_git
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 PROMPT = r"\(git: stage-a-file\) work \$ "
 
 
 def _spawn(*args: str) -> pexpect.spawn:
-    env = dict(os.environ)
-    env.pop("NO_COLOR", None)
-    env.pop("LEARNBACKEND_WIDTH", None)
-    env.update({"TERM": "xterm-256color", "COLUMNS": "100", "LINES": "40"})
-    return pexpect.spawn(sys.executable, ["-m", "learnbackend", *args], env=env, encoding="utf-8",
-                         dimensions=(40, 100), timeout=30)
+    return spawn_cli(*args, rows=40, cols=100, timeout=30)
 
 
 def _screen(child: pexpect.spawn) -> str:

@@ -188,8 +188,19 @@ def _timeline(env: Environment, result: Comparison) -> None:
     env.out.print(Text("\nA VM boot, by the guest's own clock (median)", style="title"))
     rows = [("QEMU start, firmware, loading the kernel (host clock − guest clock)", max(total - kernel, 0.0)),
             ("guest kernel: from its first tick to running /init (guest /proc/uptime)", kernel)]
+    _figure_rows(env, rows)
+
+
+def _figure_rows(env: Environment, rows: list[tuple[str, float]]) -> None:
+    """Label and value rows: a long label wraps under itself, the value stays on its row, right-aligned."""
+    from rich.padding import Padding
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", ratio=1)
+    grid.add_column(justify="right", no_wrap=True)
     for label, value in rows:
-        env.out.print(Text(f"  {label:<74}", style="bold").append(f"{fmt_ms(value):>9}"))
+        grid.add_row(label, fmt_ms(value))
+    env.out.print(Padding(grid, (0, 0, 0, 2)))
 
 
 def _pay_once(env: Environment, result: Comparison) -> None:
@@ -204,16 +215,17 @@ def _pay_once(env: Environment, result: Comparison) -> None:
             ("first container in the VM: start → its output (guest clock)", first),
             ("each later container in the VM: start → its output (guest clock)", later),
             ("a container on this host: create + start → its output", host)]
-    for label, value in rows:
-        env.out.print(Text(f"  {label:<66}", style="bold").append(f"{fmt_ms(value):>9}"))
+    _figure_rows(env, rows)
     inner = later or first
     if host and inner:
         accel = "KVM" if "KVM" in (result.model("container-in-vm") or result.models[0]).note else "TCG"
         why = ("this guest's CPU is emulated in software (TCG), so every instruction of the runtime costs many "
                "host instructions" if accel == "TCG" else "the guest runs on the real CPU (KVM)")
-        env.out.print(Text(f"  Once the VM is up, a container in it cost {inner / host:.1f}× a container on the host: "
-                           f"{why}. The boot is paid once; the price of each container depends on the accelerator.",
-                           style="muted"))
+        from rich.padding import Padding
+
+        env.out.print(Padding(Text(f"Once the VM is up, a container in it cost {inner / host:.1f}× a container on the "
+                                   f"host: {why}. The boot is paid once; the price of each container depends on the "
+                                   "accelerator.", style="muted"), (0, 0, 0, 2)))
 
 
 def explain_models(result: Comparison) -> list[str]:

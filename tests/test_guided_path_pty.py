@@ -130,7 +130,7 @@ def _quiz(term: Terminal) -> None:
     term.key(" ")
     screen = term.wait(r"Question 1/\d+")
     assert topic.group(1).strip() in screen, "the first question is on the topic the primer just taught"
-    kind = re.search(r"Question 1/\d+ .*· (one answer|pick every right answer|put them in order|type a short answer)",
+    kind = re.search(r"Question 1/\d+ · (one answer|pick every right answer|put them in order|type a short answer)",
                      screen)
     assert kind, screen
     if kind.group(1) == "type a short answer":

@@ -55,3 +55,13 @@ def test_quiz_piped_into_cat_with_the_keyboard_attached_says_why_instead_of_hang
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 2
+
+
+def test_the_question_title_says_what_to_do_first_even_with_a_long_topic() -> None:
+    entry, q = _a_multiple_choice_question()
+    long_topic = q.model_copy(update={"topic": "A topic whose name is far too long to fit in any title bar"})
+    item = present(f"{entry.lesson.id}/{q.id}", entry.lesson.id, "Languages", long_topic, random.Random(1))
+    out = io.StringIO()
+    render.question(Console(file=out, width=80, no_color=True, theme=THEME), item, 1, 10)
+    first = out.getvalue().splitlines()[0]
+    assert "Question 1/10 · pick every right answer" in first

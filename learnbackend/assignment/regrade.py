@@ -82,6 +82,8 @@ def grade_submission(assignment: Path, extra: tuple[Path, ...], submission: Subm
         catalog = workspace_catalog(created.manifest, list(extra), root=workspace)
         newest: float | None = None
         for spec in created.manifest.exercises:
+            if _STOPPING:  # Ctrl-C seen where it could not be raised (see _worker_init): stop at a safe point
+                raise KeyboardInterrupt
             _, exercise = loaded.catalog.exercise(spec.id)
             digest = hashlib.sha256()
             for name in answer_files(exercise):
@@ -135,8 +137,40 @@ def _on_interrupt(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
 
+def _stop_children() -> None:
+    """End what this worker is running (its sandboxed checks): each then returns, and the job stops."""
+    me = str(os.getpid())
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as stat:
+                parent = stat.read().rsplit(")", 1)[1].split()[1]
+        except (OSError, IndexError):
+            continue
+        if parent == me:
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
 def _worker_init() -> None:
+    import sys
+
     signal.signal(signal.SIGINT, _on_interrupt)
+    previous = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        # A Ctrl-C can land where Python cannot raise it (an at-fork hook while the sandbox starts a
+        # run): instead of a stray traceback and a lost interrupt, end the busy run; the job then stops
+        # at its next safe point (_STOPPING is already set).
+        if isinstance(unraisable.exc_value, KeyboardInterrupt):
+            _stop_children()
+            return
+        previous(unraisable)
+
+    sys.unraisablehook = hook
 
 
 def _grade_job(job: tuple[Path, tuple[Path, ...], Submission, float, bool]) -> Entry:

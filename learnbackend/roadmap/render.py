@@ -30,8 +30,9 @@ KIND_HELP = {
 def question(console: Console, item: Presented, number: int, total: int) -> None:
     """The question panel, options lettered a), b)... and wrapped in full."""
     q = item.question
-    title = Text(f"Question {number}/{total}", style="title")
-    title.append(f"  {item.branch} › {q.topic} · {q.difficulty} · {KIND_HELP[q.kind]}", style="muted")
+    # What to do comes first: at 80 columns a long topic is what gets cut, never "pick every right answer".
+    title = Text(f"Question {number}/{total} · {KIND_HELP[q.kind]}", style="title")
+    title.append(f"  {item.branch} › {q.topic} · {q.difficulty}", style="muted")
     body: list[object] = [Markdown(q.prompt)]
     if item.options:
         listing = Table.grid(padding=(0, 1))

@@ -7,33 +7,25 @@ begin. Only display and speed depend on this: an untouched starter earns nothing
 
 from __future__ import annotations
 
-import os
-import stat
 import tempfile
 from pathlib import Path
 from typing import Any
 
 from learnbackend.course.handlers import handler_for
+from learnbackend.errors import LearnBackendError
+from learnbackend.workspace.safefiles import read_bytes
 
 #: Files larger than this are never compared (a starter is small): such a file counts as touched.
 _MAX_COMPARED = 1024 * 1024
 
 
-def _same_file(fresh: Path, learner: Path) -> bool:
-    """``learner`` is a regular file (not a symlink) with exactly ``fresh``'s bytes."""
+def _same_file(fresh: Path, workdir: Path, relative: Path) -> bool:
+    """``workdir/relative`` is a regular file (no link on the way) with exactly ``fresh``'s bytes."""
     try:
-        info = os.lstat(learner)
         expected = fresh.read_bytes()
-    except OSError:
+        return read_bytes(workdir, relative, max_bytes=max(len(expected), 1)) == expected
+    except (OSError, LearnBackendError):  # missing, a link, not regular, larger: touched
         return False
-    if not stat.S_ISREG(info.st_mode) or info.st_size != len(expected) or info.st_size > _MAX_COMPARED:
-        return False
-    try:
-        fd = os.open(learner, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
-        return False
-    with os.fdopen(fd, "rb") as handle:
-        return handle.read(_MAX_COMPARED + 1) == expected
 
 
 def is_untouched(entry: Any, exercise: Any, workdir: Path) -> bool:
@@ -48,7 +40,8 @@ def is_untouched(entry: Any, exercise: Any, workdir: Path) -> bool:
         if not written:
             return False
         for path in written:
-            relative = Path(path).relative_to(tmp)
-            if not _same_file(Path(path), workdir / relative):
+            if Path(path).stat().st_size > _MAX_COMPARED:
+                return False
+            if not _same_file(Path(path), workdir, Path(path).relative_to(tmp)):
                 return False
     return True

@@ -129,3 +129,15 @@ def test_check_names_its_workspace_like_every_workspace_command(tmp_path: Path) 
     assert by_option.exit_code == by_argument.exit_code == 0
     both = run_cli("check", str(root), "-w", str(tmp_path), "--only", "1")
     assert both.exit_code == 2 and "Two workspaces" in both.stderr
+
+
+def test_a_linked_starter_is_never_taken_for_untouched(tmp_path: Path) -> None:
+    root = _init(tmp_path)
+    answer = next((root / "exercises").glob("01-*")) / "answer.txt"
+    outside = tmp_path / "outside.txt"
+    outside.write_bytes(answer.read_bytes())  # the same bytes as the starter, but reached through a link
+    answer.unlink()
+    answer.symlink_to(outside)
+    report = run_cli("check", "-w", str(root), "--only", "1", "--format", "json").json
+    assert report["results"][0]["state"] != "not started"
+    assert report["results"][0]["status"] in ("failed", "error")

@@ -22,14 +22,30 @@ def process_alive(pid: int) -> bool:
     return True
 
 
-def start_time(pid: int) -> int | None:
-    """When ``pid`` started, in clock ticks since boot (field 22 of /proc/<pid>/stat); None if it is gone."""
+def _stat_field(pid: int | str, index: int) -> int | None:
+    """Field ``index + 3`` of /proc/<pid>/stat (counted after the command name); None if it is gone."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
         # The command name (field 2) may hold spaces and parentheses: split after its last ')'.
-        return int(stat.rsplit(")", 1)[1].split()[19])
+        return int(stat.rsplit(")", 1)[1].split()[index])
     except (OSError, ValueError, IndexError):
         return None
+
+
+def start_time(pid: int) -> int | None:
+    """When ``pid`` started, in clock ticks since boot (field 22 of /proc/<pid>/stat); None if it is gone."""
+    return _stat_field(pid, 19)
+
+
+def parent_pid(pid: int | str) -> int | None:
+    """The parent of ``pid`` (field 4 of /proc/<pid>/stat); None if it is gone."""
+    return _stat_field(pid, 1)
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, now."""
+    return [int(entry.name) for entry in os.scandir("/proc")
+            if entry.name.isdigit() and parent_pid(entry.name) == pid]
 
 
 def same_process(pid: int, started: int | None) -> bool:

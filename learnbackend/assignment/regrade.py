@@ -139,20 +139,13 @@ def _on_interrupt(signum: int, frame: Any) -> None:
 
 def _stop_children() -> None:
     """End what this worker is running (its sandboxed checks): each then returns, and the job stops."""
-    me = str(os.getpid())
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
+    from learnbackend.liveness import children_of
+
+    for child in children_of(os.getpid()):
         try:
-            with open(f"/proc/{entry.name}/stat", encoding="ascii", errors="replace") as stat:
-                parent = stat.read().rsplit(")", 1)[1].split()[1]
-        except (OSError, IndexError):
-            continue
-        if parent == me:
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            os.kill(child, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _worker_init() -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from learnbackend.containers import engine, initramfs, vm
+from learnbackend.liveness import parent_pid
 
 Step = Callable[[str], None]
 
@@ -159,7 +160,9 @@ def container_memory_kib(client: Any, container: Any) -> tuple[float | None, str
     total, what = usage / 1024, "cgroup memory"
     pid = (container.attrs.get("State") or {}).get("Pid")
     try:
-        ppid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        ppid = parent_pid(pid) if pid else None
+        if ppid is None:
+            raise OSError("the container's process is gone")
         for line in Path(f"/proc/{ppid}/smaps_rollup").read_text().splitlines():
             if line.startswith("Pss:"):
                 total += float(line.split()[1])

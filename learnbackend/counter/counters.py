@@ -84,9 +84,11 @@ class EngineOptions:
     store_delay_s: float = 0.0
     retention_check_s: float = 60.0  # how often events past their namespace's retention are purged
     sweep_s: float = 2.0  # how often counters whose checkpoint is behind their last write are re-queued
-    #: The writer connection's SQLite busy timeout. The HTTP service uses 0: its event loop never waits
-    #: inside SQLite (a busy batch goes to a writer thread that retries in short steps).
+    #: The writer connection's SQLite busy timeout. The service's writer process uses 0 and retries a
+    #: busy batch in short steps (so it can count the batches that met another connection's lock).
     writer_busy_timeout_s: float = 5.0
+    #: Run the WAL checkpointer thread (off in an HTTP process whose writer process checkpoints).
+    checkpoints: bool = True
 
 
 class CounterEngine:
@@ -107,7 +109,8 @@ class CounterEngine:
             self.store = SqliteStore(db_path, store_delay_s=self.options.store_delay_s,
                                      timeout=self.options.writer_busy_timeout_s)
             self.store.conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen off the write path
-            self.checkpointer = Checkpointer(Path(db_path), interval_s=0.1)
+            if self.options.checkpoints:
+                self.checkpointer = Checkpointer(Path(db_path), interval_s=0.1)
             #: Reads only (admission, GetCount): never waits for the write lock.
             self.read_store = SqliteStore(db_path)
             #: The rollup threads' connection (reads events, writes checkpoints).
@@ -129,6 +132,8 @@ class CounterEngine:
             self.cache = RedisCache(client)
         self._namespaces = self.store.namespaces()
         self._next_wal_check = 0.0
+        #: counter key (id or names) -> (namespace, counter, lag µs), for the rollup trigger after each commit
+        self._trigger_keys: dict[tuple[str, str] | int, tuple[str, str, int]] = {}
         self.writer = (GroupCommitWriter(self.write_rows_each, late_error=self.late_error)
                        if self.options.group_commit else None)
         self._stop_retention = threading.Event()
@@ -187,31 +192,44 @@ class CounterEngine:
         outcome = self.store.write_isolated(rows, self._durable_triggers, oldest=self.oldest_accepted,
                                             busy_deadline_s=30.0 if wait else 0.0, raise_busy=not wait)
         if wait:
-            self._bound_wal()
+            self.bound_wal()
         for i, exc in list(outcome.errors.items()):
             if isinstance(exc, StoreBusy):
                 outcome.errors[i] = StoreUnavailable(str(exc), fix="Another program holds the database's write "
                                                      "lock; stop it and retry with the same token.")
-        self._after_commit(self._newest([r for i, r in enumerate(rows)
-                                         if i not in outcome.refused and i not in outcome.errors]))
+        self.committed([r for i, r in enumerate(rows) if i not in outcome.refused and i not in outcome.errors])
         return outcome
 
-    def _bound_wal(self) -> None:
-        """Keep the WAL small: from the writer (no write of ours can be in flight), now and then, a RESTART
-        checkpoint once it has grown past WAL_CHECKPOINT_BYTES (the next commit starts the WAL from its
-        beginning; journal_size_limit truncates a larger file). A PASSIVE checkpointer alone never resets a WAL
-        that is written to all the time: it grew to gigabytes under load."""
+    def committed(self, rows: Iterable[EventRow]) -> None:
+        """Rows now durable (written here or by a writer process): queue their counters' rollups."""
+        self._after_commit(self._newest(rows))
+
+    def bound_wal(self) -> None:
+        """Keep the WAL small, from the writer (no write of ours is in flight), without stalling it.
+
+        The checkpointer thread has just copied nearly every frame into the database; once
+        the WAL holds more than WAL_CHECKPOINT_BYTES, a PASSIVE checkpoint here, within
+        10 ms of the thread's, copies the few frames committed since, so the next commit starts
+        the WAL again from its beginning (journal_size_limit truncates a larger file).
+        A RESTART checkpoint would do the same but block every writer for the whole
+        copy and sync: under load that was the p99. Without a checkpointer thread
+        (another process checkpoints), the file's size decides and a RESTART is tried.
+        """
         import time
 
         now = time.monotonic()
-        if now < self._next_wal_check:
-            return
-        self._next_wal_check = now + 0.25
-        if self.store.wal_bytes() > WAL_CHECKPOINT_BYTES:
-            try:
-                self.store.checkpoint("RESTART")  # waits at most the writer's busy timeout for readers
-            except Exception:  # noqa: BLE001, S110 - deliberate: any failure here is retried or reported per row
-                pass  # busy: the next check tries again
+        checkpointer = self.checkpointer
+        try:
+            if checkpointer is None:
+                if now >= self._next_wal_check and self.store.wal_bytes() > WAL_CHECKPOINT_BYTES:
+                    self._next_wal_check = now + 0.25
+                    self.store.checkpoint("RESTART")
+            elif checkpointer.log_bytes > WAL_CHECKPOINT_BYTES and now - checkpointer.done_at < 0.01:
+                busy, log, done = self.store.checkpoint("PASSIVE")
+                if not busy and done == log:
+                    checkpointer.log_frames = 0  # the next commit restarts the WAL
+        except Exception:  # noqa: BLE001, S110 - busy or closing: the next check tries again
+            pass
 
     @staticmethod
     def _newest(rows: Iterable[EventRow]) -> dict[tuple[str, str] | int, int]:
@@ -229,7 +247,7 @@ class CounterEngine:
         triggers = []
         for key, ts in self._newest(rows).items():
             namespace, counter = key if isinstance(key, tuple) else self.store.names(key)
-            triggers.append((namespace, counter, ts + self._namespaces[namespace].lag_us))
+            triggers.append((namespace, counter, ts + self.namespace(namespace).lag_us))
         return triggers
 
     def oldest_accepted(self) -> Callable[[int], int]:
@@ -307,7 +325,7 @@ class CounterEngine:
                 ids[(config.name, counter)] = row[0]
         rows.sort()  # key order: each B-tree page is touched once per batch, not once per row
         refused = self.store.write_batch(rows, self._durable_triggers(rows), oldest=self.oldest_accepted())
-        self._bound_wal()
+        self.bound_wal()
         self._after_commit(self._newest(rows))
         return len(rows) - len(refused)
 
@@ -411,11 +429,19 @@ class CounterEngine:
         self.rollup(namespace, counter)
 
     def _after_commit(self, newest: dict[tuple[str, str] | int, int]) -> None:
-        if self.queues is not None and newest:
-            now = self.clock()
-            for key, ts in newest.items():  # due once the newest event is out of the mutable window
+        queues = self.queues
+        if queues is None or not newest:
+            return
+        now = self.clock()
+        known = self._trigger_keys
+        for key, ts in newest.items():  # due once the newest event is out of the mutable window
+            found = known.get(key)
+            if found is None:  # (namespace, counter, lag µs): a namespace's config never changes
+                if len(known) >= 100_000:
+                    known.clear()
                 namespace, counter = key if isinstance(key, tuple) else self.store.names(key)
-                self.queues.trigger(namespace, counter, max(0.0, (ts + self._namespaces[namespace].lag_us - now) / US))
+                found = known[key] = (namespace, counter, self.namespace(namespace).lag_us)
+            queues.trigger(found[0], found[1], max(0.0, (ts + found[2] - now) / US))
 
     def _best_effort(self, namespace: str, counter: str, delta: int, kind: int) -> int:
         if self.redis_counters is not None:

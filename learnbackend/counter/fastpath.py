@@ -14,6 +14,8 @@ import re
 import zlib
 from typing import Any
 
+import orjson
+
 from learnbackend.counter.namespaces import MAX_DELTA, check_name
 from learnbackend.counter.tokens import US, now_us, parse_token
 from learnbackend.errors import LearnBackendError
@@ -44,6 +46,21 @@ async def send_too_large(send: Any, max_body: int) -> None:
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+def _parse(raw: bytes) -> Any:
+    """The JSON body, or None. orjson first (several times faster); what it refuses and Python's json
+    accepts (NaN, integers past 64 bits) is parsed the standard way, so the careful path answers it."""
+    if not raw:
+        return None
+    try:
+        return orjson.loads(raw)
+    except ValueError:
+        pass
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 def _well_formed(body: Any) -> bool:
@@ -173,10 +190,7 @@ class FastAdd:
             raw = b"".join(chunks)
         if len(raw) > self.max_body:
             return await send_too_large(send, self.max_body)
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
+        body = _parse(raw)
         row = self._admit(route, body)
         if row is None:  # not the common case: the engine's full path (stored replays, errors, odd tokens)
             return await self._careful(scope, receive, send, raw, body, route)

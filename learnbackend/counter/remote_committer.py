@@ -3,7 +3,7 @@
 Every AddCount row goes to ONE writer thread that commits whatever has gathered
 while the previous commit was in flight (a batch grows with the load: group
 commit), then resolves each request's future on the loop. Same interface as
-:class:`~learnbackend.counter.committer.ThreadCommitter`.
+:class:`~learnbackend.counter.writer_process.ProcessCommitter`.
 """
 
 from __future__ import annotations

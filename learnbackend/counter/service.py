@@ -4,9 +4,10 @@ Every error is JSON: ``{"error": kind, "message": ..., "fix": ...}`` with a 4xx
 status (400 a generation time that is not a time or is too far ahead, 404 unknown
 namespace, 409 late event or a namespace re-created with another config, 413 body
 too large, 422 malformed or absurd, 503 database locked by another program).
-AddCount answers only after the event is committed (group commit on a writer
-thread: the event loop never waits for SQLite's lock), so an acknowledged
-increment survives a kill -9 of this process.
+AddCount answers only after the event is committed (group commit in a writer
+process, see writer_process.py: the event loop never runs SQLite's writes nor
+waits for its lock), so an acknowledged increment survives a kill -9 of this
+process.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
-from learnbackend.counter.committer import ThreadCommitter
 from learnbackend.counter.counters import (
     CounterEngine,
     EngineOptions,
@@ -41,6 +41,7 @@ from learnbackend.counter.tokens import (
     now_us,
     parse_token,
 )
+from learnbackend.counter.writer_process import ProcessCommitter
 from learnbackend.errors import EnvironmentMissing, LearnBackendError
 
 MAX_BODY = 4096
@@ -124,10 +125,12 @@ def _status(exc: LearnBackendError) -> int:
 
 def create_app(db_path: str, *, redis_url: str | None = None, rollup: str = "thread", sweep_s: float = 2.0) -> FastAPI:
     """The ASGI app over one engine (one per worker process); ``db_path`` may be a postgresql:// URL (a cluster node)."""
+    remote = is_postgres_url(db_path)
     engine = CounterEngine(db_path, redis_url=redis_url, options=EngineOptions(rollup=rollup, group_commit=False,
                                                                                 writer_busy_timeout_s=0.0,
-                                                                                sweep_s=sweep_s))
-    committer: Any = RemoteCommitter(engine) if is_postgres_url(db_path) else ThreadCommitter(engine)
+                                                                                sweep_s=sweep_s, checkpoints=remote))
+    committer: Any = (RemoteCommitter(engine) if remote
+                      else ProcessCommitter(engine, db_path, durable_triggers=rollup == "process"))
     known = engine.store.namespaces()
     for config in DEFAULT_NAMESPACES:
         if config.name not in known:
@@ -175,7 +178,8 @@ def create_app(db_path: str, *, redis_url: str | None = None, rollup: str = "thr
         return {"ok": True, "pid": os.getpid(), "wal_bytes": engine.store.wal_bytes(),
                 "wal_limit_bytes": WAL_LIMIT_BYTES,
                 "db_bytes": db.stat().st_size if db.exists() else 0,
-                "commits": {"batches": committer.batches, "rows": committer.rows, "busy": committer.busy_batches}}
+                "commits": {"batches": committer.batches, "rows": committer.rows, "busy": committer.busy_batches,
+                            "writer_pid": committer.writer_pid, "writer_starts": committer.writer_starts}}
 
     @app.post("/v1/namespaces", status_code=201)
     def create_namespace(body: NamespaceIn, response: Response) -> dict[str, Any]:

@@ -57,9 +57,12 @@ NOTE_WRITE = ("INSERT INTO rollups (namespace, counter, count, last_rollup_ts, l
 NOTE_STEP_US = 250_000
 #: The WAL is truncated back to this size whenever it is reset (PRAGMA journal_size_limit).
 WAL_LIMIT_BYTES = 48 * 1024 * 1024
-#: A RESTART checkpoint once the WAL is past this size. Each one holds the write lock for a database fsync
-#: (milliseconds): rare and large beats frequent and small for the p99 of the writes waiting behind it.
+#: Once this much of the WAL is in use, the writer lets the next commit start it again from its beginning
+#: (a small catch-up checkpoint after the background one, see CounterEngine.bound_wal).
 WAL_CHECKPOINT_BYTES = 32 * 1024 * 1024
+#: The page size of a new database. Every commit writes each page it touched to the WAL: a row landing in a
+#: counter's partition dirties one page, so small pages mean fewer bytes per commit and per checkpoint.
+PAGE_SIZE = 1024
 #: (counter id, time_bucket, event_bucket, event_time, event_id, kind, delta); the first five are the key.
 EventRow = tuple[int, int, int, int, bytes, int, int]
 # (namespace, counter) <-> small integer id, per database file: ids never change once given, so
@@ -72,7 +75,7 @@ def connect(path: Path | str, *, timeout: float = 30.0) -> sqlite3.Connection:
     """A tuned autocommit connection (WAL, NORMAL sync, big cache, bounded WAL), usable from any thread."""
     conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None, check_same_thread=False,
                            cached_statements=256)
-    conn.execute("PRAGMA page_size=16384")  # only takes effect on a new database
+    conn.execute(f"PRAGMA page_size={PAGE_SIZE}")  # only takes effect on a new database
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -86,18 +89,23 @@ class Checkpointer:
     """Moves WAL checkpoints (the only fsyncs in WAL + NORMAL) off the write path into a thread.
 
     The writer connection runs with ``wal_autocheckpoint=0``; this thread runs a
-    PASSIVE checkpoint every ``interval_s`` on its own connection (never blocking
-    writers or readers), and a RESTART once the WAL is past ``restart_bytes``: a
-    WAL written to all the time is otherwise never reset and grows without bound
-    (gigabytes under load). RESTART holds the write lock briefly; writers meet a
-    busy lock and retry, off the event loop.
+    PASSIVE checkpoint every ``interval_s`` on its own connection: it copies the
+    committed pages into the database file and syncs it while writers go on
+    (it never waits for them, nor they for it). It records how many frames the
+    WAL holds (``log_frames``); the writer uses that to reset the WAL cheaply
+    (CounterEngine.bound_wal): a WAL written to all the time is otherwise never
+    reset and grows without bound (gigabytes under load).
     """
 
-    def __init__(self, path: Path, interval_s: float = 0.5, restart_bytes: int | None = None) -> None:
+    def __init__(self, path: Path, interval_s: float = 0.1) -> None:
         self.conn = connect(path, timeout=0.2)
         self.path = Path(path)
         self.interval_s = interval_s
-        self.restart_bytes = WAL_CHECKPOINT_BYTES if restart_bytes is None else restart_bytes
+        self.page_size = int(self.conn.execute("PRAGMA page_size").fetchone()[0])
+        #: Frames in the WAL at the last checkpoint (-1: none yet); the writer sets it to 0 after a reset.
+        self.log_frames = -1
+        #: time.monotonic() when the last checkpoint ended: right after it, few frames are left to copy
+        self.done_at = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="counter-checkpoint", daemon=True)
         self._thread.start()
@@ -105,11 +113,16 @@ class Checkpointer:
     def _run(self) -> None:
         while not self._stop.wait(self.interval_s):
             try:
-                self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-                if os.stat(f"{self.path}-wal").st_size > self.restart_bytes:
-                    self.conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                busy, log, _ = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                if not busy:
+                    self.log_frames = int(log)
+                    self.done_at = time.monotonic()
             except (sqlite3.Error, OSError):
                 pass  # busy or closing: the next round will do it
+
+    @property
+    def log_bytes(self) -> int:
+        return max(0, self.log_frames) * (self.page_size + 24)
 
     def close(self) -> None:
         self._stop.set()

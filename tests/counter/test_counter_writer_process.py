@@ -1,0 +1,130 @@
+"""The service's writer process (writer_process.py): group commit off the event loop, against real processes.
+
+A real uvicorn service on 127.0.0.1, its real writer process and SQLite file. The
+writer is killed with SIGKILL while clients write; every request either gets 200
+after its row is committed or 503, and a retry with the same token counts once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from counter_fixtures import service  # noqa: F401
+
+from learnbackend.counter.redis_server import free_port
+from learnbackend.counter.server import ServeConfig, ServiceProcess
+
+NAMESPACE = {"name": "wp", "type": "accurate", "accept_limit_s": 60, "skew_margin_s": 1}
+
+
+def writer_pid(url: str) -> int:
+    return int(httpx.get(url + "/healthz", timeout=5).json()["commits"]["writer_pid"])
+
+
+def alive(pid: int) -> bool:
+    """Running (a zombie waiting for its reaper does not count)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def stored_events(db: Path, counter: str) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM events e JOIN counter_ids c ON c.id = e.cid "
+                                "WHERE c.namespace=? AND c.counter=?", (NAMESPACE["name"], counter)).fetchone()[0])
+    finally:
+        conn.close()
+
+
+def test_killing_the_writer_under_load_loses_nothing_acknowledged(service):  # noqa: F811
+    url = service.url
+    assert httpx.post(url + "/v1/namespaces", json=NAMESPACE).status_code == 201
+    stop = threading.Event()
+    acked: list[str] = []
+    unavailable: list[int] = []
+    lock = threading.Lock()
+
+    def client() -> None:
+        with httpx.Client(base_url=url, timeout=30) as c:
+            while not stop.is_set():
+                tok = {"token": uuid.uuid4().hex, "generation_time": time.time()}
+                deadline = time.monotonic() + 30
+                while time.monotonic() < deadline:  # retry with the SAME token until acknowledged
+                    r = c.post("/v1/counters/wp/hits/add", json={"delta": 1, "token": tok})
+                    if r.status_code == 200:
+                        with lock:
+                            acked.append(tok["token"])
+                        break
+                    assert r.status_code == 503, r.text
+                    assert r.json()["error"] == "StoreUnavailable"
+                    with lock:
+                        unavailable.append(1)
+                    time.sleep(0.05)
+                else:
+                    raise AssertionError("a write was never acknowledged")
+
+    threads = [threading.Thread(target=client) for _ in range(8)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(2):
+            time.sleep(0.5)
+            old = writer_pid(url)
+            os.kill(old, signal.SIGKILL)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and writer_pid(url) == old:  # the next batch starts a new writer
+                time.sleep(0.05)
+            assert writer_pid(url) != old, "no new writer process took over"
+            assert not alive(old)
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(60)
+    assert len(acked) == len(set(acked)) > 50
+    health = httpx.get(url + "/healthz").json()
+    assert health["commits"]["writer_starts"] >= 3
+    got = httpx.get(url + "/v1/counters/wp/hits").json()["count"]
+    assert got == len(acked), f"{len(acked)} acknowledged, {got} counted ({len(unavailable)} answers were 503)"
+    assert stored_events(service.config.db, "hits") == len(acked)
+
+
+def test_the_writer_process_ends_with_its_server(tmp_path):
+    # A SIGKILL of the server alone (not its group): the writer must not outlive it.
+    svc = ServiceProcess(ServeConfig(tmp_path / "a.db", free_port())).start()
+    try:
+        pid = writer_pid(svc.url)
+        assert alive(pid)
+        os.kill(svc.proc.pid, signal.SIGKILL)
+        svc.proc.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and alive(pid):
+            time.sleep(0.05)
+        assert not alive(pid), "the writer process outlived its server"
+    finally:
+        svc.kill9()
+
+    # A polite stop (SIGTERM to the group, as Ctrl-C): everything acknowledged is in the file, the writer is gone.
+    svc = ServiceProcess(ServeConfig(tmp_path / "b.db", free_port())).start()
+    pid = writer_pid(svc.url)
+    with httpx.Client(base_url=svc.url, timeout=10) as c:
+        assert c.post("/v1/namespaces", json=NAMESPACE).status_code == 201
+        for _ in range(25):
+            assert c.post("/v1/counters/wp/polite/add", json={"delta": 1}).status_code == 200
+    svc.stop()
+    assert svc.proc.returncode is not None
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and alive(pid):
+        time.sleep(0.05)
+    assert not alive(pid)
+    assert stored_events(tmp_path / "b.db", "polite") == 25

@@ -170,7 +170,7 @@ def bench_wrk(duration: float, connections: int = 64, soak: float = 0.0, rounds:
         port = free_port()
         hello = subprocess.Popen([sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent),
                                   "bench_counter:hello_app", "--host", "127.0.0.1", "--port", str(port),
-                                  "--log-level", "warning", "--no-access-log"])
+                                  "--log-level", "warning", "--no-access-log", "--no-proxy-headers"])
         svc = ServiceProcess(ServeConfig(Path(d) / "svc.db", free_port())).start()
         try:
             import httpx

@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
 
     app = create_asgi(store, redis_url=os.environ.get(CACHE_ENV) or None, sweep_s=args.sweep_s)
     tune_gc()
-    uvicorn.run(app, host=HOST, port=args.port, log_level="warning", access_log=False, timeout_keep_alive=60)
+    uvicorn.run(app, host=HOST, port=args.port, log_level="warning", access_log=False, timeout_keep_alive=60,
+                proxy_headers=False)
     return 0
 
 

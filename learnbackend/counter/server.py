@@ -60,8 +60,9 @@ def run_server(config: ServeConfig) -> None:
     SqliteStore(config.db).close()  # create the schema once, before workers race to
     supervisor = RollupSupervisor(config) if config.rollup_process else None
     try:
+        # proxy_headers off: the service never reads the client's address, so X-Forwarded-* buys nothing
         uvicorn.run("learnbackend.counter.service:app_from_env", factory=True, host=HOST, port=config.port,
-                    workers=config.workers, log_level="warning", access_log=False)
+                    workers=config.workers, log_level="warning", access_log=False, proxy_headers=False)
     finally:
         if supervisor is not None:
             supervisor.close()

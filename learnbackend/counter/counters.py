@@ -110,7 +110,7 @@ class CounterEngine:
                                      timeout=self.options.writer_busy_timeout_s)
             self.store.conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen off the write path
             if self.options.checkpoints:
-                self.checkpointer = Checkpointer(Path(db_path), interval_s=0.1)
+                self.checkpointer = Checkpointer(Path(db_path), interval_s=0.25)
             #: Reads only (admission, GetCount): never waits for the write lock.
             self.read_store = SqliteStore(db_path)
             #: The rollup threads' connection (reads events, writes checkpoints).
@@ -132,6 +132,8 @@ class CounterEngine:
             self.cache = RedisCache(client)
         self._namespaces = self.store.namespaces()
         self._next_wal_check = 0.0
+        #: counter id -> its namespace's accept limit (µs), for the late check inside each write
+        self._accept_us: dict[int, int] = {}
         #: counter key (id or names) -> (namespace, counter, lag µs), for the rollup trigger after each commit
         self._trigger_keys: dict[tuple[str, str] | int, tuple[str, str, int]] = {}
         self.writer = (GroupCommitWriter(self.write_rows_each, late_error=self.late_error)
@@ -202,7 +204,8 @@ class CounterEngine:
 
     def committed(self, rows: Iterable[EventRow]) -> None:
         """Rows now durable (written here or by a writer process): queue their counters' rollups."""
-        self._after_commit(self._newest(rows))
+        if self.queues is not None:
+            self._after_commit(self._newest(rows))
 
     def bound_wal(self) -> None:
         """Keep the WAL small, from the writer (no write of ours is in flight), without stalling it.
@@ -251,17 +254,20 @@ class CounterEngine:
         return triggers
 
     def oldest_accepted(self) -> Callable[[int], int]:
-        """For write_batch: counter id -> oldest event time its namespace still accepts, read at commit time."""
-        cache: dict[int, int] = {}
+        """For write_batch: counter id -> oldest event time its namespace still accepts, read at commit time
+        (the first call, inside the write lock, reads the clock once for the transaction)."""
+        accept = self._accept_us
+        now: list[int] = []
 
         def oldest(cid: int) -> int:
-            found = cache.get(cid)
-            if found is None:
-                if not cache:
-                    cache[-1] = self.clock()  # one "now" per transaction
-                config = self.namespace(self.store.names(cid)[0])
-                found = cache[cid] = cache[-1] - config.accept_us
-            return found
+            if not now:
+                now.append(self.clock())
+            found = accept.get(cid)
+            if found is None:  # a namespace's config never changes: its accept limit is kept per counter id
+                if len(accept) >= 100_000:
+                    accept.clear()
+                found = accept[cid] = self.namespace(self.store.names(cid)[0]).accept_us
+            return now[0] - found
 
         return oldest
 

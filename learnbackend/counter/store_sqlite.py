@@ -167,6 +167,7 @@ class SqliteStore:
 
     def __init__(self, path: Path | str, *, store_delay_s: float = 0.0, timeout: float = 30.0) -> None:
         self.path = Path(path)
+        self.path_key = str(self.path)  # this file's part of the process-wide id maps
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.conn = connect(self.path, timeout=timeout)
         self.lock = threading.RLock()
@@ -234,7 +235,7 @@ class SqliteStore:
 
     def lookup_cid(self, namespace: str, counter: str) -> int | None:
         """The counter's id if it has one (a read only: never waits for the write lock)."""
-        key = (str(self.path), namespace, counter)
+        key = (self.path_key, namespace, counter)
         found = _IDS.get(key)
         if found is not None:
             return found
@@ -244,16 +245,16 @@ class SqliteStore:
         if row is None:
             return None
         found = _IDS[key] = int(row[0])
-        _NAMES[(str(self.path), found)] = (namespace, counter)
+        _NAMES[(self.path_key, found)] = (namespace, counter)
         return found
 
     def names(self, cid: int) -> tuple[str, str]:
         """(namespace, counter) of an id."""
-        found = _NAMES.get((str(self.path), cid))
+        found = _NAMES.get((self.path_key, cid))
         if found is None:
             with self.lock:
                 row = self.conn.execute("SELECT namespace, counter FROM counter_ids WHERE id=?", (cid,)).fetchone()
-            found = _NAMES[(str(self.path), cid)] = (row[0], row[1])
+            found = _NAMES[(self.path_key, cid)] = (row[0], row[1])
         return found
 
     def counters(self, namespace: str) -> list[str]:

@@ -95,12 +95,21 @@ def bench_http(duration: float, concurrency: int, workers: int = 1) -> dict[str,
 BENCH_NAMESPACE = {"name": "bench", "accept_limit_s": 5, "skew_margin_s": 1}
 
 WRK_ADD = """
-math.randomseed(os.time())
+-- Every request a new event: wrk runs one Lua state per thread, so each thread gets its own id (setup
+-- runs in the main state) and puts it in its tokens; seeding alone would give every thread the same
+-- sequence, and half the adds would be replays of the other thread's tokens.
+local threads = 0
+function setup(thread)
+  thread:set("tid", threads)
+  threads = threads + 1
+end
 local n = 0
+function init(args)
+  math.randomseed(os.time() + 7919 * tid)
+end
 request = function()
   n = n + 1
-  local token = string.format("%08x%08x%08x%08x", math.random(0, 0x7fffffff), math.random(0, 0x7fffffff),
-                              math.random(0, 0x7fffffff), n)
+  local token = string.format("%08x%08x%08x%08x", tid, math.random(0, 0x7fffffff), math.random(0, 0x7fffffff), n)
   local body = '{"delta":1,"token":{"token":"' .. token .. '","generation_time":' .. os.time() .. '}}'
   return wrk.format("POST", "/v1/counters/bench/c" .. (n % 100) .. "/add", {["Content-Type"] = "application/json"}, body)
 end

@@ -110,7 +110,7 @@ class CounterEngine:
                                      timeout=self.options.writer_busy_timeout_s)
             self.store.conn.execute("PRAGMA wal_autocheckpoint=0")  # checkpoints happen off the write path
             if self.options.checkpoints:
-                self.checkpointer = Checkpointer(Path(db_path), interval_s=0.25)
+                self.checkpointer = Checkpointer(Path(db_path))
             #: Reads only (admission, GetCount): never waits for the write lock.
             self.read_store = SqliteStore(db_path)
             #: The rollup threads' connection (reads events, writes checkpoints).
@@ -332,7 +332,7 @@ class CounterEngine:
         rows.sort()  # key order: each B-tree page is touched once per batch, not once per row
         refused = self.store.write_batch(rows, self._durable_triggers(rows), oldest=self.oldest_accepted())
         self.bound_wal()
-        self._after_commit(self._newest(rows))
+        self.committed(rows)
         return len(rows) - len(refused)
 
     @staticmethod

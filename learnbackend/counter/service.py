@@ -126,9 +126,10 @@ def _status(exc: LearnBackendError) -> int:
 def create_app(db_path: str, *, redis_url: str | None = None, rollup: str = "thread", sweep_s: float = 2.0) -> FastAPI:
     """The ASGI app over one engine (one per worker process); ``db_path`` may be a postgresql:// URL (a cluster node)."""
     remote = is_postgres_url(db_path)
+    # checkpoints=False: SQLite's are run by the writer process, PostgreSQL runs its own
     engine = CounterEngine(db_path, redis_url=redis_url, options=EngineOptions(rollup=rollup, group_commit=False,
                                                                                 writer_busy_timeout_s=0.0,
-                                                                                sweep_s=sweep_s, checkpoints=remote))
+                                                                                sweep_s=sweep_s, checkpoints=False))
     committer: Any = (RemoteCommitter(engine) if remote
                       else ProcessCommitter(engine, db_path, durable_triggers=rollup == "process"))
     known = engine.store.namespaces()

@@ -97,7 +97,7 @@ class Checkpointer:
     reset and grows without bound (gigabytes under load).
     """
 
-    def __init__(self, path: Path, interval_s: float = 0.1) -> None:
+    def __init__(self, path: Path, interval_s: float = 0.25) -> None:
         self.conn = connect(path, timeout=0.2)
         self.path = Path(path)
         self.interval_s = interval_s

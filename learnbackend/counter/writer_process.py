@@ -235,12 +235,6 @@ class ProcessCommitter:
         self.batches += 1
         self.rows += len(batch)
         self.busy_batches += bool(busy)
-        if not refused and not errors:  # the common case
-            for _, fut in batch:
-                if not fut.done():  # done: the client went away; its row is written all the same
-                    fut.set_result(None)
-            self.engine.committed([row for row, _ in batch])
-            return
         failed = {i: StoreUnavailable(message, fix="Another program holds the database's write lock; stop it and "
                                       "retry with the same token." if kind == "busy" else
                                       "Retry with the same token; if it persists, see the service log.")
@@ -327,11 +321,7 @@ def serve(db: str, fd: int, *, durable_triggers: bool) -> None:
                     break
                 eof = not data
                 buffer += data
-            try:
-                waiting += _frames(buffer)
-            except ValueError as exc:  # not our protocol: stop (the HTTP side starts a new writer)
-                print(f"counter writer: {exc} from the HTTP process; stopping", file=sys.stderr)
-                return
+            waiting += _frames(buffer)  # ValueError: not our protocol (main says so; the HTTP side starts a new writer)
             if not waiting:
                 continue
             take, rows = 0, []  # whole batches, up to MAX_BATCH rows (at least one batch)
@@ -370,7 +360,11 @@ def main(argv: list[str] | None = None) -> int:
     # requests are answered, and this process commits what it received, then exits (or dies with it).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    serve(args[0], int(args[1]), durable_triggers="--durable-triggers" in args[2:])
+    try:
+        serve(args[0], int(args[1]), durable_triggers="--durable-triggers" in args[2:])
+    except ValueError as exc:
+        print(f"counter writer: {exc} from the HTTP process; stopping", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -333,7 +333,6 @@ def serve(db: str, fd: int, *, durable_triggers: bool) -> None:
                 outcome, busy = _write(engine, rows)
             except Exception as exc:  # noqa: BLE001 - a bug in the writer: every row of the batch gets the error
                 outcome, busy = WriteOutcome(errors={i: exc for i in range(len(rows))}), False
-            engine.bound_wal()
             replies, base = [], 0
             for batch_id, batch_rows in batches:
                 n = len(batch_rows)
@@ -346,6 +345,7 @@ def serve(db: str, fd: int, *, durable_triggers: bool) -> None:
                 sock.sendall(b"".join(replies))
             except OSError:
                 eof = True  # the HTTP process is gone: finish what was received, then stop
+            engine.bound_wal()  # after the replies: a WAL catch-up delays the next batch, not this one
     finally:
         engine.close()
         sock.close()

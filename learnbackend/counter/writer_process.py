@@ -82,8 +82,9 @@ class ProcessCommitter:
         self.rows = 0
         self.busy_batches = 0  # batches that met a write lock held by another connection
         self.writer_starts = 0
-        self._pending: list[tuple[EventRow, asyncio.Future[None]]] = []  # this loop turn's rows
-        self._inflight: dict[int, list[tuple[EventRow, asyncio.Future[None]]]] = {}
+        self._rows: list[EventRow] = []  # this loop turn's rows
+        self._futures: list[asyncio.Future[None]] = []  # and their requests' futures, in the same order
+        self._inflight: dict[int, tuple[list[EventRow], list[asyncio.Future[None]]]] = {}
         self._next_id = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._out = bytearray()  # bytes the socket did not take yet
@@ -148,24 +149,27 @@ class ProcessCommitter:
         if loop is None:
             loop = self._loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        self._pending.append((row, future))
-        if len(self._pending) == 1:
+        rows = self._rows
+        rows.append(row)
+        self._futures.append(future)
+        if len(rows) == 1:
             loop.call_soon(self._flush)
-        elif len(self._pending) >= EARLY_FLUSH_ROWS:
+        elif len(rows) >= EARLY_FLUSH_ROWS:
             self._flush()
         return future
 
     def _flush(self) -> None:
         """End of a loop turn (or EARLY_FLUSH_ROWS into it): send the rows to the writer as one batch."""
-        batch, self._pending = self._pending, []
-        if not batch:  # sent early; this was the turn's end
+        rows, futures = self._rows, self._futures
+        if not rows:  # sent early; this was the turn's end
             return
+        self._rows, self._futures = [], []
         if self._closed:
-            self._fail(batch, StoreUnavailable("The counter service is stopping.", fix="Retry with the same token."))
+            self._fail(futures, StoreUnavailable("The counter service is stopping.", fix="Retry with the same token."))
             return
         if self._sock is None:  # the last writer died: a new one for this batch (not more than once a second)
             if time.monotonic() - self._started_at < RESTART_AFTER_S:
-                self._fail(batch, StoreUnavailable("The counter's writer process keeps stopping.",
+                self._fail(futures, StoreUnavailable("The counter's writer process keeps stopping.",
                                                    fix="See the service log; retry with the same token."))
                 return
             self._start()
@@ -174,8 +178,8 @@ class ProcessCommitter:
         self._watch(loop)
         batch_id = self._next_id
         self._next_id += 1
-        self._inflight[batch_id] = batch
-        self._send(_frame((batch_id, [row for row, _ in batch])))
+        self._inflight[batch_id] = (rows, futures)
+        self._send(_frame((batch_id, rows)))
 
     def _send(self, data: bytes) -> None:
         assert self._sock is not None and self._loop is not None
@@ -232,16 +236,23 @@ class ProcessCommitter:
         batch = self._inflight.pop(batch_id, None)
         if batch is None:
             return
+        rows, futures = batch
         self.batches += 1
-        self.rows += len(batch)
+        self.rows += len(rows)
         self.busy_batches += bool(busy)
+        if not refused and not errors:  # the common case: every row committed
+            for fut in futures:
+                if not fut.done():  # done: the request was cancelled; its row is written all the same
+                    fut.set_result(None)
+            self.engine.committed(rows)
+            return
         failed = {i: StoreUnavailable(message, fix="Another program holds the database's write lock; stop it and "
                                       "retry with the same token." if kind == "busy" else
                                       "Retry with the same token; if it persists, see the service log.")
                   for i, kind, message in errors}
         late = set(refused)
         written = []
-        for i, (row, fut) in enumerate(batch):
+        for i, (row, fut) in enumerate(zip(rows, futures, strict=True)):
             if i not in failed and i not in late:
                 written.append(row)
             if fut.done():  # the client went away: its row is written (or not) all the same
@@ -262,12 +273,12 @@ class ProcessCommitter:
         error = StoreUnavailable(f"The counter's writer process stopped (exit code {code}) before confirming "
                                  "this write; it may or may not be stored.",
                                  fix="Retry with the same token: a retried token counts once.")
-        for batch in inflight.values():
-            self._fail(batch, error)
+        for _, futures in inflight.values():
+            self._fail(futures, error)
 
     @staticmethod
-    def _fail(batch: list[tuple[EventRow, asyncio.Future[None]]], error: Exception) -> None:
-        for _, fut in batch:
+    def _fail(futures: list[asyncio.Future[None]], error: Exception) -> None:
+        for fut in futures:
             if not fut.done():
                 fut.set_exception(error)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,3 +46,15 @@ def service(tmp_path: Path) -> Iterator[object]:
     svc = ServiceProcess(ServeConfig(tmp_path / "svc.db", free_port())).start()
     yield svc
     svc.kill9()
+
+
+@contextmanager
+def write_lock_held(db: Path) -> Iterator[None]:
+    """Another program holding the SQLite file's write lock (BEGIN IMMEDIATE) until the block ends."""
+    blocker = sqlite3.connect(str(db), timeout=5, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()

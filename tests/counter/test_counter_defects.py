@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from counter_fixtures import redis_url, service  # noqa: F401
+from counter_fixtures import redis_url, service, write_lock_held  # noqa: F401
 
 from learnbackend.counter.redis_server import free_port
 from learnbackend.counter.server import ServeConfig, ServiceProcess
@@ -190,8 +190,6 @@ def test_f5_recreating_a_namespace_with_another_config_is_refused(service):
 def test_f6_healthz_answers_while_another_connection_holds_the_write_lock(service):
     with httpx.Client(base_url=service.url, timeout=5) as c:
         assert c.post("/v1/counters/accurate/f6/add", json={"delta": 1}).status_code == 200
-    blocker = sqlite3.connect(str(service.config.db), timeout=5, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")
     results: list[int] = []
 
     def add(counter: str) -> None:
@@ -199,7 +197,7 @@ def test_f6_healthz_answers_while_another_connection_holds_the_write_lock(servic
             results.append(c.post(f"/v1/counters/accurate/{counter}/add", json={"delta": 1}).status_code)
 
     writers = [threading.Thread(target=add, args=(name,)) for name in ("f6", "f6-new-counter")]
-    try:
+    with write_lock_held(service.config.db):
         for t in writers:
             t.start()
         time.sleep(0.5)  # the adds are now waiting for the lock
@@ -208,9 +206,6 @@ def test_f6_healthz_answers_while_another_connection_holds_the_write_lock(servic
                 assert c.get("/healthz").status_code == 200
                 assert c.get("/v1/counters/accurate/f6").json()["count"] == 1
         assert results == [], "nothing is acknowledged before it is committed"
-    finally:
-        blocker.execute("ROLLBACK")
-        blocker.close()
     for t in writers:
         t.join(30)
     assert results == [200, 200]

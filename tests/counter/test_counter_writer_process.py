@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 import httpx
-from counter_fixtures import service  # noqa: F401
+from counter_fixtures import service, write_lock_held  # noqa: F401
 
 from learnbackend.counter.redis_server import free_port
 from learnbackend.counter.server import ServeConfig, ServiceProcess
@@ -128,3 +128,33 @@ def test_the_writer_process_ends_with_its_server(tmp_path):
         time.sleep(0.05)
     assert not alive(pid)
     assert stored_events(tmp_path / "b.db", "polite") == 25
+
+
+def test_adds_that_turn_late_while_the_writer_waits_are_refused_and_never_counted(service):  # noqa: F811
+    """The writer re-checks the accept limit inside the write lock: a row admitted on time but committed
+    after its window closed gets 409 (not acknowledged, not stored); the batch behind it is unaffected."""
+    url = service.url
+    short = {"name": "short", "type": "accurate", "accept_limit_s": 1, "skew_margin_s": 0}
+    assert httpx.post(url + "/v1/namespaces", json=short).status_code == 201
+    with httpx.Client(base_url=url, timeout=10) as c:  # the counter exists (and has an id) before the stall
+        assert c.post("/v1/counters/short/late/add", json={"delta": 1}).status_code == 200
+    answers: list[httpx.Response] = []
+
+    def add() -> None:
+        tok = {"token": uuid.uuid4().hex, "generation_time": time.time()}
+        with httpx.Client(base_url=url, timeout=60) as c:
+            answers.append(c.post("/v1/counters/short/late/add", json={"delta": 1, "token": tok}))
+
+    threads = [threading.Thread(target=add) for _ in range(6)]
+    with write_lock_held(service.config.db):  # another program holds the write lock
+        for t in threads:
+            t.start()
+        time.sleep(2.0)  # the six rows wait in the writer; their events leave the 1 s window meanwhile
+        assert answers == [], "nothing is answered before the writer decides"
+    for t in threads:
+        t.join(30)
+    assert [r.status_code for r in answers] == [409] * 6, [r.text for r in answers]
+    assert {r.json()["error"] for r in answers} == {"LateEvent"}
+    with httpx.Client(base_url=url, timeout=10) as c:
+        assert c.post("/v1/counters/short/late/add", json={"delta": 1}).status_code == 200  # on time again
+        assert c.get("/v1/counters/short/late").json()["count"] == 2

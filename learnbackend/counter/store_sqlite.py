@@ -135,15 +135,18 @@ class Checkpointer:
         so the catch-up copies only the last few milliseconds' frames.
         """
         busy, log, _ = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        near_reset = not busy and log * (self.page_size + 24) > WAL_CHECKPOINT_BYTES
         passes = 1
-        while (not busy and log * (self.page_size + 24) > WAL_CHECKPOINT_BYTES and passes < CATCH_UP_PASSES
-               and not self._stop.is_set()):
+        while near_reset and not busy and passes < CATCH_UP_PASSES and not self._stop.is_set():
             before = log
             busy, log, _ = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             passes += 1
             if log - before < FEW_FRAMES:
                 break
         _sync(self._db_fd)
+        if near_reset and not busy and not self._stop.is_set():  # what was committed during that sync, synced too
+            busy, log, _ = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            _sync(self._db_fd)
         if not busy:
             self.log_frames = int(log)
             self.done_at = time.monotonic()

@@ -29,6 +29,10 @@ MOMENTS = {
 }
 
 
+def _default_sighup() -> None:
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+
+
 def _vm_record(run_dir: Path) -> tuple[int, int] | None:
     for record in run_dir.glob("vm-*/qemu"):
         try:
@@ -58,8 +62,11 @@ def test_a_signal_leaves_nothing_behind(moment: str, sig: int, docker_client: An
                                         tmp_path: Path) -> None:
     run_dir = tmp_path / "state"
     env = {**os.environ, "PYTHONPATH": str(REPO), state.STATE_ENV: str(run_dir)}
+    # SIGHUP at its default in the child, whatever this run inherited: under nohup it is ignored, and the command
+    # rightly keeps it ignored, so the case would test nothing.
     proc = subprocess.Popen([sys.executable, "-m", "learnbackend", "containers", *MOMENTS[moment]], cwd=REPO,
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=_default_sighup)
     prefix = f"{proc.pid}-"
     try:
         qemu = _wait_for(moment, proc, docker_client, run_dir)

@@ -83,6 +83,13 @@ def _alive(pid: int) -> bool:
     return stat.exists() and stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "?"
+
+
 def _start_cluster_command(port: int, *extra: str) -> tuple[subprocess.Popen[str], dict]:
     proc = subprocess.Popen([sys.executable, "-m", "learnbackend", "counter", "cluster", "--nodes", "2",
                              "--port", str(port), "--cache", "auto" if redis_available() else "none", *extra],
@@ -193,11 +200,13 @@ def test_a_killed_lab_leaves_nothing_after_the_next_start():
         assert postgres_server.reap_orphans() >= 1
         redis_server.reap_orphans()
         reap_workdirs()
+        # A SIGKILL takes effect asynchronously (redis-server's reaper does not wait for it): poll, then judge.
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _alive(postgres_pid):
+        while time.monotonic() < deadline and (_alive(postgres_pid) or any(_alive(pid) for pid in children)):
             time.sleep(0.1)
         assert not _alive(postgres_pid) and not pg_dir.exists()
-        assert not [pid for pid in children if _alive(pid)]
+        survivors = {pid: _cmdline(pid) for pid in children if _alive(pid)}
+        assert not survivors
     finally:
         for pid in [*children, postgres_pid]:
             if _alive(pid):

@@ -340,10 +340,17 @@ class CounterEngine:
             if t < oldest or len(text) != 32:
                 late.append((config, counter, delta, token))  # the careful path (late check, odd tokens)
                 continue
+            try:
+                eid = fromhex(text)
+            except ValueError:
+                eid = b""
+            if eid.hex() != text:  # not 32 lower-case hex digits: another id form (eventlog.event_id)
+                late.append((config, counter, delta, token))
+                continue
             cid = ids.get((namespace, counter))
             if cid is None:
                 cid = ids[(namespace, counter)] = self.store.cid(namespace, counter)
-            append((cid, t // bucket_us, crc(text.encode()) % buckets, t, fromhex(text), ADD, delta))
+            append((cid, t // bucket_us, crc(text.encode()) % buckets, t, eid, ADD, delta))
         for config, counter, delta, token in late:
             row = self.log.admit(config, counter, ADD, delta, token, now)
             if row is not None:

@@ -43,13 +43,23 @@ def event_row(config: NamespaceConfig, cid: int | tuple[str, str], kind: int, de
 
 
 def event_id(token: str) -> bytes:
-    """The stored event id: a UUID's 16 bytes (compact keys insert faster), else the token's UTF-8."""
+    """The stored event id, one per token string.
+
+    32 lower-case hex digits (a UUID's usual form) are stored as their 16 bytes
+    (compact keys insert faster); any other token as its ASCII bytes, with a NUL
+    appended when that would be 16 bytes too (no token holds a NUL), so the two
+    forms never meet. Before, ``"4142...56"`` and ``"ABCDEFGHIPQRSTUV"`` (or
+    ``"aa"*16`` and ``"AA"*16``) were one event: two acknowledged adds, one counted.
+    """
     if len(token) == 32:
         try:
-            return bytes.fromhex(token)
+            raw = bytes.fromhex(token)
         except ValueError:
-            pass
-    return token.encode()
+            raw = b""
+        if raw.hex() == token:
+            return raw
+    text = token.encode()
+    return text + b"\0" if len(text) == 16 else text
 
 
 def is_late(config: NamespaceConfig, token: Token, now_us: int) -> bool:

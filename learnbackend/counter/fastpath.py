@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
+from time import time_ns
 from typing import Any
+from zlib import crc32
 
 import orjson
 
@@ -134,28 +135,35 @@ class FastAdd:
         return found
 
     def _admit(self, route: _Route, body: Any) -> Any:
-        """The event row for a common request, or None when the engine's full path must decide."""
-        if type(body) is not dict or len(body) != 2 or type(body.get("delta")) is not int:
+        """The event row for a common request, or None when the engine's full path must decide.
+
+        Common: exactly ``{"delta": int, "token": {"token": 32 lower-case hex digits, "generation_time":
+        seconds}}`` with the time inside the namespace's window. This runs for every AddCount
+        on the event loop, so it reads the four fields at once (any other shape raises and
+        goes to the careful path) and checks their types after.
+        """
+        try:
+            delta = body["delta"]
+            token = body["token"]
+            text = token["token"]
+            gen = token["generation_time"]
+        except (TypeError, KeyError, IndexError):  # not a dict of dicts with these keys
             return None
-        delta = body["delta"]
-        token = body.get("token")
-        if (not -MAX_DELTA <= delta <= MAX_DELTA or type(token) is not dict or len(token) != 2
-                or type(token.get("token")) is not str or len(token["token"]) != 32):
+        if (type(body) is not dict or type(token) is not dict or len(body) != 2 or len(token) != 2
+                or type(delta) is not int or not -MAX_DELTA <= delta <= MAX_DELTA
+                or type(text) is not str or len(text) != 32):
             return None
-        gen = token.get("generation_time")
-        if type(gen) is not float and type(gen) is not int:
+        kind = type(gen)
+        if (kind is not float and kind is not int) or not 0 < gen < 1e11:  # seconds (µs, absurd, non-finite: careful)
             return None
-        if not 0 < gen < 1e11:  # seconds (µs, absurd and non-finite values: the careful path)
-            return None
-        text = token["token"]
         try:
             eid = bytes.fromhex(text)
         except ValueError:
             return None
-        if len(eid) != 16:
+        if eid.hex() != text:  # upper case or spaces: another token form (eventlog.event_id)
             return None
         t = int(gen * US)
-        now = now_us()
+        now = time_ns() // 1000
         if t < now - route.accept_us or t > now + route.ahead_us:
             return None  # late (maybe a stored replay) or too far ahead: the engine decides and explains
         key = route.key
@@ -163,7 +171,7 @@ class FastAdd:
             cid = route.store.lookup_cid(route.namespace, route.counter)
             if cid is not None:
                 key = route.key = cid
-        return (key, t // route.bucket_us, zlib.crc32(text.encode()) % route.buckets, t, eid, 0, delta)
+        return (key, t // route.bucket_us, crc32(text.encode()) % route.buckets, t, eid, 0, delta)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":

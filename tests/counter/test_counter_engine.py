@@ -76,6 +76,25 @@ def test_get_count_is_stale_then_catches_up_and_is_one_value(tmp_path):
         eng.close()
 
 
+#: Distinct token strings whose ids met before: a hex token and the 16 characters it spells, and one hex
+#: token in lower and in upper case.
+LOOKALIKE_TOKENS = ("41424344454647484950515253545556", "ABCDEFGHIPQRSTUV", "aa" * 16, "AA" * 16)
+
+
+def test_distinct_tokens_never_share_an_event(engine):
+    """Same counter, same microsecond, one event bucket: only the token tells the events apart."""
+    engine.create_namespace(NamespaceConfig("ids", "accurate", accept_limit_s=5, skew_margin_s=0.05, event_buckets=1))
+    t = now_us() - 1000
+    for text in LOOKALIKE_TOKENS:  # one at a time (the careful path)...
+        engine.add_count("ids", "one", 1, Token(text, t))
+    engine.add_counts([("ids", "batch", 1, Token(text, t)) for text in LOOKALIKE_TOKENS])  # ...and batched
+    for text in LOOKALIKE_TOKENS:  # replays still count once
+        engine.add_count("ids", "one", 1, Token(text, t))
+    engine.add_counts([("ids", "batch", 1, Token(text, t)) for text in LOOKALIKE_TOKENS])
+    assert engine.get_count("ids", "one").count == 4
+    assert engine.get_count("ids", "batch").count == 4
+
+
 def test_clear_is_an_event_ordered_with_the_adds(engine):
     t0 = now_us()
     engine.add_count("views", "d", 5, Token("a" * 32, t0 - 1000))

@@ -42,6 +42,20 @@ def test_add_replay_and_get_over_http(service):
         assert wait_count(c, "default", "page", 0) == 0
 
 
+def test_lookalike_tokens_are_distinct_events_on_both_paths(service):
+    """Lower-case hex tokens take the lean path, the others the careful one: both give each token its own event."""
+    lookalikes = ("41424344454647484950515253545556", "ABCDEFGHIPQRSTUV", "aa" * 16, "AA" * 16)
+    with httpx.Client(base_url=service.url) as c:
+        spec = {"name": "ids", "type": "accurate", "accept_limit_s": 60, "skew_margin_s": 1, "event_buckets": 1}
+        assert c.post("/v1/namespaces", json=spec).status_code == 201
+        t = time.time()
+        for _ in range(2):  # the second round replays every token
+            for text in lookalikes:
+                r = c.post("/v1/counters/ids/x/add", json={"delta": 1, "token": {"token": text, "generation_time": t}})
+                assert r.status_code == 200, r.text
+        assert c.get("/v1/counters/ids/x").json()["count"] == 4
+
+
 def test_errors_are_4xx_json(service):
     with httpx.Client(base_url=service.url) as c:
         cases = [

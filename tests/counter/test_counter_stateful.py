@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, assume, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -26,6 +26,7 @@ from learnbackend.counter.tokens import InvalidTime, Token, new_token, now_us
 NAMESPACES = {"acc": "accurate", "ev": "eventual"}
 COUNTERS = ("a", "b:c")
 ACCEPT_S, SKEW_S = 1.0, 0.5
+TOKEN_ALPHABET = [chr(c) for c in range(0x21, 0x7F)]  # printable ASCII without the space, as tokens allow
 
 
 class Clock:
@@ -45,6 +46,8 @@ class CounterMachine(RuleBasedStateMachine):
         #: acknowledged events per counter: token -> (time, kind, delta); the first write of a token wins
         self.events: dict[tuple[str, str], dict[str, tuple[int, int, int]]] = {}
         self.sent: list[tuple[str, str, Token, int]] = []
+        #: every token string acknowledged so far: the model tells events apart by token alone
+        self.used: set[str] = set()
 
     def open(self) -> CounterEngine:
         return CounterEngine(self.dir / "c.db", options=EngineOptions(rollup="off"), clock=self.clock)
@@ -74,6 +77,7 @@ class CounterMachine(RuleBasedStateMachine):
         return sum(d for t, kind, d in events if kind == 0 and t > since)
 
     def _ack(self, ns: str, c: str, token: Token, kind: int, delta: int) -> None:
+        self.used.add(token.token)
         self.events.setdefault((ns, c), {}).setdefault(token.token, (token.generation_time, kind, delta))
         self.sent.append((ns, c, token, delta))
 
@@ -90,6 +94,21 @@ class CounterMachine(RuleBasedStateMachine):
         token = new_token(self.clock())
         self.engine.add_count(ns, c, delta, token)
         self._ack(ns, c, token, 0, delta)
+
+    @rule(ns=st.sampled_from(sorted(NAMESPACES)), c=st.sampled_from(COUNTERS),
+          chars=st.text(alphabet=TOKEN_ALPHABET, min_size=16, max_size=16), upper=st.booleans())
+    def lookalikes(self, ns: str, c: str, chars: str, upper: bool) -> None:
+        """Two distinct tokens in the same microsecond whose stored ids once met (16 characters and their hex
+        spelling, or hex in both cases): two events."""
+        assert self.engine is not None
+        spelled = chars.encode().hex()
+        pair = (spelled, spelled.upper()) if upper else (spelled, chars)
+        assume(pair[0] != pair[1] and not any(text in self.used for text in pair))
+        t = self.clock()
+        for text in pair:
+            token = Token(text, t)
+            self.engine.add_count(ns, c, 1, token)
+            self._ack(ns, c, token, 0, 1)
 
     @precondition(lambda self: bool(self.sent))
     @rule(data=st.data(), other_delta=st.booleans())

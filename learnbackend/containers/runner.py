@@ -84,6 +84,23 @@ def create(client: Any, kwargs: dict[str, Any]) -> Any:
         return client.containers.create(**{**kwargs, "image": image})
 
 
+#: How long a SIGKILLed container's OOMKilled flag is awaited: with cgroup v2 the engine can record the
+#: exit before the OOM event (hashicorp/nomad#13119 met the same race).
+OOM_FLAG_WAIT_S = 2.0
+
+
+def _oom_killed(container: Any, exit_code: int | None) -> bool:
+    """Whether the kernel's OOM killer ended the container, as the engine records it."""
+    deadline = time.monotonic() + (OOM_FLAG_WAIT_S if exit_code == 137 else 0.0)
+    while True:
+        container.reload()
+        if container.attrs.get("State", {}).get("OOMKilled", False):
+            return True
+        if time.monotonic() >= deadline:  # exit 137 is any SIGKILL: after a while, believe the engine
+            return False
+        time.sleep(0.05)
+
+
 def run(client: Any, image: str, spec: RunSpec, *, kind: str = "run") -> RunOutcome:
     """Create, start and wait for one container; always removes it."""
     from docker.errors import APIError
@@ -104,9 +121,7 @@ def run(client: Any, image: str, spec: RunSpec, *, kind: str = "run") -> RunOutc
             container.kill()
         duration = time.perf_counter() - started
         output = container.logs(stdout=True, stderr=True).decode(errors="replace")
-        container.reload()
-        oom = bool(container.attrs.get("State", {}).get("OOMKilled", False))
-        return RunOutcome(exit_code, oom, output, timed_out, duration)
+        return RunOutcome(exit_code, _oom_killed(container, exit_code), output, timed_out, duration)
     except APIError as exc:
         return RunOutcome(None, False, "", False, time.perf_counter() - started, error=exc.explanation or str(exc))
     finally:

@@ -134,9 +134,8 @@ class CounterEngine:
         self._next_wal_check = 0.0
         #: counter id -> its namespace's accept limit (µs), for the late check inside each write
         self._accept_us: dict[int, int] = {}
-        #: counter key (id or names) -> (namespace, counter, rollup lag µs, (namespace, counter)), for the rollup
-        #: trigger after each commit (a namespace's config never changes)
-        self._trigger_keys: dict[tuple[str, str] | int, tuple[str, str, int, tuple[str, str]]] = {}
+        #: counter key (id or names) -> (namespace, counter, lag µs), for the rollup trigger after each commit
+        self._trigger_keys: dict[tuple[str, str] | int, tuple[str, str, int]] = {}
         self.writer = (GroupCommitWriter(self.write_rows_each, late_error=self.late_error)
                        if self.options.group_commit else None)
         self._stop_retention = threading.Event()
@@ -204,28 +203,9 @@ class CounterEngine:
         return outcome
 
     def committed(self, rows: Iterable[EventRow]) -> None:
-        """Rows now durable (written here or by a writer process): queue their counters' rollups.
-
-        Under load nearly every counter written has a rollup queued already, and a trigger
-        for it would only coalesce: those rows are counted as coalesced triggers in one
-        pass (this runs on the event loop for every batch), the rest are triggered.
-        """
-        queues = self.queues
-        if queues is None:
-            return
-        known = self._trigger_keys
-        rest: list[EventRow] = []
-        coalesced: set[tuple[str, str] | int] = set()
-        for row in rows:
-            found = known.get(row[0])
-            if found is not None and queues.queued(found[3]):
-                coalesced.add(row[0])
-            else:
-                rest.append(row)
-        if coalesced:
-            queues.count_coalesced(len(coalesced))
-        if rest:
-            self._after_commit(self._newest(rest))
+        """Rows now durable (written here or by a writer process): queue their counters' rollups."""
+        if self.queues is not None:
+            self._after_commit(self._newest(rows))
 
     def bound_wal(self) -> None:
         """Keep the WAL small, from the writer (no write of ours is in flight), without stalling it.
@@ -469,11 +449,11 @@ class CounterEngine:
         known = self._trigger_keys
         for key, ts in newest.items():  # due once the newest event is out of the mutable window
             found = known.get(key)
-            if found is None:
+            if found is None:  # (namespace, counter, lag µs): a namespace's config never changes
                 if len(known) >= 100_000:
                     known.clear()
                 namespace, counter = key if isinstance(key, tuple) else self.store.names(key)
-                found = known[key] = (namespace, counter, self.namespace(namespace).lag_us, (namespace, counter))
+                found = known[key] = (namespace, counter, self.namespace(namespace).lag_us)
             queues.trigger(found[0], found[1], max(0.0, (ts + found[2] - now) / US))
 
     def _best_effort(self, namespace: str, counter: str, delta: int, kind: int) -> int:

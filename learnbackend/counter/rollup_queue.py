@@ -69,15 +69,6 @@ class RollupQueues:
         """The queue a counter always lands on."""
         return zlib.crc32(f"{namespace}\x00{counter}".encode()) % len(self._queues)
 
-    def queued(self, key: Key) -> bool:
-        """A rollup of this counter waits in a queue: a trigger now would coalesce into it."""
-        return key in self._waiting
-
-    def count_coalesced(self, n: int) -> None:
-        """``n`` triggers that found their counter queued already (see :meth:`queued`), counted in one step."""
-        self.stats.triggers += n
-        self.stats.coalesced += n
-
     def trigger(self, namespace: str, counter: str, delay_s: float = 0.0) -> bool:
         """Queue a rollup request (fire and forget); False when dropped by back-pressure.
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TypeVar, cast
 
 from learnbackend.counter.cache import MemoryCache, RollupCache
-from learnbackend.counter.eventlog import EventLog, GroupCommitWriter, LateEvent
+from learnbackend.counter.eventlog import EventLog, GroupCommitWriter, LateEvent, hex_id
 from learnbackend.counter.namespaces import (
     MAX_DELTA,
     NamespaceConfig,
@@ -306,7 +306,7 @@ class CounterEngine:
         now = self.clock()
         configs: dict[str, tuple[NamespaceConfig, int, int, int]] = {}
         late: list[tuple[NamespaceConfig, str, int, Token]] = []
-        crc, fromhex, append = zlib.crc32, bytes.fromhex, rows.append
+        crc, append = zlib.crc32, rows.append
         for namespace, counter, delta, token in items:
             known = configs.get(namespace)
             if known is None:
@@ -317,15 +317,9 @@ class CounterEngine:
                 check_delta(delta)
             text = token.token
             t = token.generation_time
-            if t < oldest or len(text) != 32:
-                late.append((config, counter, delta, token))  # the careful path (late check, odd tokens)
-                continue
-            try:
-                eid = fromhex(text)
-            except ValueError:
-                eid = b""
-            if eid.hex() != text:  # not 32 lower-case hex digits: another id form (eventlog.event_id)
-                late.append((config, counter, delta, token))
+            eid = hex_id(text) if t >= oldest else None
+            if eid is None:
+                late.append((config, counter, delta, token))  # the careful path (late check, other token forms)
                 continue
             cid = ids.get((namespace, counter))
             if cid is None:

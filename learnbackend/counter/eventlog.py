@@ -42,22 +42,32 @@ def event_row(config: NamespaceConfig, cid: int | tuple[str, str], kind: int, de
             event_id(token.token), kind, delta)
 
 
+def hex_id(token: str) -> bytes | None:
+    """The 16 bytes of a token of 32 lower-case hex digits (a UUID's usual form), else None.
+
+    Upper case or spaces make another token string, so another id (see :func:`event_id`).
+    """
+    if len(token) != 32:
+        return None
+    try:
+        raw = bytes.fromhex(token)
+    except ValueError:
+        return None
+    return raw if raw.hex() == token else None
+
+
 def event_id(token: str) -> bytes:
     """The stored event id, one per token string.
 
-    32 lower-case hex digits (a UUID's usual form) are stored as their 16 bytes
-    (compact keys insert faster); any other token as its ASCII bytes, with a NUL
-    appended when that would be 16 bytes too (no token holds a NUL), so the two
-    forms never meet. Before, ``"4142...56"`` and ``"ABCDEFGHIPQRSTUV"`` (or
-    ``"aa"*16`` and ``"AA"*16``) were one event: two acknowledged adds, one counted.
+    A :func:`hex_id` token is stored as its 16 bytes (compact keys insert faster);
+    any other as its ASCII bytes, with a NUL appended when that would be 16 bytes
+    too (no token holds a NUL), so the two forms never meet. Before, ``"4142...56"``
+    and ``"ABCDEFGHIPQRSTUV"`` (or ``"aa"*16`` and ``"AA"*16``) were one event: two
+    acknowledged adds, one counted.
     """
-    if len(token) == 32:
-        try:
-            raw = bytes.fromhex(token)
-        except ValueError:
-            raw = b""
-        if raw.hex() == token:
-            return raw
+    raw = hex_id(token)
+    if raw is not None:
+        return raw
     text = token.encode()
     return text + b"\0" if len(text) == 16 else text
 

@@ -17,6 +17,7 @@ from zlib import crc32
 
 import orjson
 
+from learnbackend.counter.eventlog import hex_id
 from learnbackend.counter.namespaces import MAX_DELTA, check_name
 from learnbackend.counter.tokens import US, now_us, parse_token
 from learnbackend.errors import LearnBackendError
@@ -151,16 +152,13 @@ class FastAdd:
             return None
         if (type(body) is not dict or type(token) is not dict or len(body) != 2 or len(token) != 2
                 or type(delta) is not int or not -MAX_DELTA <= delta <= MAX_DELTA
-                or type(text) is not str or len(text) != 32):
+                or type(text) is not str):
             return None
         kind = type(gen)
         if (kind is not float and kind is not int) or not 0 < gen < 1e11:  # seconds (µs, absurd, non-finite: careful)
             return None
-        try:
-            eid = bytes.fromhex(text)
-        except ValueError:
-            return None
-        if eid.hex() != text:  # upper case or spaces: another token form (eventlog.event_id)
+        eid = hex_id(text)
+        if eid is None:  # another token form: the careful path stores it (eventlog.event_id)
             return None
         t = int(gen * US)
         now = time_ns() // 1000

@@ -24,16 +24,26 @@ def _libc() -> ctypes.CDLL | None:
 _LIBC = _libc()
 
 
+def set_parent_death_signal(parent: int) -> bool:
+    """In a child: get SIGKILL when ``parent`` dies (even by SIGKILL). False when it is gone already
+    (nobody would kill us later); True off Linux, where nothing can be set."""
+    if _LIBC is not None:
+        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    return os.getppid() == parent
+
+
 def die_with_parent() -> Callable[[], None] | None:
-    """A ``preexec_fn`` making the child get SIGKILL when this process dies (even by SIGKILL); None off Linux."""
-    libc = _LIBC
-    if libc is None:
+    """A ``preexec_fn`` making the child get SIGKILL when this process dies (even by SIGKILL); None off Linux.
+
+    Only for a parent without threads (a fork copies one thread). A child of a threaded
+    process calls :func:`set_parent_death_signal` itself, first thing.
+    """
+    if _LIBC is None:
         return None
     parent = os.getpid()
 
     def preexec() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() != parent:  # the parent died before prctl: nobody would kill us later
+        if not set_parent_death_signal(parent):
             os._exit(1)
 
     return preexec

@@ -107,7 +107,8 @@ class Checkpointer:
         self.conn = connect(path, timeout=0.2)
         self.path = Path(path)
         self.interval_s = interval_s
-        self.page_size = int(self.conn.execute("PRAGMA page_size").fetchone()[0])
+        #: bytes of one WAL frame: a page and its 24-byte header
+        self.frame_bytes = int(self.conn.execute("PRAGMA page_size").fetchone()[0]) + 24
         self._db_fd = os.open(self.path, os.O_RDONLY)  # to sync the database file (any descriptor will do)
         #: Frames in the WAL at the last checkpoint (-1: none yet); the writer sets it to 0 after a reset.
         self.log_frames = -1
@@ -135,7 +136,7 @@ class Checkpointer:
         so the catch-up copies only the last few milliseconds' frames.
         """
         busy, log, _ = self.conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-        near_reset = not busy and log * (self.page_size + 24) > WAL_CHECKPOINT_BYTES
+        near_reset = not busy and log * self.frame_bytes > WAL_CHECKPOINT_BYTES
         passes = 1
         while near_reset and not busy and passes < CATCH_UP_PASSES and not self._stop.is_set():
             before = log
@@ -153,7 +154,7 @@ class Checkpointer:
 
     @property
     def log_bytes(self) -> int:
-        return max(0, self.log_frames) * (self.page_size + 24)
+        return max(0, self.log_frames) * self.frame_bytes
 
     def close(self) -> None:
         self._stop.set()

@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from learnbackend.containers.procs import set_parent_death_signal
 from learnbackend.counter.counters import CounterEngine, EngineOptions, StoreUnavailable
 from learnbackend.counter.store_sqlite import EventRow, StoreBusy, WriteOutcome
 
@@ -101,7 +102,7 @@ class ProcessCommitter:
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             argv = [sys.executable, "-m", "learnbackend.counter.writer_process", self.db_path, str(theirs.fileno()),
-                    *self.flags]
+                    "--parent", str(os.getpid()), *self.flags]
             self._proc = subprocess.Popen(argv, pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL)
         finally:
             theirs.close()
@@ -284,16 +285,6 @@ class ProcessCommitter:
 
 
 # --- the writer process ---------------------------------------------------------------------
-def _die_with_parent() -> None:
-    """Linux: SIGKILL this process when the HTTP process that started it dies (a commit is atomic)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-
-
 def _write(engine: CounterEngine, rows: list[EventRow]) -> tuple[WriteOutcome, bool]:
     """One transaction: at once if the lock is free, else waiting it out in short steps (busy=True)."""
     try:
@@ -302,10 +293,9 @@ def _write(engine: CounterEngine, rows: list[EventRow]) -> tuple[WriteOutcome, b
         return engine.write_rows_each(rows, wait=True), True
 
 
-def serve(db: str, fd: int, *, durable_triggers: bool) -> None:
-    parent = os.getppid()
-    _die_with_parent()
-    if os.getppid() != parent:
+def serve(db: str, fd: int, *, parent: int, durable_triggers: bool) -> None:
+    # Dies with the HTTP process (a commit is atomic). Set here, not in a preexec_fn: that process has threads.
+    if not set_parent_death_signal(parent):
         return
     engine = CounterEngine(db, options=EngineOptions(rollup="process" if durable_triggers else "off",
                                                      group_commit=False, writer_busy_timeout_s=0.0,
@@ -363,16 +353,21 @@ def serve(db: str, fd: int, *, durable_triggers: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) < 2:
-        print("usage: python -m learnbackend.counter.writer_process DB FD [--durable-triggers]", file=sys.stderr)
-        return 2
+    """Started by ProcessCommitter only: the database, the socket's descriptor, the HTTP process's pid."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m learnbackend.counter.writer_process")
+    parser.add_argument("db")
+    parser.add_argument("fd", type=int)
+    parser.add_argument("--parent", type=int, required=True)
+    parser.add_argument("--durable-triggers", action="store_true")
+    args = parser.parse_args(argv)
     # A Ctrl-C or SIGTERM reaches the whole process group: the HTTP process closes the socket once its
     # requests are answered, and this process commits what it received, then exits (or dies with it).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
-        serve(args[0], int(args[1]), durable_triggers="--durable-triggers" in args[2:])
+        serve(args.db, args.fd, parent=args.parent, durable_triggers=args.durable_triggers)
     except ValueError as exc:
         print(f"counter writer: {exc} from the HTTP process; stopping", file=sys.stderr)
         return 1

@@ -176,8 +176,11 @@ def clean(client: Any | None, *, images: bool = True) -> CleanReport:
     if client is not None:
         report = reap(client, other_runs_only=False, unowned=True)
         if images:
+            # The list first, the claims after: an image built after the listing is not removed, and one
+            # listed before a session claimed it is kept (ensure_image claims before it looks or builds).
+            listed = client.images.list(filters={"label": f"{IMAGE_LABEL}=1"})
             in_use = sessions.images_in_use()
-            for image in client.images.list(filters={"label": f"{IMAGE_LABEL}=1"}):
+            for image in listed:
                 name = ", ".join(image.tags) or image.short_id
                 if set(image.tags) & in_use:
                     report.kept.append(f"image {name}: a running learnbackend command needs it")

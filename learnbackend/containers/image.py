@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from learnbackend.containers import sessions
 from learnbackend.containers.engine import IMAGE_LABEL
 from learnbackend.containers.vm import find_busybox
 from learnbackend.errors import EnvironmentMissing
@@ -74,7 +75,12 @@ def build_context(busybox: Path) -> tuple[bytes, str]:
 
 
 def ensure_image(client: Any) -> str:
-    """The tag of the lab's image, building it (offline, FROM scratch) if this content is not there yet."""
+    """The tag of the lab's image, building it (offline, FROM scratch) if this content is not there yet.
+
+    This process's session claims the tag before it looks or builds: a ``clean`` running meanwhile
+    (which lists the images first, then reads the claims) keeps it instead of removing the image
+    between the build's last layer and its tag.
+    """
     from docker.errors import BuildError, ImageNotFound
 
     busybox = find_busybox()
@@ -85,6 +91,7 @@ def ensure_image(client: Any) -> str:
                                  fix=BUSYBOX_FIX)
     context, digest = build_context(busybox)
     tag = f"{REPOSITORY}:{digest}"
+    sessions.record(tag)
     try:
         client.images.get(tag)
         return tag

@@ -80,7 +80,6 @@ def create(client: Any, kwargs: dict[str, Any]) -> Any:
         return client.containers.create(**kwargs)
     except ImageNotFound:
         image = ensure_image(client)
-        sessions.record(image)
         return client.containers.create(**{**kwargs, "image": image})
 
 
@@ -148,7 +147,6 @@ def session(*, reap: bool = True) -> Iterator[tuple[Any, str]]:
                     engine.reap(client)
                     vm.reap_leftovers()
                 image = ensure_image(client)
-                sessions.record(image)
                 yield client, image
             except RequestException as exc:
                 raise EnvironmentMissing(f"The Docker engine stopped answering during the run ({_lost(exc)}).",

@@ -28,9 +28,12 @@ def docker_client() -> Iterator[Any]:
 @pytest.fixture
 def lab_image(docker_client: Any) -> str:
     """The lab's busybox image (built offline if missing)."""
+    from learnbackend.containers import sessions
     from learnbackend.containers.image import ensure_image
 
-    return ensure_image(docker_client)
+    tag = ensure_image(docker_client)
+    sessions.forget()  # the claim ensure_image made: pytest is not a lab command that `clean` must wait for
+    return tag
 
 
 @pytest.fixture

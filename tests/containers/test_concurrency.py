@@ -58,6 +58,68 @@ def test_a_vanished_image_is_rebuilt_and_the_create_retried(docker_client: Any, 
         engine.remove_container(container)
 
 
+class _Images:
+    """The real engine's ``client.images``, with some methods replaced."""
+
+    def __init__(self, real: Any, **replaced: Any) -> None:
+        self._real, self._replaced = real, replaced
+
+    def __getattr__(self, name: str) -> Any:
+        return self._replaced.get(name) or getattr(self._real, name)
+
+
+class _Client:
+    """The real engine's client, whose ``images`` are an :class:`_Images`."""
+
+    def __init__(self, real: Any, images: _Images) -> None:
+        self._real, self.images = real, images
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def test_an_image_a_session_claims_while_clean_runs_is_kept(docker_client: Any, lab_image: str,
+                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race a fresh-clone CI met: a demo claims (and builds) the image just after `clean` listed it."""
+    from learnbackend.containers import sessions
+
+    monkeypatch.setenv(state.STATE_ENV, str(tmp_path / "state"))
+    real_list = docker_client.images.list
+
+    def listed_then_claimed(*args: Any, **kwargs: Any) -> Any:
+        found = real_list(*args, **kwargs)
+        sessions.record(lab_image)  # a lab command starting now, between clean's listing and its removals
+        return found
+
+    client = _Client(docker_client, _Images(docker_client.images, list=listed_then_claimed))
+    try:
+        report = engine.clean(client, images=True)
+        assert docker_client.images.get(lab_image).tags, report
+        assert any(lab_image in kept for kept in report.kept), report.kept
+    finally:
+        sessions.forget()
+
+
+def test_ensure_image_claims_the_tag_before_it_looks_or_builds(docker_client: Any, lab_image: str, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from learnbackend.containers import sessions
+    from learnbackend.containers.image import ensure_image
+
+    monkeypatch.setenv(state.STATE_ENV, str(tmp_path / "state"))
+    claimed_at_lookup: list[set[str]] = []
+
+    def get(name: str) -> Any:
+        claimed_at_lookup.append(sessions.images_in_use())
+        return docker_client.images.get(name)
+
+    client = _Client(docker_client, _Images(docker_client.images, get=get))
+    try:
+        assert ensure_image(client) == lab_image
+        assert claimed_at_lookup and lab_image in claimed_at_lookup[0]
+    finally:
+        sessions.forget()
+
+
 class SocketProxy:
     """A unix socket forwarding to the real engine's; :meth:`cut` makes the engine vanish mid-run."""
 

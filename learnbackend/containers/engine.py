@@ -185,6 +185,11 @@ def clean(client: Any | None, *, images: bool = True) -> CleanReport:
                 if set(image.tags) & in_use:
                     report.kept.append(f"image {name}: a running learnbackend command needs it")
                     continue
+                if not image.tags and in_use:
+                    # Untagged: a build's image between its last layer and its tag (removing it fails that
+                    # build), or a leftover of an interrupted one, removed once no lab command runs.
+                    report.kept.append(f"image {name}: possibly being built by a running learnbackend command")
+                    continue
                 try:
                     # Not forced: an image a foreign container still uses is left alone.
                     client.images.remove(image.id, force=False)

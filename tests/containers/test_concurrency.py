@@ -100,6 +100,49 @@ def test_an_image_a_session_claims_while_clean_runs_is_kept(docker_client: Any, 
         sessions.forget()
 
 
+def _untagged_lab_image(client: Any) -> Any:
+    """What a build leaves between its last layer and its tag: an image with the lab's label and no tag."""
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, data in (("Dockerfile", b"FROM scratch\nCOPY marker /\n"), ("marker", uuid.uuid4().bytes)):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    image, _ = client.images.build(fileobj=io.BytesIO(buf.getvalue()), custom_context=True, network_mode="none",
+                                   labels={engine.IMAGE_LABEL: "1"}, rm=True, pull=False)
+    assert not image.tags
+    return image
+
+
+def test_an_untagged_lab_image_is_kept_while_a_lab_command_runs_and_removed_after(
+        docker_client: Any, lab_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from docker.errors import ImageNotFound
+
+    from learnbackend.containers import sessions
+
+    monkeypatch.setenv(state.STATE_ENV, str(tmp_path / "state"))
+    building = _untagged_lab_image(docker_client)
+    try:
+        sessions.record(lab_image)  # a lab command is running (and may be building)
+        report = engine.clean(docker_client, images=True)
+        assert docker_client.images.get(building.id), report
+        assert any(building.short_id in kept and "being built" in kept for kept in report.kept), report.kept
+        sessions.forget()  # no lab command any more: the untagged image is a leftover
+        report = engine.clean(docker_client, images=True)
+        assert building.short_id in report.images, report
+        with pytest.raises(ImageNotFound):
+            docker_client.images.get(building.id)
+    finally:
+        sessions.forget()
+        try:
+            docker_client.images.remove(building.id, force=True)
+        except ImageNotFound:
+            pass
+
+
 def test_ensure_image_claims_the_tag_before_it_looks_or_builds(docker_client: Any, lab_image: str, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     from learnbackend.containers import sessions

@@ -104,10 +104,16 @@ def run_node_loss(config: NodeLossConfig, progress: Progress = _quiet) -> NodeLo
             try:
                 time.sleep(config.kill_at)
                 for victim in victims:
+                    # Under load: the victim is serving requests now (a node whose counters are rarely drawn,
+                    # or a load still starting, could otherwise die and come back unnoticed).
+                    served = _gateway_seen(cluster.url, victim, "requests")
+                    _wait_for_more(cluster.url, victim, "requests", served)
                     progress(0.3, f"kill -9 node {victim}")
                     report.kills.append((victim, round(time.monotonic() - started, 2)))
+                    failed = _gateway_seen(cluster.url, victim, "failures")
                     cluster.kill9(victim)
                     time.sleep(config.down_s)
+                    _wait_for_more(cluster.url, victim, "failures", failed)  # dead until the traffic found it dead
                     t0 = time.monotonic()
                     cluster.restart(victim)
                     report.restart_s = max(report.restart_s, time.monotonic() - t0)
@@ -136,6 +142,26 @@ def run_node_loss(config: NodeLossConfig, progress: Progress = _quiet) -> NodeLo
             report.gateway = {}
     progress(1.0, "done")
     return report
+
+
+#: How long the chaos waits for the gateway to send the victim requests (before a kill) or to meet it dead
+#: (after one): on a loaded machine a node owning only rarely drawn counters can see no request for a while.
+SEEN_WAIT_S = 10.0
+
+
+def _gateway_seen(url: str, node: int, what: str) -> int:
+    """The gateway's tally of ``what`` ("requests" or "failures") for one node (-1 if it does not answer)."""
+    try:
+        return int(httpx.get(url + "/gateway/health", timeout=2).json()["nodes"][node][what])
+    except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError):
+        return -1
+
+
+def _wait_for_more(url: str, node: int, what: str, than: int) -> None:
+    """Until the gateway's tally of ``what`` for ``node`` passes ``than`` (at most SEEN_WAIT_S)."""
+    deadline = time.monotonic() + SEEN_WAIT_S
+    while _gateway_seen(url, node, what) <= than and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 @dataclass

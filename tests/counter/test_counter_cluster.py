@@ -23,7 +23,7 @@ from learnbackend.counter.redis_server import free_port, redis_available
 def test_cluster_survives_kill9_of_each_node_under_load(pg_url):  # noqa: F811
     """3 nodes under the lab's load generator; each node in turn killed -9 mid-run and restarted:
     count = distinct acknowledged increments (no loss, no double count)."""
-    report = run_node_loss(NodeLossConfig(nodes=3, duration=14.0, concurrency=12, counters=12, kill_at=1.0,
+    report = run_node_loss(NodeLossConfig(nodes=3, duration=14.0, concurrency=12, counters=48, kill_at=1.0,
                                           down_s=0.5, kill_nodes=(0, 1, 2), store=pg_url,
                                           cache="auto" if redis_available() else None))
     assert report.acked > 200, report

@@ -57,6 +57,9 @@ class _FitTable:
         if sum(least) > budget:
             return None
         widths = list(least)
+        for i in range(n):  # a column narrower than its share keeps its natural width (labels do not wrap)
+            if natural[i] <= budget // n and sum(widths) - widths[i] + natural[i] <= budget:
+                widths[i] = natural[i]
         while sum(widths) < budget:  # the room left goes to the column that is squeezed most
             i = max(range(n), key=lambda k: natural[k] - widths[k])
             if natural[i] <= widths[i]:

@@ -59,16 +59,25 @@ def _relevant(change: Any, path: str) -> bool:
     return not (name.endswith((".swp", ".swx", "~", ".pyc", ".tmp", ".lock")) or name.startswith(".#"))
 
 
-def _watch_files(root: Path, events: queue.Queue[str], stop: threading.Event) -> None:
-    import watchfiles
+#: How long the first check waits for the file watcher to exist (a save before that would go unseen).
+READY_WAIT_S = 10.0
 
+
+def _watch_files(root: Path, events: queue.Queue[str], stop: threading.Event, ready: threading.Event) -> None:
+    """File events as "change" in ``events``; ``ready`` is set once the watches exist (the first wake-up of
+    the watcher, at most ``rust_timeout`` after they were made), or once the watcher failed."""
     try:
+        import watchfiles
+
         for changes in watchfiles.watch(root, watch_filter=_relevant, stop_event=stop, debounce=300, step=50,
-                                        rust_timeout=500, yield_on_timeout=False, raise_interrupt=False):
+                                        rust_timeout=100, yield_on_timeout=True, raise_interrupt=False):
+            ready.set()
             if changes:
                 events.put("change")
     except Exception as exc:  # noqa: BLE001 - the watcher dying must not leave the screen frozen
         events.put(f"error:{exc}")
+    finally:
+        ready.set()
 
 
 class WatchSession:
@@ -181,13 +190,14 @@ def run_watch(env: Environment, root: Path) -> None:
         raise UsageError("watch needs a terminal to read keys from.", fix="Run `learnbackend check` in scripts and CI.")
     session = WatchSession(env, root)
     events: queue.Queue[str] = queue.Queue()
-    stop = threading.Event()
-    watcher = threading.Thread(target=_watch_files, args=(root, events, stop), daemon=True)
+    stop, watching = threading.Event(), threading.Event()
+    watcher = threading.Thread(target=_watch_files, args=(root, events, stop, watching), daemon=True)
     fd = sys.stdin.fileno()
     saved = termios.tcgetattr(fd)
     try:
         tty.setcbreak(fd)
         watcher.start()
+        watching.wait(READY_WAIT_S)  # the first check after the watches exist: no save falls between the two
         session.check_focus()
         session.screen()
         running = True

@@ -99,13 +99,15 @@ class Gateway:
                 lines, data = await asyncio.wait_for(self._response(reader, method), self.timeout_s)
             except (OSError, asyncio.IncompleteReadError, ValueError, asyncio.TimeoutError) as exc:
                 writer.close()
-                node.down_until = time.monotonic() + DOWN_S
+                late = isinstance(exc, asyncio.TimeoutError)
+                # A node that let a request time out (frozen, overloaded) rests as long as it made the client
+                # wait: sending it the next request sooner would likely cost another whole timeout.
+                node.down_until = time.monotonic() + (max(DOWN_S, self.timeout_s) if late else DOWN_S)
                 node.failures += 1
                 self._drop(node)
                 if method == "GET":  # a read is always safe to send again
                     self.failovers += 1
                     continue
-                late = isinstance(exc, asyncio.TimeoutError)
                 return _answer(504 if late else 502, {
                     "error": "node_timeout" if late else "node_failed",
                     "message": f"Node {index} " + (f"did not answer in {self.timeout_s:g} s" if late else "failed")

@@ -139,16 +139,19 @@ def test_adds_that_turn_late_while_the_writer_waits_are_refused_and_never_counte
     with httpx.Client(base_url=url, timeout=10) as c:  # the counter exists (and has an id) before the stall
         assert c.post("/v1/counters/short/late/add", json={"delta": 1}).status_code == 200
     answers: list[httpx.Response] = []
+    lined_up = threading.Barrier(7)  # the six clients and this thread
 
     def add() -> None:
-        tok = {"token": uuid.uuid4().hex, "generation_time": time.time()}
-        with httpx.Client(base_url=url, timeout=60) as c:
+        with httpx.Client(base_url=url, timeout=60) as c:  # built first: the token's second starts at the post
+            lined_up.wait(30)
+            tok = {"token": uuid.uuid4().hex, "generation_time": time.time()}
             answers.append(c.post("/v1/counters/short/late/add", json={"delta": 1, "token": tok}))
 
     threads = [threading.Thread(target=add) for _ in range(6)]
     with write_lock_held(service.config.db):  # another program holds the write lock
         for t in threads:
             t.start()
+        lined_up.wait(30)
         time.sleep(2.0)  # the six rows wait in the writer; their events leave the 1 s window meanwhile
         assert answers == [], "nothing is answered before the writer decides"
     for t in threads:

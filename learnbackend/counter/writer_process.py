@@ -26,6 +26,7 @@ the next request starts a new writer.
 from __future__ import annotations
 
 import asyncio
+import logging
 import marshal
 import os
 import signal
@@ -51,17 +52,24 @@ RESTART_AFTER_S = 1.0  # a writer that died sooner after its start is not restar
 EARLY_FLUSH_ROWS = 24
 
 
+class ProtocolError(ValueError):
+    """The peer sent something that is not this protocol's frames."""
+
+
 def _frames(buffer: bytearray) -> list[Any]:
-    """Complete frames at the start of ``buffer`` (removed from it), decoded."""
+    """Complete frames at the start of ``buffer`` (removed from it), decoded; ProtocolError if not ours."""
     out = []
     start = 0
     while len(buffer) - start >= HEADER.size:
         (size,) = HEADER.unpack_from(buffer, start)
         if size > MAX_FRAME:
-            raise ValueError(f"frame of {size} bytes")
+            raise ProtocolError(f"a frame of {size} bytes")
         if len(buffer) - start - HEADER.size < size:
             break
-        out.append(marshal.loads(bytes(buffer[start + HEADER.size:start + HEADER.size + size])))
+        try:
+            out.append(marshal.loads(bytes(buffer[start + HEADER.size:start + HEADER.size + size])))
+        except (ValueError, EOFError, TypeError) as exc:
+            raise ProtocolError(f"an undecodable frame ({exc})") from None
         start += HEADER.size + size
     del buffer[:start]
     return out
@@ -227,7 +235,7 @@ class ProcessCommitter:
         self._in += data
         try:
             replies = _frames(self._in)
-        except ValueError:
+        except ProtocolError:
             self._lost()
             return
         for reply in replies:
@@ -322,7 +330,7 @@ def serve(db: str, fd: int, *, parent: int, durable_triggers: bool) -> None:
                     break
                 eof = not data
                 buffer += data
-            waiting += _frames(buffer)  # ValueError: not our protocol (main says so; the HTTP side starts a new writer)
+            waiting += _frames(buffer)  # ProtocolError: not our protocol (main logs it; the HTTP side starts a new writer)
             if not waiting:
                 continue
             take, rows = 0, []  # whole batches, up to MAX_BATCH rows (at least one batch)
@@ -368,8 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         serve(args.db, args.fd, parent=args.parent, durable_triggers=args.durable_triggers)
-    except ValueError as exc:
-        print(f"counter writer: {exc} from the HTTP process; stopping", file=sys.stderr)
+    except ProtocolError as exc:  # into the service's log (stderr): this process has no terminal of its own
+        logging.getLogger("learnbackend.counter.writer").error("counter writer: %s from the HTTP process; stopping", exc)
         return 1
     return 0
 

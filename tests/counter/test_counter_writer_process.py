@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 import uuid
 from pathlib import Path
 
 import httpx
+from conftest import REPO
 from counter_fixtures import service, write_lock_held  # noqa: F401
 
 from learnbackend.counter.redis_server import free_port
@@ -161,3 +165,20 @@ def test_adds_that_turn_late_while_the_writer_waits_are_refused_and_never_counte
     with httpx.Client(base_url=url, timeout=10) as c:
         assert c.post("/v1/counters/short/late/add", json={"delta": 1}).status_code == 200  # on time again
         assert c.get("/v1/counters/short/late").json()["count"] == 2
+
+
+def test_a_writer_sent_something_else_than_frames_stops_with_a_message_and_stores_nothing(tmp_path):
+    """Bytes that are not the protocol (undecodable, empty, or a frame announcing too much): exit 1, one line, no traceback."""
+    for junk in (b"\x00\x00\x00\x05hello", b"\x00\x00\x00\x00", b"\xff\xff\xff\xff"):  # bad, empty, too big
+        mine, theirs = socket.socketpair()
+        proc = subprocess.Popen([sys.executable, "-m", "learnbackend.counter.writer_process", str(tmp_path / "j.db"),
+                                 str(theirs.fileno()), "--parent", str(os.getpid())], pass_fds=[theirs.fileno()],
+                                cwd=REPO, stderr=subprocess.PIPE, text=True)
+        theirs.close()
+        mine.sendall(junk)
+        _, err = proc.communicate(timeout=30)
+        mine.close()
+        assert proc.returncode == 1, err
+        assert "from the HTTP process; stopping" in err and "Traceback" not in err, err
+    with sqlite3.connect(tmp_path / "j.db") as conn:
+        assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == 0

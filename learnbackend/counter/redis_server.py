@@ -19,12 +19,24 @@ from pathlib import Path
 from learnbackend.errors import EnvironmentMissing
 from learnbackend.liveness import process_alive
 
+#: Ports free_port handed out lately in this process: a port is free until its server binds it, so the kernel
+#: may offer it again meanwhile (a cluster picks ports for its nodes, gateway, Redis and PostgreSQL in a row).
+_HANDED: dict[int, None] = {}
+_HANDED_MAX = 4096
+
 
 def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A free TCP port on 127.0.0.1, not one this process was handed lately."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED:
+            break
+    _HANDED[port] = None
+    if len(_HANDED) > _HANDED_MAX:
+        del _HANDED[next(iter(_HANDED))]  # the oldest: long bound by its server, or long gone
+    return port
 
 
 @dataclass

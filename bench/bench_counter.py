@@ -129,6 +129,16 @@ async def hello_app(scope: dict, receive: object, send: object) -> None:
     await send({"type": "http.response.body", "body": b'{"acknowledged":true}'})  # type: ignore[operator]
 
 
+def serve_hello(port: int) -> None:
+    """The ceiling's server: the counter service's own uvicorn settings and HTTP protocol (one write a response)."""
+    import uvicorn
+
+    from learnbackend.counter.http_protocol import TurnWriteHttpToolsProtocol
+
+    uvicorn.run(hello_app, host="127.0.0.1", port=port, log_level="warning", access_log=False, proxy_headers=False,
+                http=TurnWriteHttpToolsProtocol)
+
+
 def _wait_http(url: str, timeout: float = 20.0) -> None:
     import httpx
 
@@ -181,9 +191,7 @@ def bench_wrk(duration: float, connections: int = 64, soak: float = 0.0, rounds:
         script = Path(d) / "add.lua"
         script.write_text(WRK_ADD)
         port = free_port()
-        hello = subprocess.Popen([sys.executable, "-m", "uvicorn", "--app-dir", str(Path(__file__).parent),
-                                  "bench_counter:hello_app", "--host", "127.0.0.1", "--port", str(port),
-                                  "--log-level", "warning", "--no-access-log", "--no-proxy-headers"])
+        hello = subprocess.Popen([sys.executable, __file__, "--serve-hello", str(port)])
         svc = ServiceProcess(ServeConfig(Path(d) / "svc.db", free_port())).start()
         try:
             import httpx
@@ -336,7 +344,11 @@ def main() -> int:
     parser.add_argument("--soak", type=float, default=0.0, help="Then load the counter this many seconds and report the WAL.")
     parser.add_argument("--cluster-only", action="store_true", help="Only the cluster row (N nodes, PostgreSQL).")
     parser.add_argument("--nodes", type=int, default=3, help="Nodes in the cluster row.")
+    parser.add_argument("--serve-hello", type=int, metavar="PORT", help=argparse.SUPPRESS)  # the ceiling's server
     args = parser.parse_args()
+    if args.serve_hello:
+        serve_hello(args.serve_hello)
+        return 0
     if args.cluster_only:
         figures_c: dict[str, object] = {"machine": f"{platform.machine()} {os.cpu_count()} CPUs, Python "
                                         f"{platform.python_version()}", "loadavg_before": os.getloadavg()[0]}

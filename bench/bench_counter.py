@@ -315,7 +315,7 @@ def print_wrk(figures: dict) -> None:
         return
     print(f"wrk, {w['connections']} connections, {w['rounds']} alternating rounds of {w['duration_s']:g} s (medians), "
           f"one service process, SQLite durable, rollups running (acceptLimit 5 s) (load average {w['loadavg']:.2f} before, {w['loadavg_after']:.2f} after):")
-    rows = [("bare ASGI hello (same uvicorn)", w["asgi"]), ("counter POST /add", w["counter"])]
+    rows = [("bare ASGI hello (same stack)", w["asgi"]), ("counter POST /add", w["counter"])]
     if "redis_incr" in w:
         rows.append(("Redis INCR (redis-benchmark)", w["redis_incr"]))
     print(f"  {'':30} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")

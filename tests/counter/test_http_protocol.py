@@ -196,3 +196,20 @@ def test_a_client_that_leaves_mid_answer_does_not_stop_the_server(turn_port: int
             sock.recv(10)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")  # RST
     assert _exchange(turn_port, [b"still here"])[0].endswith(b"echo:still here")
+
+
+def test_expect_100_continue_is_answered_before_the_body_arrives(turn_port: int) -> None:
+    with socket.create_connection(("127.0.0.1", turn_port), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        assert sock.recv(100) == b"HTTP/1.1 100 Continue\r\n\r\n"  # written by uvicorn, held for at most a turn
+        sock.sendall(b"hello")
+        assert _read_response(sock, bytearray()).endswith(b"echo:hello")
+
+
+def test_http_1_0_gets_its_answer_and_the_close(turn_port: int) -> None:
+    with socket.create_connection(("127.0.0.1", turn_port), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi")
+        data = bytearray()
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"echo:hi")

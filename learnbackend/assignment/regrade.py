@@ -53,6 +53,18 @@ def reap_leftovers(max_age_s: float = 3600.0) -> list[Path]:
     return removed
 
 
+def remove_tree(path: Path, patience_s: float = 5.0) -> None:
+    """Remove a scratch directory, again while something still finishes writing in it (a run being killed)."""
+    import time
+
+    deadline = time.monotonic() + patience_s
+    while True:
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path) or time.monotonic() >= deadline:
+            return
+        time.sleep(0.05)
+
+
 @lru_cache(maxsize=4)
 def _loaded(assignment: Path, extra: tuple[Path, ...]) -> Any:
     from learnbackend.assignment.load import load_assignment
@@ -65,14 +77,19 @@ def _loaded(assignment: Path, extra: tuple[Path, ...]) -> Any:
 _CHECKED: dict[tuple[str, str], Any] = {}
 
 
-def grade_submission(assignment: Path, extra: tuple[Path, ...], submission: Submission, timeout: float, reuse: bool = True) -> Entry:
-    """One learner's entry (cells, commit, lateness; totals are left to :func:`finish`)."""
+def grade_submission(assignment: Path, extra: tuple[Path, ...], submission: Submission, timeout: float, reuse: bool = True,
+                     scratch_root: Path | None = None) -> Entry:
+    """One learner's entry (cells, commit, lateness; totals are left to :func:`finish`).
+
+    The learner's workspace is built in a new directory in ``scratch_root`` (the command's own, which
+    the command removes whatever happens to this process), else in the temporary directory.
+    """
     from learnbackend.workspace.checking import check_one, score, workspace_catalog
     from learnbackend.workspace.create import create_workspace, select_from_assignment
     from learnbackend.workspace.reports import portable
 
     loaded = _loaded(assignment, extra)
-    scratch = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+    scratch = Path(tempfile.mkdtemp(prefix="learner-" if scratch_root else SCRATCH_PREFIX, dir=scratch_root))
     notes: list[str] = []
     cells: dict[str, Cell] = {}
     try:
@@ -107,7 +124,7 @@ def grade_submission(assignment: Path, extra: tuple[Path, ...], submission: Subm
                     _CHECKED[key] = result
             cells[spec.id] = Cell(result.status, score(spec, result), spec.points, None, clean(result.message, limit=500))
     finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+        remove_tree(scratch)
     commit, committed_at = git_head(submission.path)
     attempts = git_attempts(submission.path, [s.path for s in created.manifest.exercises]) if commit else {}
     at = committed_at or (datetime.fromtimestamp(newest, timezone.utc).replace(microsecond=0) if newest else None)
@@ -166,7 +183,10 @@ def _worker_init() -> None:
     sys.unraisablehook = hook
 
 
-def _grade_job(job: tuple[Path, tuple[Path, ...], Submission, float, bool]) -> Entry:
+Job = tuple[Path, tuple[Path, ...], Submission, float, bool, Path]
+
+
+def _grade_job(job: Job) -> Entry:
     global _BUSY
     _BUSY = True
     try:
@@ -177,7 +197,7 @@ def _grade_job(job: tuple[Path, tuple[Path, ...], Submission, float, bool]) -> E
         _BUSY = False
 
 
-def _in_pool(work: list[tuple[Path, tuple[Path, ...], Submission, float, bool]], workers: int) -> list[Entry]:
+def _in_pool(work: list[Job], workers: int) -> list[Entry]:
     """The jobs on ``workers`` processes; on Ctrl-C (or any error) the queue is dropped and every worker
     interrupted, so each removes its scratch directory and stops its sandboxed run before the command exits."""
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
@@ -221,9 +241,15 @@ def regrade(assignment: Path, paths: list[Path], *, extra_lesson_dirs: list[Path
     a = loaded.assignment
     book = Gradebook(a.name, a.title, a.pass_mark, a.due_utc(), [t.id for t in loaded.tasks], {t.id: t.points for t in loaded.tasks},
                      missing=sorted(missing, key=str.casefold), warnings=warnings, shard=shard)
-    work = [(assignment, extra, s, timeout, reuse) for s in submissions]
-    workers = max(1, min(jobs or os.cpu_count() or 1, len(work)))
-    entries = [_grade_job(job) for job in work] if workers == 1 else _in_pool(work, workers)
+    # Every learner's scratch directory lives in this one, removed once every worker has ended: a worker
+    # stopped by Ctrl-C (or killed when it did not stop in time) leaves nothing behind.
+    scratch_root = Path(tempfile.mkdtemp(prefix=SCRATCH_PREFIX))
+    try:
+        work: list[Job] = [(assignment, extra, s, timeout, reuse, scratch_root) for s in submissions]
+        workers = max(1, min(jobs or os.cpu_count() or 1, len(work)))
+        entries = [_grade_job(job) for job in work] if workers == 1 else _in_pool(work, workers)
+    finally:
+        remove_tree(scratch_root)
     book.rows = sorted((finish(e, book) for e in entries), key=lambda e: e.student.casefold())
     book.warnings += [f"{e.student}: {note}" for e in book.rows for note in e.notes]
     return book

@@ -163,9 +163,9 @@ def test_ctrl_c_stops_the_class_and_leaves_no_scratch_directory(tmp_path: Path) 
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
-    while not list(scratch.glob("learnbackend-regrade-*")) and time.monotonic() < deadline:
+    while not list(scratch.glob("learnbackend-regrade-*/learner-*")) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert list(scratch.glob("learnbackend-regrade-*")), "the regrade never started"
+    assert list(scratch.glob("learnbackend-regrade-*/learner-*")), "no learner was being graded"
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err

@@ -5,6 +5,10 @@ itself. This middleware serves well-formed ``POST /v1/counters/{ns}/{c}/add``
 requests directly (same checks, same answer, same group commit); anything
 else, and every request that would be an error, goes to the FastAPI app, which
 stays the documented API (OpenAPI) and the one place errors are shaped.
+
+Below ASGI, :mod:`~learnbackend.counter.raw_add` calls :meth:`FastAdd.submit_raw`
+for a plain AddCount read straight from the connection: same admission, same
+group commit, same answer.
 """
 
 from __future__ import annotations
@@ -116,6 +120,7 @@ class FastAdd:
         #: exception -> (status, JSON body): the app's own error shape, for errors met after the write began
         self.render_error = render_error
         self._routes: dict[str, _Route | None] = {}  # path -> route (None: not served here)
+        self.raw_served = 0  # AddCounts served below ASGI (raw_add.CounterHttpProtocol)
 
     def _route(self, path: str) -> _Route | None:
         route = self._routes.get(path, False)
@@ -170,6 +175,30 @@ class FastAdd:
             if cid is not None:
                 key = route.key = cid
         return (key, t // route.bucket_us, crc32(text.encode()) % route.buckets, t, eid, 0, delta)
+
+    def submit_raw(self, path: str, raw: bytes) -> Any:
+        """For :mod:`~learnbackend.counter.raw_add`: the commit (a future) of a common AddCount given as its
+        path and body, or None when the ASGI path must serve the request (it was not submitted)."""
+        route = self._route(path)
+        if route is None:
+            return None
+        row = self._admit(route, _parse(raw))
+        if row is None:
+            return None
+        self.raw_served += 1
+        return self.committer.submit(row)
+
+    def raw_answer(self, committed: Any) -> tuple[int, bytes]:
+        """Status and JSON body for a commit from :meth:`submit_raw`: what the ASGI path answers."""
+        if committed.cancelled():
+            raise RuntimeError("the commit was cancelled")
+        exc = committed.exception()
+        if exc is None:
+            return 200, OK_BODY
+        if isinstance(exc, LearnBackendError) and self.render_error is not None:
+            status, payload = self.render_error(exc)
+            return status, payload
+        raise exc
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":

@@ -32,13 +32,13 @@ def main(argv: list[str] | None = None) -> int:
         _exit_with_parent()
     import uvicorn
 
-    from learnbackend.counter.http_protocol import TurnWriteHttpToolsProtocol
+    from learnbackend.counter.raw_add import CounterHttpProtocol
     from learnbackend.counter.service import create_asgi, tune_interpreter
 
     app = create_asgi(store, redis_url=os.environ.get(CACHE_ENV) or None, sweep_s=args.sweep_s)
     tune_interpreter()
     uvicorn.run(app, host=HOST, port=args.port, log_level="warning", access_log=False, timeout_keep_alive=60,
-                proxy_headers=False, http=TurnWriteHttpToolsProtocol)
+                proxy_headers=False, http=CounterHttpProtocol)
     return 0
 
 

@@ -49,7 +49,7 @@ def run_server(config: ServeConfig) -> None:
     """Serve until interrupted (blocking). The rollup child, if any, is stopped on the way out."""
     import uvicorn
 
-    from learnbackend.counter.http_protocol import TurnWriteHttpToolsProtocol
+    from learnbackend.counter.raw_add import CounterHttpProtocol
 
     if not port_free(config.port):
         raise UsageError(f"Port {config.port} on {HOST} is in use.", fix="Pick another with --port.")
@@ -65,7 +65,7 @@ def run_server(config: ServeConfig) -> None:
         # proxy_headers off: the service never reads the client's address, so X-Forwarded-* buys nothing
         uvicorn.run("learnbackend.counter.service:app_from_env", factory=True, host=HOST, port=config.port,
                     workers=config.workers, log_level="warning", access_log=False, proxy_headers=False,
-                    http=TurnWriteHttpToolsProtocol)
+                    http=CounterHttpProtocol)
     finally:
         if supervisor is not None:
             supervisor.close()

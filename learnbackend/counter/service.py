@@ -173,10 +173,12 @@ def create_app(db_path: str, *, redis_url: str | None = None, rollup: str = "thr
     async def healthz() -> dict[str, Any]:
         """Liveness (answered by the event loop itself) and the size of the database's WAL."""
         db = engine.store.path
+        fast = getattr(app.state, "fast", None)
+        below = fast.raw_served if fast is not None else 0  # AddCounts served below ASGI (raw_add)
         if not isinstance(db, Path):  # a cluster node: PostgreSQL manages its own WAL
             return {"ok": True, "pid": os.getpid(), "store": "postgresql", "store_at": str(db),
-                    "commits": {"batches": committer.batches, "rows": committer.rows}}
-        return {"ok": True, "pid": os.getpid(), "wal_bytes": engine.store.wal_bytes(),
+                    "commits": {"batches": committer.batches, "rows": committer.rows}, "adds_below_asgi": below}
+        return {"ok": True, "pid": os.getpid(), "adds_below_asgi": below, "wal_bytes": engine.store.wal_bytes(),
                 "wal_limit_bytes": WAL_LIMIT_BYTES,
                 "db_bytes": db.stat().st_size if db.exists() else 0,
                 "commits": {"batches": committer.batches, "rows": committer.rows, "busy": committer.busy_batches,
@@ -226,7 +228,8 @@ def create_asgi(db_path: str, *, redis_url: str | None = None, rollup: str = "th
     from learnbackend.counter.fastpath import FastAdd
 
     app = create_app(db_path, redis_url=redis_url, rollup=rollup, sweep_s=sweep_s)
-    return FastAdd(app, app.state.engine, app.state.committer, MAX_BODY, render_error)
+    fast = app.state.fast = FastAdd(app, app.state.engine, app.state.committer, MAX_BODY, render_error)
+    return fast
 
 
 def error_body(exc: LearnBackendError) -> dict[str, Any]:

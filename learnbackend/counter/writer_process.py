@@ -45,7 +45,7 @@ from learnbackend.counter.store_sqlite import EventRow, StoreBusy, WriteOutcome
 HEADER = struct.Struct("!I")
 MAX_FRAME = 64 * 1024 * 1024  # a frame announcing more is a broken peer: the connection is dropped
 MAX_BATCH = 4096  # rows per transaction in the writer (more waiting: the next transaction)
-RECV = 1 << 16
+RECV = 1 << 16  # per recv; a 1 MiB buffer cost an mmap, mremap and munmap each time (strace)
 RESTART_AFTER_S = 1.0  # a writer that died sooner after its start is not restarted at once (no fork storm)
 #: A loop turn that has parsed this many AddCounts sends them at once instead of at its end: the writer
 #: starts committing while the loop parses the rest (it merges what arrives meanwhile into one transaction).

@@ -422,7 +422,7 @@ class CounterEngine:
     def purge_expired(self, now: int | None = None) -> int:
         """Delete events older than their namespace's retention (only those already rolled up)."""
         now = self.clock() if now is None else now
-        return sum(self.store.purge_events(config.name, now - int(config.retention_s * US))
+        return sum(self.store.purge_events(config.name, now - int(config.retention_s * US), config.bucket_seconds * US)
                    for config in self.store.namespaces().values())
 
     def _retention_loop(self) -> None:

@@ -346,8 +346,10 @@ class PostgresStore:
                                          "AND kind=0", args).fetchone()
         return int(total), clear is not None, int(n)
 
-    def purge_events(self, namespace: str, before_us: int) -> int:
-        """Delete events older than ``before_us`` that every rollup of the namespace has covered."""
+    def purge_events(self, namespace: str, before_us: int, bucket_us: int | None = None) -> int:
+        """Delete events older than ``before_us`` that every rollup of the namespace has covered.
+
+        (``bucket_us`` is for SQLite's sake: PostgreSQL's DELETE does not block inserts.)"""
         with self.lock:
             cur = self._q(
                 "DELETE FROM events e USING counter_ids c, rollups r WHERE c.id = e.cid AND c.namespace = %s "

@@ -412,14 +412,26 @@ class SqliteStore:
                                          args).fetchone()
         return int(total), clear is not None, int(n)
 
-    def purge_events(self, namespace: str, before_us: int) -> int:
-        """Delete events older than ``before_us`` that every rollup of the namespace has covered."""
+    def purge_events(self, namespace: str, before_us: int, bucket_us: int | None = None) -> int:
+        """Delete events older than ``before_us`` that every rollup of the namespace has covered.
+
+        With ``bucket_us`` (the namespace's time bucket), old events are found through the key's
+        second column, and when there are none no write lock is taken: a DELETE holds SQLite's
+        one write lock for its whole scan, and a full scan of a large log every minute stalled
+        every commit of the service behind it (p99 158 ms in the minute's run).
+        """
+        old = " AND time_bucket<=?" if bucket_us else ""
+        params = (namespace, before_us // bucket_us, before_us) if bucket_us else (namespace, before_us)
         with self.lock:
+            if bucket_us and self.conn.execute(
+                    "SELECT 1 FROM events WHERE cid IN (SELECT id FROM counter_ids WHERE namespace=?)" + old
+                    + " AND event_time<? LIMIT 1", params).fetchone() is None:
+                return 0
             cur = self.conn.execute(
-                "DELETE FROM events WHERE cid IN (SELECT id FROM counter_ids WHERE namespace=?) AND event_time<? "
-                "AND event_time <= COALESCE((SELECT r.last_rollup_ts FROM rollups r JOIN counter_ids c "
-                "ON r.namespace=c.namespace AND r.counter=c.counter WHERE c.id=events.cid), -1)",
-                (namespace, before_us))
+                "DELETE FROM events WHERE cid IN (SELECT id FROM counter_ids WHERE namespace=?)" + old
+                + " AND event_time<? AND event_time <= COALESCE((SELECT r.last_rollup_ts FROM rollups r "
+                "JOIN counter_ids c ON r.namespace=c.namespace AND r.counter=c.counter WHERE c.id=events.cid), -1)",
+                params)
             return cur.rowcount
 
     def count_events(self, namespace: str | None = None) -> int:

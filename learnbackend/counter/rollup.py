@@ -40,7 +40,7 @@ def rollup_counter(store: SqliteStore, config: NamespaceConfig, counter: str, no
     end = now_us - lag
     if end <= last:
         return RollupResult(config.name, counter, count, last, 0, False, last_write)
-    total, cleared, n = store.aggregate(config.name, counter, last, end, config.bucket_seconds * US)
+    total, cleared, n = store.aggregate(config.name, counter, last, end, config.bucket_seconds * US, config.event_buckets)
     new_count = total if cleared else count + total
     advanced = store.put_rollup(config.name, counter, new_count, end)
     if not advanced:  # another worker moved the checkpoint further: its value is the truth

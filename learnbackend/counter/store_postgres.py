@@ -331,8 +331,11 @@ class PostgresStore:
                                     "AND event_time=%s AND event_id=%s", key).fetchone()
         return row is not None
 
-    def aggregate(self, namespace: str, counter: str, lo_us: int, hi_us: int, bucket_us: int) -> tuple[int, bool, int]:
-        """Events in ``(lo_us, hi_us]``: (sum since the last clear, whether a clear was seen, events read)."""
+    def aggregate(self, namespace: str, counter: str, lo_us: int, hi_us: int, bucket_us: int,
+                  event_buckets: int | None = None) -> tuple[int, bool, int]:
+        """Events in ``(lo_us, hi_us]``: (sum since the last clear, whether a clear was seen, events read).
+
+        (``event_buckets`` is for SQLite's seeks; here the time-bucket partitions bound the read.)"""
         cid = self.lookup_cid(namespace, counter)
         if cid is None:
             return 0, False, 0

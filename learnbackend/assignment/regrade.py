@@ -77,19 +77,19 @@ def _loaded(assignment: Path, extra: tuple[Path, ...]) -> Any:
 _CHECKED: dict[tuple[str, str], Any] = {}
 
 
-def grade_submission(assignment: Path, extra: tuple[Path, ...], submission: Submission, timeout: float, reuse: bool = True,
-                     scratch_root: Path | None = None) -> Entry:
+def grade_submission(assignment: Path, extra: tuple[Path, ...], submission: Submission, timeout: float, reuse: bool,
+                     scratch_root: Path) -> Entry:
     """One learner's entry (cells, commit, lateness; totals are left to :func:`finish`).
 
-    The learner's workspace is built in a new directory in ``scratch_root`` (the command's own, which
-    the command removes whatever happens to this process), else in the temporary directory.
+    The learner's workspace is built in a new directory in ``scratch_root``, the command's own, which
+    the command removes whatever happens to this process.
     """
     from learnbackend.workspace.checking import check_one, score, workspace_catalog
     from learnbackend.workspace.create import create_workspace, select_from_assignment
     from learnbackend.workspace.reports import portable
 
     loaded = _loaded(assignment, extra)
-    scratch = Path(tempfile.mkdtemp(prefix="learner-" if scratch_root else SCRATCH_PREFIX, dir=scratch_root))
+    scratch = Path(tempfile.mkdtemp(prefix="learner-", dir=scratch_root))
     notes: list[str] = []
     cells: dict[str, Cell] = {}
     try:

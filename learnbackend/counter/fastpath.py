@@ -196,8 +196,7 @@ class FastAdd:
         if exc is None:
             return 200, OK_BODY
         if isinstance(exc, LearnBackendError) and self.render_error is not None:
-            status, payload = self.render_error(exc)
-            return status, payload
+            return self.render_error(exc)
         raise exc
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:

@@ -126,6 +126,16 @@ def _exchange(port: int, bodies: list[bytes]) -> list[bytes]:
         return out
 
 
+def _until_close(port: int, request: bytes) -> bytes:
+    """Everything the server sends for ``request`` until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        data = bytearray()
+        while chunk := sock.recv(65536):
+            data += chunk
+    return bytes(data)
+
+
 def test_each_response_is_one_write_where_uvicorn_makes_two(turn_port: int, plain_port: int) -> None:
     WRITES.clear()
     answers = _exchange(plain_port, [b"a", b"bb", b"ccc"])
@@ -153,12 +163,8 @@ def test_pipelined_requests_get_their_answers_in_order(turn_port: int) -> None:
 
 
 def test_a_streamed_response_arrives_whole(turn_port: int) -> None:
-    with socket.create_connection(("127.0.0.1", turn_port), timeout=10) as sock:
-        sock.sendall(_request(b"", "/stream", close=True))
-        data = bytearray()
-        while chunk := sock.recv(1 << 16):
-            data += chunk
-    head, _, chunked = bytes(data).partition(b"\r\n\r\n")
+    data = _until_close(turn_port, _request(b"", "/stream", close=True))
+    head, _, chunked = data.partition(b"\r\n\r\n")
     assert b"transfer-encoding: chunked" in head.lower()
     body, rest = b"", chunked
     while True:
@@ -171,20 +177,12 @@ def test_a_streamed_response_arrives_whole(turn_port: int) -> None:
 
 
 def test_connection_close_sends_the_answer_before_closing(turn_port: int) -> None:
-    with socket.create_connection(("127.0.0.1", turn_port), timeout=10) as sock:
-        sock.sendall(_request(b"bye", close=True))
-        data = bytearray()
-        while chunk := sock.recv(65536):
-            data += chunk
-    assert bytes(data).endswith(b"\r\n\r\necho:bye")
+    data = _until_close(turn_port, _request(b"bye", close=True))
+    assert data.endswith(b"\r\n\r\necho:bye")
 
 
 def test_a_malformed_request_gets_uvicorns_400_before_the_close(turn_port: int) -> None:
-    with socket.create_connection(("127.0.0.1", turn_port), timeout=10) as sock:
-        sock.sendall(b"NOT HTTP AT ALL\r\n\r\n")
-        data = bytearray()
-        while chunk := sock.recv(65536):
-            data += chunk
+    data = _until_close(turn_port, b"NOT HTTP AT ALL\r\n\r\n")
     assert data.startswith(b"HTTP/1.1 400 Bad Request\r\n")
     assert data.endswith(b"Invalid HTTP request received.")
 
@@ -207,9 +205,5 @@ def test_expect_100_continue_is_answered_before_the_body_arrives(turn_port: int)
 
 
 def test_http_1_0_gets_its_answer_and_the_close(turn_port: int) -> None:
-    with socket.create_connection(("127.0.0.1", turn_port), timeout=10) as sock:
-        sock.sendall(b"POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi")
-        data = bytearray()
-        while chunk := sock.recv(65536):
-            data += chunk
+    data = _until_close(turn_port, b"POST / HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi")
     assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"echo:hi")
